@@ -1,0 +1,176 @@
+//! The types that cross the host/plugin boundary: the root module every artifact exports,
+//! the host's function tables, and the error a handler returns.
+//!
+//! Everything here is `#[repr(C)]` + `StableAbi`, so abi_stable can check at load time that
+//! host and plugin agree on the layout. The root module and the host tables are prefix types
+//! (or `sabi_trait` objects with a `last_prefix_field`): a later minor version may append
+//! fields and methods without breaking plugins built against this one.
+
+// abi_stable 0.11's `sabi_trait` expands to impls inside a function body, which current
+// rustc reports as `non_local_definitions`; the expansion is sound, the lint is noise.
+#![allow(
+    non_local_definitions,
+    reason = "abi_stable 0.11 sabi_trait expansion trips this lint on current rustc"
+)]
+
+use abi_stable::{
+    StableAbi, declare_root_module_statics,
+    library::RootModule,
+    package_version_strings, sabi_trait,
+    sabi_types::VersionStrings,
+    std_types::{RArc, RBox, ROption, RResult, RSlice, RStr, RString},
+};
+use async_ffi::FfiFuture;
+
+use crate::{manifest::Manifest, response::Response};
+
+/// The generation of the Frontdoor ABI this crate speaks, carried in every manifest.
+///
+/// abi_stable already refuses a root module whose layout or crate version is incompatible;
+/// this number lets the host refuse, with a readable reason, a plugin whose *semantics*
+/// changed without a layout change (bump it in that case and write an ADR).
+pub const ABI_VERSION: u32 = 1;
+
+/// The root module every artifact exports with `#[export_root_module]`.
+///
+/// Each function is an `extern "C"` entry point that the SDK wraps in `catch_unwind`:
+/// **a plugin never unwinds into the host.**
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
+#[sabi(missing_field(panic))]
+pub struct PluginModule {
+    /// Describes the plugin. Called once, before anything else.
+    pub manifest: extern "C" fn() -> RResult<Manifest, RString>,
+    /// Hands the plugin the host's services (logging, timers). Called once per loaded copy,
+    /// after the manifest checked out and before the first request.
+    pub init: extern "C" fn(host: PluginHostObj) -> RResult<(), RString>,
+    /// Starts handling one request on `route`, the index of a route in the manifest.
+    #[sabi(last_prefix_field)]
+    pub handle: extern "C" fn(route: u32, request: HostRequestObj) -> HandlerFuture,
+}
+
+/// What [`PluginModule::handle`] returns: a future the host polls on its own runtime.
+pub type HandlerFuture = FfiFuture<RResult<Response, HandlerError>>;
+
+impl RootModule for PluginModuleRef {
+    declare_root_module_statics! {PluginModuleRef}
+    const BASE_NAME: &'static str = "frontdoor_plugin";
+    const NAME: &'static str = "frontdoor_plugin";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// Severity of a log line a plugin forwards to the host.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 1,
+    Warn = 2,
+    Info = 3,
+    Debug = 4,
+    Trace = 5,
+}
+
+/// Services the host gives a plugin once, at load: one object per loaded copy, so the host
+/// knows which plugin and version is speaking.
+#[sabi_trait]
+pub trait PluginHost: Send + Sync {
+    /// Forwards one log line into the host's `tracing`, tagged with the plugin's identity.
+    fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>);
+
+    /// The most verbose level the host will record, so plugins skip formatting the rest.
+    fn max_level(&self) -> LogLevel;
+
+    /// A timer on the host's runtime (a plugin's own tokio has no reactor).
+    #[sabi(last_prefix_field)]
+    fn sleep(&self, nanos: u64) -> FfiFuture<()>;
+}
+
+/// The host's services as a boxed, FFI-safe trait object.
+pub type PluginHostObj = PluginHost_TO<'static, RBox<()>>;
+
+/// One device request as the host holds it, and the services scoped to it.
+///
+/// The plugin pulls what it needs instead of receiving a copy of everything: a handler that
+/// never reads a header costs no allocation for headers. Strings borrow from the host's
+/// request, which lives as long as any handle to this object.
+#[sabi_trait]
+pub trait HostRequest: Send + Sync {
+    /// The HTTP method, upper case (`GET`, `POST`, ...).
+    fn method(&self) -> RStr<'_>;
+
+    /// The path below the adapter's namespace, starting with `/` (`/home` for `/tv/home`).
+    fn path(&self) -> RStr<'_>;
+
+    /// The raw query string without `?`, empty when absent.
+    fn query(&self) -> RStr<'_>;
+
+    /// A path parameter captured by a `{name}` segment of the route, percent-decoded.
+    fn param(&self, name: RStr<'_>) -> ROption<RStr<'_>>;
+
+    /// The first value of a header (case-insensitive name), if present and valid UTF-8.
+    fn header(&self, name: RStr<'_>) -> ROption<RStr<'_>>;
+
+    /// The number of header fields, for iteration with [`HostRequest::header_at`].
+    fn header_count(&self) -> usize;
+
+    /// The header field at `index` as `(name, value)`; the value is empty if not UTF-8.
+    fn header_at(&self, index: usize) -> ROption<abi_stable::std_types::Tuple2<RStr<'_>, RStr<'_>>>;
+
+    /// The request body, already read and bounded by the host's body limit.
+    fn body(&self) -> RSlice<'_, u8>;
+
+    /// The host's id for this request, also in the host's log lines for it.
+    fn request_id(&self) -> u64;
+
+    /// Logs a line attached to this request.
+    #[sabi(last_prefix_field)]
+    fn log(&self, level: LogLevel, message: RStr<'_>);
+}
+
+/// A request handle shared between the SDK's [`crate::Request`] and [`crate::Ctx`].
+pub type HostRequestObj = HostRequest_TO<'static, RArc<()>>;
+
+/// Why a handler did not produce a response.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandlerErrorKind {
+    /// The handler panicked; the SDK caught it at the boundary.
+    Panicked = 1,
+    /// The handler returned an error.
+    Failed = 2,
+    /// The host asked for a route index the plugin does not have.
+    UnknownRoute = 3,
+}
+
+/// A handler's failure: the host answers 500 and logs `message` (never sent to the device).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct HandlerError {
+    pub kind: HandlerErrorKind,
+    pub message: RString,
+}
+
+impl HandlerError {
+    pub fn new(kind: HandlerErrorKind, message: impl Into<RString>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn failed(message: impl Into<RString>) -> Self {
+        Self::new(HandlerErrorKind::Failed, message)
+    }
+}
+
+impl std::fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            HandlerErrorKind::Panicked => "handler panicked",
+            HandlerErrorKind::Failed => "handler failed",
+            HandlerErrorKind::UnknownRoute => "unknown route index",
+        };
+        write!(f, "{kind}: {}", self.message)
+    }
+}

@@ -1,0 +1,28 @@
+//! The stable ABI between the Frontdoor host and its plugins, and the SDK plugin authors use.
+//!
+//! Two halves live here:
+//! - [`abi`] and [`manifest`]: the `#[repr(C)]`, layout-checked types that cross the
+//!   boundary. Changing them is an API change (see `docs/adr/`).
+//! - [`sdk`]: what an author writes against: [`export_adapter!`], [`Request`], [`Ctx`],
+//!   [`Response`], [`Json`]. It turns a plain `async fn` into an ABI entry point that never
+//!   unwinds into the host.
+//!
+//! This crate knows nothing of tokio, hyper or the file system: timers and logging come from
+//! the host through function tables, because a plugin's own copy of tokio has no runtime.
+
+pub mod abi;
+pub mod manifest;
+pub mod response;
+pub mod sdk;
+
+pub use abi::{
+    ABI_VERSION, HandlerError, HandlerErrorKind, HostRequest, HostRequestObj, LogLevel, PluginHost,
+    PluginHostObj, PluginModule, PluginModuleRef,
+};
+pub use manifest::{Manifest, PluginKind, Requirement, RouteSpec};
+pub use response::{Header, Response};
+pub use sdk::{Ctx, IntoResponse, Json, Request};
+
+/// Re-exported so the macros resolve them through this crate, and so authors log with the
+/// same copy of `tracing` that the SDK forwards to the host.
+pub use {abi_stable, async_ffi, serde, serde_json, tracing};

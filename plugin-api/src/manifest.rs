@@ -1,0 +1,51 @@
+//! The manifest every artifact carries: who it is, what it serves, what it needs.
+
+use abi_stable::{
+    StableAbi,
+    std_types::{RString, RVec},
+};
+
+/// What kind of plugin an artifact is.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginKind {
+    /// Serves device routes under `/{name}/`.
+    Adapter = 1,
+    /// Exports an interface other plugins call; serves no routes.
+    SharedModule = 2,
+}
+
+/// A plugin's self-description, returned by [`crate::PluginModule::manifest`].
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct Manifest {
+    /// [`crate::ABI_VERSION`] of the plugin-api the plugin was built against.
+    pub abi_version: u32,
+    /// The version of the `frontdoor-plugin-api` crate it was built against (for display).
+    pub sdk_version: RString,
+    /// The plugin's name: the adapter's namespace `/{name}/`, or the module's name.
+    pub name: RString,
+    /// Semver version of this build.
+    pub version: RString,
+    pub kind: PluginKind,
+    /// Routes an adapter serves, relative to `/{name}`; their index is the route id.
+    pub routes: RVec<RouteSpec>,
+    /// Shared modules this plugin needs, by name and semver requirement.
+    pub requires: RVec<Requirement>,
+}
+
+/// One route: an HTTP method and a path pattern with `{param}` segments (`/items/{id}`).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: RString,
+    pub path: RString,
+}
+
+/// A dependency on a shared module: its name and a semver requirement (`^1.2`, `=1.0.0`).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    pub module: RString,
+    pub requirement: RString,
+}

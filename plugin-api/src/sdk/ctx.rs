@@ -1,0 +1,36 @@
+//! Services the host offers a handler for the duration of one request.
+
+use std::time::Duration;
+
+use abi_stable::std_types::RStr;
+
+use crate::{HostRequestObj, LogLevel};
+
+/// The handler's way to the host: logging tied to the request, timers, and (later) backends
+/// and shared modules. Cheap to pass around by reference inside the handler.
+pub struct Ctx {
+    host: HostRequestObj,
+}
+
+impl Ctx {
+    pub(crate) fn new(host: HostRequestObj) -> Self {
+        Self { host }
+    }
+
+    /// The host's id for this request.
+    pub fn request_id(&self) -> u64 {
+        self.host.request_id()
+    }
+
+    /// Logs one line into the host's log, tagged with plugin, version and request id.
+    /// `tracing::info!` and friends work too; this form attaches the request id.
+    pub fn log(&self, level: LogLevel, message: &str) {
+        self.host.log(level, RStr::from(message));
+    }
+
+    /// Waits on the host's timer. `tokio::time::sleep` inside a plugin panics: the plugin's
+    /// copy of tokio has no runtime.
+    pub async fn sleep(&self, duration: Duration) {
+        super::entry::sleep(duration).await;
+    }
+}
