@@ -1,1 +1,20 @@
-//! stub
+//! The Frontdoor host: loads adapters and shared modules from a watched directory as
+//! cdylibs through a stable ABI, routes device requests to them over HTTP, and reports on
+//! them through an admin API.
+//!
+//! `main.rs` only parses the command line; everything here is usable from tests.
+
+pub mod admin;
+pub mod baseline;
+pub mod cli;
+pub mod config;
+pub mod deploy;
+pub mod dispatch;
+pub mod edge;
+pub mod loader;
+pub mod registry;
+pub mod router;
+pub mod server;
+
+pub use config::HostConfig;
+pub use server::{RunningHost, start};

@@ -1,0 +1,214 @@
+//! The admin listener: `GET /admin/plugins` and `GET /admin/health`.
+//!
+//! Served on its own address so operators can firewall it apart from device traffic.
+
+use std::{sync::Arc, time::UNIX_EPOCH};
+
+use frontdoor_plugin_api::PluginKind;
+use hyper::{Method, Request, Response, StatusCode, body::Incoming};
+use serde::Serialize;
+
+use crate::{
+    edge::{Body, EdgeError, json_response},
+    registry::{Registry, Snapshot},
+};
+
+pub struct Admin {
+    registry: Arc<Registry>,
+}
+
+impl Admin {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Self { registry }
+    }
+
+    pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
+        match (request.method(), request.uri().path()) {
+            (&Method::GET, "/admin/plugins") => json_response(StatusCode::OK, &plugins_view(&self.registry.snapshot())),
+            (&Method::GET, "/admin/health") => {
+                let table = self.registry.table();
+                json_response(
+                    StatusCode::OK,
+                    &Health {
+                        status: "ok",
+                        adapters: table.adapter_count(),
+                    },
+                )
+            }
+            (_, "/admin/plugins" | "/admin/health") => {
+                EdgeError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", "use GET").into_response()
+            }
+            (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    adapters: usize,
+}
+
+/// The JSON document of `GET /admin/plugins`.
+#[derive(Serialize)]
+pub struct PluginsView {
+    pub plugins: Vec<PluginView>,
+    /// Files that could not be deployed, with the reason (also listed under their plugin
+    /// when the manifest could be read).
+    pub failed: Vec<FailureView>,
+    pub retired: RetiredView,
+}
+
+#[derive(Serialize)]
+pub struct PluginView {
+    pub name: String,
+    pub kind: &'static str,
+    pub versions: Vec<VersionView>,
+}
+
+#[derive(Serialize)]
+pub struct VersionView {
+    pub version: String,
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub file_bytes: u64,
+    pub in_flight: usize,
+    pub sdk_version: String,
+    pub routes: Vec<RouteView>,
+    pub requires: Vec<RequirementView>,
+    pub loaded_at_unix_ms: u128,
+}
+
+#[derive(Serialize)]
+pub struct RouteView {
+    pub method: String,
+    pub path: String,
+}
+
+#[derive(Serialize)]
+pub struct RequirementView {
+    pub module: String,
+    pub requirement: String,
+}
+
+#[derive(Serialize)]
+pub struct FailureView {
+    pub file: String,
+    pub plugin: Option<String>,
+    pub reason: String,
+    pub at_unix_ms: u128,
+}
+
+#[derive(Serialize)]
+pub struct RetiredView {
+    /// Versions no longer routable whose code stays mapped.
+    pub count: usize,
+    /// Their artifact sizes, roughly their cost in resident memory.
+    pub bytes: u64,
+    pub limit: usize,
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn unix_ms(at: std::time::SystemTime) -> u128 {
+    at.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+}
+
+fn kind_name(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Adapter => "adapter",
+        PluginKind::SharedModule => "shared-module",
+    }
+}
+
+fn plugins_view(snapshot: &Snapshot) -> PluginsView {
+    let mut plugins: Vec<PluginView> = Vec::new();
+    for (version, state) in &snapshot.versions {
+        let view = VersionView {
+            version: version.identity.version.to_string(),
+            state: state.as_str(),
+            reason: None,
+            file: version.source.as_deref().map(file_name),
+            file_bytes: version.file_bytes,
+            in_flight: version.in_flight(),
+            sdk_version: version.sdk_version.clone(),
+            routes: version
+                .routes
+                .iter()
+                .map(|(method, pattern)| RouteView {
+                    method: method.to_string(),
+                    path: pattern.to_string(),
+                })
+                .collect(),
+            requires: version
+                .requires
+                .iter()
+                .map(|(module, requirement)| RequirementView {
+                    module: module.clone(),
+                    requirement: requirement.to_string(),
+                })
+                .collect(),
+            loaded_at_unix_ms: unix_ms(version.loaded_at),
+        };
+        match plugins.iter_mut().find(|p| p.name == version.identity.name) {
+            Some(plugin) => plugin.versions.push(view),
+            None => plugins.push(PluginView {
+                name: version.identity.name.clone(),
+                kind: kind_name(version.kind),
+                versions: vec![view],
+            }),
+        }
+    }
+    // A failed version with a readable manifest also appears under its plugin, so an
+    // operator looking at `tv` sees that `tv@1.5.0` was refused and why.
+    for failure in &snapshot.failures {
+        let Some((name, version)) = failure.plugin.as_deref().and_then(|label| label.split_once('@')) else {
+            continue;
+        };
+        let view = VersionView {
+            version: version.to_owned(),
+            state: "failed",
+            reason: Some(failure.reason.clone()),
+            file: Some(file_name(&failure.file)),
+            file_bytes: 0,
+            in_flight: 0,
+            sdk_version: String::new(),
+            routes: Vec::new(),
+            requires: Vec::new(),
+            loaded_at_unix_ms: unix_ms(failure.at),
+        };
+        match plugins.iter_mut().find(|p| p.name == name) {
+            Some(plugin) => plugin.versions.push(view),
+            None => plugins.push(PluginView {
+                name: name.to_owned(),
+                kind: "unknown",
+                versions: vec![view],
+            }),
+        }
+    }
+    PluginsView {
+        plugins,
+        failed: snapshot
+            .failures
+            .iter()
+            .map(|failure| FailureView {
+                file: file_name(&failure.file),
+                plugin: failure.plugin.clone(),
+                reason: failure.reason.clone(),
+                at_unix_ms: unix_ms(failure.at),
+            })
+            .collect(),
+        retired: RetiredView {
+            count: snapshot.retired_count,
+            bytes: snapshot.retired_bytes,
+            limit: snapshot.retired_limit,
+        },
+    }
+}

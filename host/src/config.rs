@@ -1,0 +1,154 @@
+//! Host configuration: command-line flags and environment variables over `frontdoor.toml`
+//! over defaults, so `frontdoor serve` alone works against `./plugins.d`.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// The resolved configuration the host runs with.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Where devices connect.
+    pub listen: SocketAddr,
+    /// Where operators connect (`/admin/...`).
+    pub admin_listen: SocketAddr,
+    /// The watched directory of artifacts.
+    pub plugins_dir: PathBuf,
+    /// Where private copies of artifacts are written before they are opened.
+    pub copies_dir: PathBuf,
+    /// Largest device request body accepted.
+    pub max_body_bytes: usize,
+    /// Retired versions that may stay mapped before the host warns.
+    pub retired_limit: usize,
+    /// Serve the static benchmark baseline under `/static-bench/`.
+    pub builtin_bench: bool,
+    /// How long in-flight requests get to finish at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl HostConfig {
+    /// Defaults for a host serving `plugins_dir` on the given addresses.
+    pub fn new(listen: SocketAddr, admin_listen: SocketAddr, plugins_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            admin_listen,
+            copies_dir: default_copies_dir(),
+            plugins_dir,
+            max_body_bytes: 1024 * 1024,
+            retired_limit: 64,
+            builtin_bench: false,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+fn default_copies_dir() -> PathBuf {
+    static NEXT_HOST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let host = NEXT_HOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("frontdoor-{}-{host}", std::process::id()))
+}
+
+/// Flags of `frontdoor serve`; each is also an environment variable.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); `./frontdoor.toml` is read when present and this is unset.
+    #[arg(long, env = "FRONTDOOR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address devices connect to [default: 127.0.0.1:8080].
+    #[arg(long, env = "FRONTDOOR_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Address of the admin API [default: 127.0.0.1:8081].
+    #[arg(long, env = "FRONTDOOR_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
+    /// The watched plugins directory [default: ./plugins.d].
+    #[arg(long, env = "FRONTDOOR_PLUGINS_DIR")]
+    pub plugins_dir: Option<PathBuf>,
+    /// Where artifacts are copied before they are opened [default: a fresh temp directory].
+    #[arg(long, env = "FRONTDOOR_COPIES_DIR")]
+    pub copies_dir: Option<PathBuf>,
+    /// Largest request body in bytes [default: 1048576].
+    #[arg(long, env = "FRONTDOOR_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Retired versions kept mapped before the host warns [default: 64].
+    #[arg(long, env = "FRONTDOOR_RETIRED_LIMIT")]
+    pub retired_limit: Option<usize>,
+    /// Serve the static benchmark baseline under /static-bench/.
+    #[arg(long, env = "FRONTDOOR_BUILTIN_BENCH")]
+    pub builtin_bench: bool,
+    /// Seconds in-flight requests get to finish at shutdown [default: 30].
+    #[arg(long, env = "FRONTDOOR_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+/// The keys of `frontdoor.toml`; all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+    plugins_dir: Option<PathBuf>,
+    copies_dir: Option<PathBuf>,
+    max_body_bytes: Option<usize>,
+    retired_limit: Option<usize>,
+    builtin_bench: Option<bool>,
+    shutdown_grace_secs: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+}
+
+impl ServeArgs {
+    /// Resolves flags (and their env vars) over the config file over defaults.
+    pub fn resolve(&self) -> Result<HostConfig, ConfigError> {
+        let file = match &self.config {
+            Some(path) => read_file_config(path)?,
+            None if Path::new("frontdoor.toml").is_file() => read_file_config(Path::new("frontdoor.toml"))?,
+            None => FileConfig::default(),
+        };
+        let mut config = HostConfig::new(
+            self.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            self.admin_listen
+                .or(file.admin_listen)
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8081))),
+            self.plugins_dir
+                .clone()
+                .or(file.plugins_dir)
+                .unwrap_or_else(|| PathBuf::from("plugins.d")),
+        );
+        if let Some(dir) = self.copies_dir.clone().or(file.copies_dir) {
+            config.copies_dir = dir;
+        }
+        if let Some(bytes) = self.max_body_bytes.or(file.max_body_bytes) {
+            config.max_body_bytes = bytes;
+        }
+        if let Some(limit) = self.retired_limit.or(file.retired_limit) {
+            config.retired_limit = limit;
+        }
+        config.builtin_bench = self.builtin_bench || file.builtin_bench.unwrap_or(false);
+        if let Some(secs) = self.shutdown_grace_secs.or(file.shutdown_grace_secs) {
+            config.shutdown_grace = Duration::from_secs(secs);
+        }
+        Ok(config)
+    }
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })
+}

@@ -1,0 +1,271 @@
+//! The device request path: namespace → version → route → handler → response.
+//!
+//! This is the hot path. It takes no lock: the routing table is an `arc-swap` snapshot, and
+//! the only shared writes are the version's in-flight counter and the request id.
+
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RArc, RResult},
+};
+use bytes::Bytes;
+use frontdoor_plugin_api::{HandlerErrorKind, HostRequestObj, PluginModuleRef};
+use futures_util::FutureExt as _;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::{
+    Request, Response, StatusCode,
+    body::Incoming,
+    header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue},
+};
+
+use crate::{
+    edge::{Body, EdgeError, JSON},
+    loader::DeviceRequest,
+    registry::{Handler, InflightGuard, Registry},
+    router::{self, RouteMatch},
+};
+
+/// The request header that selects a loaded version by semver requirement.
+pub const VERSION_HEADER: &str = "x-frontdoor-version";
+/// The response header naming the version that answered.
+pub const ADAPTER_HEADER: HeaderName = HeaderName::from_static("x-frontdoor-adapter");
+
+/// State shared by every device connection.
+pub struct Dispatcher {
+    registry: Arc<Registry>,
+    max_body_bytes: usize,
+    next_request_id: AtomicU64,
+}
+
+impl Dispatcher {
+    pub fn new(registry: Arc<Registry>, max_body_bytes: usize) -> Self {
+        Self {
+            registry,
+            max_body_bytes,
+            next_request_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Serves one device request; every failure becomes a JSON error response.
+    pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
+        match self.route_and_call(request).await {
+            Ok(response) => response,
+            Err((error, answered_by)) => {
+                let mut response = error.into_response();
+                if let Some(header) = answered_by {
+                    response.headers_mut().insert(ADAPTER_HEADER, header);
+                }
+                response
+            }
+        }
+    }
+
+    async fn route_and_call(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, (EdgeError, Option<HeaderValue>)> {
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path();
+        let (namespace, rest) = split_namespace(path);
+        let requirement = match parts.headers.get(VERSION_HEADER) {
+            None => None,
+            Some(value) => Some(parse_requirement(value).map_err(|error| (error, None))?),
+        };
+
+        let version = {
+            let table = self.registry.table();
+            let adapter = table
+                .adapter(namespace)
+                .ok_or_else(|| (EdgeError::not_found(format!("no adapter serves /{namespace}")), None))?;
+            match adapter.select(requirement.as_ref()) {
+                Some(version) => version.clone(),
+                None => return Err((no_matching_version(namespace, requirement.as_ref(), &adapter.versions), None)),
+            }
+        };
+        let answered_by = Some(version.adapter_header.clone());
+        let fail = |error: EdgeError| (error, answered_by.clone());
+
+        let (route, params) = match router::match_route(&version.routes, &parts.method, rest) {
+            RouteMatch::Found { route, params } => (route, params),
+            RouteMatch::MethodNotAllowed => {
+                return Err(fail(EdgeError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method not allowed",
+                    format!("{} does not serve {} {rest}", version.identity.label, parts.method),
+                )));
+            }
+            RouteMatch::NotFound => {
+                return Err(fail(EdgeError::not_found(format!(
+                    "{} has no route {} {rest}",
+                    version.identity.label, parts.method
+                ))));
+            }
+        };
+
+        let body = read_body(body, parts.headers.get(CONTENT_LENGTH), self.max_body_bytes)
+            .await
+            .map_err(fail)?;
+        let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let guard = InflightGuard::enter(version);
+        let version = guard.version();
+
+        let mut response = match &version.handler {
+            Handler::Builtin(handler) => {
+                let (status, body) = handler(route, parts.uri.query().unwrap_or(""));
+                json_bytes_response(status, body)
+            }
+            Handler::Plugin(module) => {
+                let device_request = DeviceRequest {
+                    path: rest.to_owned(),
+                    query: parts.uri.query().unwrap_or("").to_owned(),
+                    method: parts.method,
+                    headers: parts.headers,
+                    params,
+                    body,
+                    request_id,
+                    identity: version.identity.clone(),
+                };
+                call_plugin(*module, route, device_request).await.map_err(fail)?
+            }
+        };
+        response
+            .headers_mut()
+            .insert(ADAPTER_HEADER, version.adapter_header.clone());
+        Ok(response)
+    }
+}
+
+/// `/tv/home` → (`tv`, `/home`); `/tv` → (`tv`, `/`).
+fn split_namespace(path: &str) -> (&str, &str) {
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    match trimmed.find('/') {
+        Some(slash) => (&trimmed[..slash], &trimmed[slash..]),
+        None => (trimmed, "/"),
+    }
+}
+
+fn parse_requirement(value: &HeaderValue) -> Result<semver::VersionReq, EdgeError> {
+    let text = value
+        .to_str()
+        .map_err(|_| EdgeError::bad_request(format!("{VERSION_HEADER} is not visible ASCII")))?;
+    semver::VersionReq::parse(text)
+        .map_err(|error| EdgeError::bad_request(format!("{VERSION_HEADER}: {text:?} is not a semver requirement: {error}")))
+}
+
+fn no_matching_version(
+    namespace: &str,
+    requirement: Option<&semver::VersionReq>,
+    versions: &[Arc<crate::registry::PluginVersion>],
+) -> EdgeError {
+    let loaded: Vec<String> = versions.iter().map(|v| v.identity.version.to_string()).collect();
+    let mut error = EdgeError::not_found(format!(
+        "no loaded version of {namespace} matches {}; loaded: {}",
+        requirement.map(ToString::to_string).unwrap_or_default(),
+        loaded.join(", ")
+    ));
+    error.error = "no matching version";
+    error.loaded_versions = Some(loaded);
+    error
+}
+
+/// Reads the body, refusing more than `limit` bytes (early, from `content-length`, when the
+/// client declares it).
+async fn read_body(body: Incoming, declared: Option<&HeaderValue>, limit: usize) -> Result<Bytes, EdgeError> {
+    let too_large = || {
+        EdgeError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload too large",
+            format!("the body exceeds {limit} bytes"),
+        )
+    };
+    if let Some(length) = declared {
+        let length: u64 = length
+            .to_str()
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| EdgeError::bad_request("content-length is not a number"))?;
+        if length > limit as u64 {
+            return Err(too_large());
+        }
+        if length == 0 {
+            return Ok(Bytes::new());
+        }
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(error) => Err(EdgeError::bad_request(format!("could not read the body: {error}"))),
+    }
+}
+
+/// Calls into the plugin and converts what comes back. A panic becomes a 500 for this
+/// request only: the SDK catches panics inside the plugin, and what async-ffi re-raises on
+/// the host side is caught here. **Invariant:** a plugin never unwinds into the host.
+async fn call_plugin(module: PluginModuleRef, route: u32, request: DeviceRequest) -> Result<Response<Body>, EdgeError> {
+    let request_id = request.request_id;
+    let label = request.identity.label.clone();
+    let host_request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
+    let future = (module.handle())(route, host_request);
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(RResult::ROk(response)) => convert_response(response).map_err(|reason| {
+            tracing::error!(plugin = %label, request_id, %reason, "adapter returned an invalid response");
+            EdgeError::internal(format!("the adapter returned an invalid response (request {request_id})"))
+        }),
+        Ok(RResult::RErr(error)) => {
+            let what = match error.kind {
+                HandlerErrorKind::Panicked => "adapter panicked",
+                HandlerErrorKind::Failed => "adapter failed",
+                HandlerErrorKind::UnknownRoute => "adapter has no such route",
+            };
+            tracing::error!(plugin = %label, request_id, message = %error.message, "{what}");
+            Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
+        }
+        Err(_) => {
+            tracing::error!(plugin = %label, request_id, "adapter future panicked across the ABI");
+            Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
+        }
+    }
+}
+
+/// Framing headers are the host's business: a plugin's value could desynchronise the
+/// connection, so they are dropped rather than trusted.
+const HOST_OWNED_HEADERS: [&str; 4] = ["content-length", "transfer-encoding", "connection", "x-frontdoor-adapter"];
+
+fn convert_response(response: frontdoor_plugin_api::Response) -> Result<Response<Body>, String> {
+    let status = StatusCode::from_u16(response.status)
+        .ok()
+        .filter(|status| (200..=599).contains(&status.as_u16()))
+        .ok_or_else(|| format!("status {} is not a final HTTP status", response.status))?;
+    let mut out = Response::new(Full::new(Bytes::from_owner(response.body)));
+    *out.status_mut() = status;
+    let headers = out.headers_mut();
+    for header in response.headers.iter() {
+        let name = HeaderName::from_bytes(header.name.as_bytes())
+            .map_err(|_| format!("header name {:?} is invalid", header.name.as_str()))?;
+        if HOST_OWNED_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        let value = if name == CONTENT_TYPE && header.value.as_str() == "application/json" {
+            JSON
+        } else {
+            HeaderValue::from_str(header.value.as_str())
+                .map_err(|_| format!("header {name} has an invalid value"))?
+        };
+        headers.append(name, value);
+    }
+    Ok(out)
+}
+
+fn json_bytes_response(status: u16, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(CONTENT_TYPE, JSON);
+    response
+}

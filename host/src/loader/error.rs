@@ -1,0 +1,29 @@
+//! Why an artifact could not be loaded, phrased for the operator reading `/admin/plugins`.
+
+use std::path::PathBuf;
+
+/// A load failure. `Display` is the one-line reason shown in the admin API and the log.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("empty file: not a plugin artifact")]
+    Empty,
+    #[error("not an ELF shared library: {0}")]
+    NotElf(String),
+    #[error("truncated or corrupt artifact: {0}")]
+    Truncated(String),
+    #[error("the dynamic loader refused it: {0}")]
+    Open(String),
+    #[error("not a Frontdoor plugin: it exports no abi_stable root module ({0})")]
+    NotAPlugin(String),
+    #[error("incompatible plugin-api: {0}")]
+    IncompatibleApi(String),
+    #[error("the plugin's {entry} entry point failed: {message}")]
+    EntryPoint { entry: &'static str, message: String },
+    #[error("invalid manifest: {0}")]
+    InvalidManifest(String),
+}

@@ -1,0 +1,152 @@
+//! The host's side of the function tables a plugin calls: logging, timers, and the device
+//! request it reads from.
+//!
+//! These run inside `sabi_trait` shims, where a panic would end the process: every method
+//! here is written not to panic.
+
+use std::{sync::Arc, time::Duration};
+
+use abi_stable::std_types::{ROption, RSlice, RStr, Tuple2};
+use async_ffi::{FfiFuture, FutureExt as _};
+use bytes::Bytes;
+use frontdoor_plugin_api::{HostRequest, LogLevel, PluginHost};
+use hyper::{HeaderMap, Method};
+use tracing::level_filters::LevelFilter;
+
+/// Who a plugin is, for log lines and response headers.
+#[derive(Debug)]
+pub struct PluginIdentity {
+    pub name: String,
+    pub version: semver::Version,
+    /// `name@version`, the form shown in `x-frontdoor-adapter` and the log.
+    pub label: String,
+}
+
+impl PluginIdentity {
+    pub fn new(name: &str, version: &semver::Version) -> Self {
+        Self {
+            name: name.to_owned(),
+            version: version.clone(),
+            label: format!("{name}@{version}"),
+        }
+    }
+}
+
+/// The services object handed to one loaded copy of a plugin at `init`.
+pub(super) struct HostServices {
+    identity: Arc<PluginIdentity>,
+}
+
+impl HostServices {
+    pub(super) fn new(identity: Arc<PluginIdentity>) -> Self {
+        Self { identity }
+    }
+}
+
+impl PluginHost for HostServices {
+    fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
+        emit(level, &self.identity.label, target.as_str(), None, message.as_str());
+    }
+
+    fn max_level(&self) -> LogLevel {
+        match LevelFilter::current() {
+            LevelFilter::OFF | LevelFilter::ERROR => LogLevel::Error,
+            LevelFilter::WARN => LogLevel::Warn,
+            LevelFilter::INFO => LogLevel::Info,
+            LevelFilter::DEBUG => LogLevel::Debug,
+            _ => LogLevel::Trace,
+        }
+    }
+
+    fn sleep(&self, nanos: u64) -> FfiFuture<()> {
+        // Called from a plugin's poll, which runs on a host runtime thread, so the tokio
+        // context is the host's own.
+        tokio::time::sleep(Duration::from_nanos(nanos)).into_ffi()
+    }
+}
+
+/// One device request as a plugin sees it through [`HostRequest`].
+pub struct DeviceRequest {
+    pub method: Method,
+    /// The path below the adapter's namespace (`/home` for `/tv/home`), never empty.
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub params: Vec<(Arc<str>, String)>,
+    pub body: Bytes,
+    pub request_id: u64,
+    pub identity: Arc<PluginIdentity>,
+}
+
+impl HostRequest for DeviceRequest {
+    fn method(&self) -> RStr<'_> {
+        RStr::from(self.method.as_str())
+    }
+
+    fn path(&self) -> RStr<'_> {
+        RStr::from(self.path.as_str())
+    }
+
+    fn query(&self) -> RStr<'_> {
+        RStr::from(self.query.as_str())
+    }
+
+    fn param(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
+        self.params
+            .iter()
+            .find(|(key, _)| **key == *name.as_str())
+            .map(|(_, value)| RStr::from(value.as_str()))
+            .into()
+    }
+
+    fn header(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
+        self.headers
+            .get(name.as_str())
+            .and_then(|value| value.to_str().ok())
+            .map(RStr::from)
+            .into()
+    }
+
+    fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+
+    fn header_at(&self, index: usize) -> ROption<Tuple2<RStr<'_>, RStr<'_>>> {
+        self.headers
+            .iter()
+            .nth(index)
+            .map(|(name, value)| Tuple2(RStr::from(name.as_str()), RStr::from(value.to_str().unwrap_or(""))))
+            .into()
+    }
+
+    fn body(&self) -> RSlice<'_, u8> {
+        RSlice::from(&self.body[..])
+    }
+
+    fn request_id(&self) -> u64 {
+        self.request_id
+    }
+
+    fn log(&self, level: LogLevel, message: RStr<'_>) {
+        emit(level, &self.identity.label, "request", Some(self.request_id), message.as_str());
+    }
+}
+
+/// Writes one plugin log line into the host's `tracing`, tagged with the plugin's identity.
+fn emit(level: LogLevel, plugin: &str, target: &str, request_id: Option<u64>, message: &str) {
+    macro_rules! at {
+        ($level:expr) => {
+            match request_id {
+                Some(id) => tracing::event!(target: "plugin", $level, plugin, plugin_target = target, request_id = id, "{message}"),
+                None => tracing::event!(target: "plugin", $level, plugin, plugin_target = target, "{message}"),
+            }
+        };
+    }
+    match level {
+        LogLevel::Error => at!(tracing::Level::ERROR),
+        LogLevel::Warn => at!(tracing::Level::WARN),
+        LogLevel::Info => at!(tracing::Level::INFO),
+        LogLevel::Debug => at!(tracing::Level::DEBUG),
+        LogLevel::Trace => at!(tracing::Level::TRACE),
+    }
+}

@@ -1,0 +1,166 @@
+//! Opens one artifact: unique copy, dlopen with explicit flags, abi_stable checks, manifest,
+//! init. This file holds the host's `unsafe` code for loading.
+
+use std::{
+    io::Write as _,
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use abi_stable::{
+    library::{AbiHeaderRef, LibraryError, ROOT_MODULE_LOADER_NAME_WITH_NUL},
+    sabi_trait::TD_Opaque,
+    std_types::{RBox, RResult},
+};
+use frontdoor_plugin_api::{PluginHostObj, PluginModuleRef};
+use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+
+use super::{
+    LoadError, artifact,
+    host_services::{HostServices, PluginIdentity},
+    manifest_check::{self, ValidManifest},
+};
+
+/// A plugin that passed every check and was initialised. Its code stays mapped for the life
+/// of the process: there is deliberately no way to unload it.
+pub struct LoadedLibrary {
+    pub module: PluginModuleRef,
+    pub manifest: ValidManifest,
+    pub identity: Arc<PluginIdentity>,
+    /// The private copy that was opened.
+    pub mapped_copy: PathBuf,
+    /// Size of the artifact, which is roughly what it costs in RSS once mapped.
+    pub file_bytes: u64,
+}
+
+/// Loads the artifact at `source`, opening a private copy of it under `copies_dir`.
+pub fn load_library(source: &Path, copies_dir: &Path) -> Result<LoadedLibrary, LoadError> {
+    let bytes = artifact::read_checked(source)?;
+    let mapped_copy = write_unique_copy(copies_dir, source, &bytes)?;
+    let module = open_root_module(&mapped_copy)?;
+
+    let raw_manifest = match (module.manifest())() {
+        RResult::ROk(manifest) => manifest,
+        RResult::RErr(message) => {
+            return Err(LoadError::EntryPoint {
+                entry: "manifest",
+                message: message.into_string(),
+            });
+        }
+    };
+    let manifest = manifest_check::validate(&raw_manifest)?;
+    let identity = Arc::new(PluginIdentity::new(&manifest.name, &manifest.version));
+
+    let services: PluginHostObj =
+        PluginHostObj::from_ptr(RBox::new(HostServices::new(identity.clone())), TD_Opaque);
+    if let RResult::RErr(message) = (module.init())(services) {
+        return Err(LoadError::EntryPoint {
+            entry: "init",
+            message: message.into_string(),
+        });
+    }
+
+    Ok(LoadedLibrary {
+        module,
+        manifest,
+        identity,
+        mapped_copy,
+        file_bytes: bytes.len() as u64,
+    })
+}
+
+/// Copies the checked bytes to a path no library was ever opened from: the dynamic loader
+/// returns the already-loaded code for a path (or inode) it has seen, which would serve the
+/// old version after a redeploy.
+fn write_unique_copy(copies_dir: &Path, source: &Path, bytes: &[u8]) -> Result<PathBuf, LoadError> {
+    static NEXT_COPY: AtomicU64 = AtomicU64::new(1);
+    let io_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| LoadError::Io { path, source }
+    };
+    std::fs::create_dir_all(copies_dir).map_err(io_error(copies_dir))?;
+    let file_name = source
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "artifact.so".into());
+    let copy = copies_dir.join(format!(
+        "{:06}-{file_name}",
+        NEXT_COPY.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&copy)
+        .map_err(io_error(&copy))?;
+    file.write_all(bytes).map_err(io_error(&copy))?;
+    file.sync_all().map_err(io_error(&copy))?;
+    Ok(copy)
+}
+
+/// dlopens `path` and returns its layout-checked root module.
+fn open_root_module(path: &Path) -> Result<PluginModuleRef, LoadError> {
+    let path_str = path
+        .to_str()
+        .ok_or_else(|| LoadError::Open(format!("path is not UTF-8: {}", path.display())))?;
+    // SAFETY: opening a library runs its ELF initialisers. The file is a private copy of an
+    // artifact that passed the ELF structure check, so the loader maps complete segments.
+    // Running the author's initialisers is the trust the product makes by design
+    // (in-process plugins). RTLD_NODELETE keeps the code mapped even if a handle is closed.
+    let library = unsafe { Library::open(Some(path_str), RTLD_NOW | RTLD_LOCAL | libc::RTLD_NODELETE) }
+        .map_err(|error| LoadError::Open(error.to_string()))?;
+    // SAFETY: abi_stable's root module loader symbol is a `static LibHeader` whose first field
+    // is an `AbiHeader`; reading the symbol's address as an `AbiHeaderRef` is exactly what
+    // abi_stable's own `abi_header_from_raw_library` does. `upgrade` then validates the magic
+    // string and abi_stable version before anything else is read through it.
+    let header = unsafe { library.get::<AbiHeaderRef>(ROOT_MODULE_LOADER_NAME_WITH_NUL.as_bytes()) }
+        .map(|symbol| *symbol)
+        .map_err(|error| LoadError::NotAPlugin(error.to_string()));
+    // Never dlclose: a Rust cdylib with thread-local destructors crashes the process later
+    // when a worker thread exits (rust-lang/rust #59629). The handle is leaked on purpose,
+    // including for libraries that turn out not to be plugins.
+    std::mem::forget(library);
+    let module = header?
+        .upgrade()
+        .and_then(|lib_header| lib_header.init_root_module::<PluginModuleRef>())
+        .map_err(describe_library_error)?;
+    Ok(module)
+}
+
+/// abi_stable's layout errors run to hundreds of lines: log them whole, and keep the lines a
+/// human needs (the `Error:` line and its `Expected`/`Found`) for the one-line reason.
+fn describe_library_error(error: LibraryError) -> LoadError {
+    let full = error.to_string();
+    tracing::debug!(error = %full, "abi_stable refused the library");
+    let summary = match &error {
+        LibraryError::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => format!(
+            "built against frontdoor-plugin-api {actual_version}, this host needs a version compatible with {expected_version}"
+        ),
+        LibraryError::AbiInstability(_) => {
+            let key_lines: Vec<&str> = full
+                .lines()
+                .map(str::trim)
+                .filter(|line| {
+                    line.starts_with("Error:") || line.starts_with("Expected:") || line.starts_with("Found:")
+                })
+                .collect();
+            let tail = key_lines.len().saturating_sub(3);
+            format!(
+                "the root module's layout differs from this host's ({})",
+                if key_lines.is_empty() {
+                    full.lines().last().unwrap_or("no detail").trim().to_owned()
+                } else {
+                    key_lines[tail..].join(" ")
+                }
+            )
+        }
+        _ => full.lines().next().unwrap_or("unknown abi_stable error").to_owned(),
+    };
+    LoadError::IncompatibleApi(summary)
+}

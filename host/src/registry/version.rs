@@ -1,0 +1,204 @@
+//! One loaded version of a plugin (or a compiled-in handler set) and its in-flight count.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::SystemTime,
+};
+
+use bytes::Bytes;
+use frontdoor_plugin_api::{PluginKind, PluginModuleRef};
+use hyper::{Method, header::HeaderValue};
+
+use crate::{
+    loader::{LoadedLibrary, PluginIdentity},
+    router::{RoutePattern, RoutingTable},
+};
+
+/// How requests reach a version's code.
+pub enum Handler {
+    /// Through the stable ABI into a loaded cdylib.
+    Plugin(PluginModuleRef),
+    /// A function compiled into the host (the benchmark baseline).
+    Builtin(BuiltinHandler),
+}
+
+/// A compiled-in handler: route id and raw query in, status and JSON body out.
+pub type BuiltinHandler = fn(route: u32, query: &str) -> (u16, Bytes);
+
+/// Where a version is in its life, as shown by `/admin/plugins`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionState {
+    /// The default version of its plugin: takes requests without a version header.
+    Active,
+    /// Loaded and routable by `x-frontdoor-version`, but not the default.
+    Standby,
+    /// Its file is gone: takes no new requests, finishing the ones in flight.
+    Draining,
+    /// Drained; its code stays mapped (never unloaded).
+    Retired,
+}
+
+impl VersionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Standby => "standby",
+            Self::Draining => "draining",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+pub struct PluginVersion {
+    pub identity: Arc<PluginIdentity>,
+    pub kind: PluginKind,
+    /// The artifact in the plugins directory (`None` for compiled-in handlers).
+    pub source: Option<PathBuf>,
+    /// The private copy that was opened.
+    pub mapped_copy: Option<PathBuf>,
+    pub file_bytes: u64,
+    pub sdk_version: String,
+    pub routes: Vec<(Method, RoutePattern)>,
+    pub requires: Vec<(String, semver::VersionReq)>,
+    pub handler: Handler,
+    /// `x-frontdoor-adapter` for every response of this version, built once.
+    pub adapter_header: HeaderValue,
+    pub loaded_at: SystemTime,
+    in_flight: AtomicUsize,
+    removed: AtomicBool,
+}
+
+impl PluginVersion {
+    pub(super) fn from_library(source: &Path, library: LoadedLibrary) -> Self {
+        let manifest = library.manifest;
+        Self::new(
+            library.identity,
+            manifest.kind,
+            manifest.routes.into_iter().map(|r| (r.method, r.pattern)).collect(),
+            Handler::Plugin(library.module),
+        )
+        .with_files(source, library.mapped_copy, library.file_bytes, manifest.sdk_version, manifest.requires)
+    }
+
+    /// A version served by code compiled into the host.
+    pub fn builtin(name: &str, version: &semver::Version, routes: &[(Method, &str)], handler: BuiltinHandler) -> Self {
+        let routes = routes
+            .iter()
+            .map(|(method, path)| {
+                let pattern = RoutePattern::parse(path).unwrap_or_else(|reason| {
+                    unreachable!("built-in route {path} is invalid: {reason}")
+                });
+                (method.clone(), pattern)
+            })
+            .collect();
+        Self::new(
+            Arc::new(PluginIdentity::new(name, version)),
+            PluginKind::Adapter,
+            routes,
+            Handler::Builtin(handler),
+        )
+    }
+
+    fn new(
+        identity: Arc<PluginIdentity>,
+        kind: PluginKind,
+        routes: Vec<(Method, RoutePattern)>,
+        handler: Handler,
+    ) -> Self {
+        // Names and versions were validated (a-z0-9-_ and semver), so this is a valid value.
+        let adapter_header =
+            HeaderValue::from_str(&identity.label).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        Self {
+            identity,
+            kind,
+            source: None,
+            mapped_copy: None,
+            file_bytes: 0,
+            sdk_version: frontdoor_plugin_api_version().to_owned(),
+            routes,
+            requires: Vec::new(),
+            handler,
+            adapter_header,
+            loaded_at: SystemTime::now(),
+            in_flight: AtomicUsize::new(0),
+            removed: AtomicBool::new(false),
+        }
+    }
+
+    fn with_files(
+        mut self,
+        source: &Path,
+        mapped_copy: PathBuf,
+        file_bytes: u64,
+        sdk_version: String,
+        requires: Vec<(String, semver::VersionReq)>,
+    ) -> Self {
+        self.source = Some(source.to_owned());
+        self.mapped_copy = Some(mapped_copy);
+        self.file_bytes = file_bytes;
+        self.sdk_version = sdk_version;
+        self.requires = requires;
+        self
+    }
+
+    /// Requests running in this version right now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    pub(super) fn mark_removed(&self) {
+        self.removed.store(true, Ordering::Release);
+    }
+
+    /// The state, derived: removed versions drain until idle; live ones are active when they
+    /// are their plugin's default in the published table.
+    pub fn state(&self, table: &RoutingTable) -> VersionState {
+        if self.removed.load(Ordering::Acquire) {
+            return if self.in_flight() > 0 {
+                VersionState::Draining
+            } else {
+                VersionState::Retired
+            };
+        }
+        let is_default = table
+            .adapter(&self.identity.name)
+            .and_then(|adapter| adapter.versions.first())
+            .is_some_and(|first| std::ptr::eq(Arc::as_ptr(first), self));
+        if is_default || self.kind == PluginKind::SharedModule {
+            VersionState::Active
+        } else {
+            VersionState::Standby
+        }
+    }
+}
+
+fn frontdoor_plugin_api_version() -> &'static str {
+    "builtin"
+}
+
+/// Counts one request in a version for as long as it lives; holding it keeps the version's
+/// record alive even after the version was removed from the routing table.
+pub struct InflightGuard {
+    version: Arc<PluginVersion>,
+}
+
+impl InflightGuard {
+    pub fn enter(version: Arc<PluginVersion>) -> Self {
+        version.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self { version }
+    }
+
+    pub fn version(&self) -> &Arc<PluginVersion> {
+        &self.version
+    }
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.version.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
