@@ -24,7 +24,9 @@ impl Admin {
 
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
         match (request.method(), request.uri().path()) {
-            (&Method::GET, "/admin/plugins") => json_response(StatusCode::OK, &plugins_view(&self.registry.snapshot())),
+            (&Method::GET, "/admin/plugins") => {
+                json_response(StatusCode::OK, &plugins_view(&self.registry.snapshot()))
+            }
             (&Method::GET, "/admin/health") => {
                 let table = self.registry.table();
                 json_response(
@@ -35,9 +37,12 @@ impl Admin {
                     },
                 )
             }
-            (_, "/admin/plugins" | "/admin/health") => {
-                EdgeError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", "use GET").into_response()
-            }
+            (_, "/admin/plugins" | "/admin/health") => EdgeError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                "use GET",
+            )
+            .into_response(),
             (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
         }
     }
@@ -118,7 +123,9 @@ fn file_name(path: &std::path::Path) -> String {
 }
 
 fn unix_ms(at: std::time::SystemTime) -> u128 {
-    at.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 fn kind_name(kind: PluginKind) -> &'static str {
@@ -169,7 +176,11 @@ fn plugins_view(snapshot: &Snapshot) -> PluginsView {
     // A failed version with a readable manifest also appears under its plugin, so an
     // operator looking at `tv` sees that `tv@1.5.0` was refused and why.
     for failure in &snapshot.failures {
-        let Some((name, version)) = failure.plugin.as_deref().and_then(|label| label.split_once('@')) else {
+        let Some((name, version)) = failure
+            .plugin
+            .as_deref()
+            .and_then(|label| label.split_once('@'))
+        else {
             continue;
         };
         let view = VersionView {

@@ -102,9 +102,15 @@ struct FileConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
 }
 
 impl ServeArgs {
@@ -112,11 +118,15 @@ impl ServeArgs {
     pub fn resolve(&self) -> Result<HostConfig, ConfigError> {
         let file = match &self.config {
             Some(path) => read_file_config(path)?,
-            None if Path::new("frontdoor.toml").is_file() => read_file_config(Path::new("frontdoor.toml"))?,
+            None if Path::new("frontdoor.toml").is_file() => {
+                read_file_config(Path::new("frontdoor.toml"))?
+            }
             None => FileConfig::default(),
         };
         let mut config = HostConfig::new(
-            self.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            self.listen
+                .or(file.listen)
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
             self.admin_listen
                 .or(file.admin_listen)
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8081))),

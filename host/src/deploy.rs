@@ -15,7 +15,7 @@ pub fn is_artifact_name(path: &Path) -> bool {
         .is_some_and(|name| !name.starts_with('.') && name.ends_with(".so") && name.len() > 3)
 }
 
-/// The artifacts in `dir`, sorted by name so start-up is deterministic.
+/// The artifacts in `dir`, in a deterministic order.
 pub fn scan(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut artifacts = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -25,7 +25,9 @@ pub fn scan(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             artifacts.push(path);
         }
     }
-    artifacts.sort();
+    // Sorted by name without the extension, so `tv-1.0.0.so` comes before a stray
+    // `tv-1.0.0-copy.so` and the conventionally named artifact wins a duplicate.
+    artifacts.sort_by(|a, b| a.file_stem().cmp(&b.file_stem()));
     Ok(artifacts)
 }
 

@@ -81,12 +81,20 @@ impl Dispatcher {
 
         let version = {
             let table = self.registry.table();
-            let adapter = table
-                .adapter(namespace)
-                .ok_or_else(|| (EdgeError::not_found(format!("no adapter serves /{namespace}")), None))?;
+            let adapter = table.adapter(namespace).ok_or_else(|| {
+                (
+                    EdgeError::not_found(format!("no adapter serves /{namespace}")),
+                    None,
+                )
+            })?;
             match adapter.select(requirement.as_ref()) {
                 Some(version) => version.clone(),
-                None => return Err((no_matching_version(namespace, requirement.as_ref(), &adapter.versions), None)),
+                None => {
+                    return Err((
+                        no_matching_version(namespace, requirement.as_ref(), &adapter.versions),
+                        None,
+                    ));
+                }
             }
         };
         let answered_by = Some(version.adapter_header.clone());
@@ -98,7 +106,10 @@ impl Dispatcher {
                 return Err(fail(EdgeError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "method not allowed",
-                    format!("{} does not serve {} {rest}", version.identity.label, parts.method),
+                    format!(
+                        "{} does not serve {} {rest}",
+                        version.identity.label, parts.method
+                    ),
                 )));
             }
             RouteMatch::NotFound => {
@@ -132,7 +143,9 @@ impl Dispatcher {
                     request_id,
                     identity: version.identity.clone(),
                 };
-                call_plugin(*module, route, device_request).await.map_err(fail)?
+                call_plugin(*module, route, device_request)
+                    .await
+                    .map_err(fail)?
             }
         };
         response
@@ -155,8 +168,11 @@ fn parse_requirement(value: &HeaderValue) -> Result<semver::VersionReq, EdgeErro
     let text = value
         .to_str()
         .map_err(|_| EdgeError::bad_request(format!("{VERSION_HEADER} is not visible ASCII")))?;
-    semver::VersionReq::parse(text)
-        .map_err(|error| EdgeError::bad_request(format!("{VERSION_HEADER}: {text:?} is not a semver requirement: {error}")))
+    semver::VersionReq::parse(text).map_err(|error| {
+        EdgeError::bad_request(format!(
+            "{VERSION_HEADER}: {text:?} is not a semver requirement: {error}"
+        ))
+    })
 }
 
 fn no_matching_version(
@@ -164,7 +180,10 @@ fn no_matching_version(
     requirement: Option<&semver::VersionReq>,
     versions: &[Arc<crate::registry::PluginVersion>],
 ) -> EdgeError {
-    let loaded: Vec<String> = versions.iter().map(|v| v.identity.version.to_string()).collect();
+    let loaded: Vec<String> = versions
+        .iter()
+        .map(|v| v.identity.version.to_string())
+        .collect();
     let mut error = EdgeError::not_found(format!(
         "no loaded version of {namespace} matches {}; loaded: {}",
         requirement.map(ToString::to_string).unwrap_or_default(),
@@ -177,7 +196,11 @@ fn no_matching_version(
 
 /// Reads the body, refusing more than `limit` bytes (early, from `content-length`, when the
 /// client declares it).
-async fn read_body(body: Incoming, declared: Option<&HeaderValue>, limit: usize) -> Result<Bytes, EdgeError> {
+async fn read_body(
+    body: Incoming,
+    declared: Option<&HeaderValue>,
+    limit: usize,
+) -> Result<Bytes, EdgeError> {
     let too_large = || {
         EdgeError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -201,14 +224,20 @@ async fn read_body(body: Incoming, declared: Option<&HeaderValue>, limit: usize)
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(error) => Err(EdgeError::bad_request(format!("could not read the body: {error}"))),
+        Err(error) => Err(EdgeError::bad_request(format!(
+            "could not read the body: {error}"
+        ))),
     }
 }
 
 /// Calls into the plugin and converts what comes back. A panic becomes a 500 for this
 /// request only: the SDK catches panics inside the plugin, and what async-ffi re-raises on
 /// the host side is caught here. **Invariant:** a plugin never unwinds into the host.
-async fn call_plugin(module: PluginModuleRef, route: u32, request: DeviceRequest) -> Result<Response<Body>, EdgeError> {
+async fn call_plugin(
+    module: PluginModuleRef,
+    route: u32,
+    request: DeviceRequest,
+) -> Result<Response<Body>, EdgeError> {
     let request_id = request.request_id;
     let label = request.identity.label.clone();
     let host_request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
@@ -236,7 +265,12 @@ async fn call_plugin(module: PluginModuleRef, route: u32, request: DeviceRequest
 
 /// Framing headers are the host's business: a plugin's value could desynchronise the
 /// connection, so they are dropped rather than trusted.
-const HOST_OWNED_HEADERS: [&str; 4] = ["content-length", "transfer-encoding", "connection", "x-frontdoor-adapter"];
+const HOST_OWNED_HEADERS: [&str; 4] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "x-frontdoor-adapter",
+];
 
 fn convert_response(response: frontdoor_plugin_api::Response) -> Result<Response<Body>, String> {
     let status = StatusCode::from_u16(response.status)
@@ -265,7 +299,8 @@ fn convert_response(response: frontdoor_plugin_api::Response) -> Result<Response
 
 fn json_bytes_response(status: u16, body: Bytes) -> Response<Body> {
     let mut response = Response::new(Full::new(body));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(CONTENT_TYPE, JSON);
     response
 }

@@ -1,55 +1,5 @@
-//! The `frontdoor` binary: parse the command line, serve until SIGINT or SIGTERM.
+//! The `frontdoor` binary; all of it lives in [`frontdoor::cli`].
 
-use std::process::ExitCode;
-
-use anyhow::Context as _;
-use clap::Parser as _;
-use frontdoor::cli::{Cli, Command};
-use tokio::signal::unix::{SignalKind, signal};
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")
-        .and_then(|runtime| runtime.block_on(run(cli)));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("frontdoor: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Serve(args) => {
-            let config = args.resolve()?;
-            let host = frontdoor::start(config).await?;
-            wait_for_stop_signal().await?;
-            tracing::info!("stop signal received; finishing in-flight requests");
-            host.shutdown().await;
-            Ok(())
-        }
-    }
-}
-
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
-    }
-    Ok(())
+fn main() -> std::process::ExitCode {
+    frontdoor::cli::main()
 }

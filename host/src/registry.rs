@@ -102,7 +102,8 @@ impl Registry {
             .map_err(|error| (None, error.to_string()))
             .and_then(|library| {
                 let label = library.identity.label.clone();
-                check_fits(&state, path, &library).map_err(|reason| (Some(label.clone()), reason))?;
+                check_fits(&state, path, &library)
+                    .map_err(|reason| (Some(label.clone()), reason))?;
                 Ok(Arc::new(PluginVersion::from_library(path, library)))
             });
         match outcome {
@@ -156,7 +157,12 @@ impl Registry {
     /// The files currently deployed (loaded or failed), for reconciling with the directory.
     pub fn known_files(&self) -> Vec<PathBuf> {
         let state = self.lock();
-        state.live.keys().chain(state.failed.keys()).cloned().collect()
+        state
+            .live
+            .keys()
+            .chain(state.failed.keys())
+            .cloned()
+            .collect()
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -188,7 +194,9 @@ impl Registry {
     fn lock(&self) -> MutexGuard<'_, RegistryState> {
         // A panic while holding this lock leaves plain data behind, still consistent enough
         // to serve and to report; refusing every later deploy would be worse.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn retire(&self, state: &mut RegistryState, version: Arc<PluginVersion>) {
@@ -215,7 +223,9 @@ impl Registry {
             }
             adapters
                 .entry(version.identity.name.as_str().into())
-                .or_insert_with(|| AdapterVersions { versions: Vec::new() })
+                .or_insert_with(|| AdapterVersions {
+                    versions: Vec::new(),
+                })
                 .versions
                 .push(version.clone());
         }
@@ -229,9 +239,16 @@ impl Registry {
 }
 
 /// Registry-level checks on a library that loaded fine on its own.
-fn check_fits(state: &RegistryState, path: &Path, library: &loader::LoadedLibrary) -> Result<(), String> {
+fn check_fits(
+    state: &RegistryState,
+    path: &Path,
+    library: &loader::LoadedLibrary,
+) -> Result<(), String> {
     let identity = &library.identity;
-    let file_name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let stem = file_name.strip_suffix(".so").unwrap_or(&file_name);
     let named_after_plugin = stem == identity.name
         || stem
@@ -251,15 +268,29 @@ fn check_fits(state: &RegistryState, path: &Path, library: &loader::LoadedLibrar
             previous.identity.label, identity.label
         ));
     }
-    let clash = state.builtins.iter().chain(state.live.iter().filter(|(p, _)| p.as_path() != path).map(|(_, v)| v));
+    let clash = state.builtins.iter().chain(
+        state
+            .live
+            .iter()
+            .filter(|(p, _)| p.as_path() != path)
+            .map(|(_, v)| v),
+    );
     for other in clash {
         if other.identity.name != identity.name {
             continue;
         }
         if other.kind != library.manifest.kind {
-            return Err(format!("{} is already loaded as another kind of plugin", identity.name));
+            return Err(format!(
+                "{} is already loaded as another kind of plugin",
+                identity.name
+            ));
         }
-        if other.identity.version.cmp_precedence(&identity.version).is_eq() {
+        if other
+            .identity
+            .version
+            .cmp_precedence(&identity.version)
+            .is_eq()
+        {
             let from = other
                 .source
                 .as_deref()

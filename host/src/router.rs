@@ -35,16 +35,24 @@ impl RoutePattern {
             }
             let segment = match raw.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 Some(name) => {
-                    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    let valid = !name.is_empty()
+                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
                     if !valid {
-                        return Err(format!("parameter {raw:?} must be {{name}} with letters, digits and '_'"));
+                        return Err(format!(
+                            "parameter {raw:?} must be {{name}} with letters, digits and '_'"
+                        ));
                     }
-                    if segments.iter().any(|s| matches!(s, Segment::Param(p) if &**p == name)) {
+                    if segments
+                        .iter()
+                        .any(|s| matches!(s, Segment::Param(p) if &**p == name))
+                    {
                         return Err(format!("parameter {name:?} appears twice"));
                     }
                     Segment::Param(Arc::from(name))
                 }
-                None if raw.contains(['{', '}']) => return Err(format!("segment {raw:?} mixes text and a parameter")),
+                None if raw.contains(['{', '}']) => {
+                    return Err(format!("segment {raw:?} mixes text and a parameter"));
+                }
                 None => Segment::Literal(raw.into()),
             };
             segments.push(segment);
@@ -55,11 +63,15 @@ impl RoutePattern {
     /// True when both patterns match exactly the same paths.
     pub fn same_shape(&self, other: &Self) -> bool {
         self.segments.len() == other.segments.len()
-            && self.segments.iter().zip(&other.segments).all(|pair| match pair {
-                (Segment::Literal(a), Segment::Literal(b)) => a == b,
-                (Segment::Param(_), Segment::Param(_)) => true,
-                _ => false,
-            })
+            && self
+                .segments
+                .iter()
+                .zip(&other.segments)
+                .all(|pair| match pair {
+                    (Segment::Literal(a), Segment::Literal(b)) => a == b,
+                    (Segment::Param(_), Segment::Param(_)) => true,
+                    _ => false,
+                })
     }
 
     /// Matches `path` (starting with `/`), appending captured parameters to `params`.
@@ -133,7 +145,10 @@ fn percent_decode(raw: &str) -> Option<String> {
 
 /// What a path and method resolve to inside one adapter version.
 pub enum RouteMatch {
-    Found { route: u32, params: Vec<(Arc<str>, String)> },
+    Found {
+        route: u32,
+        params: Vec<(Arc<str>, String)>,
+    },
     /// The path exists under other methods.
     MethodNotAllowed,
     NotFound,
@@ -169,7 +184,10 @@ impl AdapterVersions {
     pub fn select(&self, requirement: Option<&semver::VersionReq>) -> Option<&Arc<PluginVersion>> {
         match requirement {
             None => self.versions.first(),
-            Some(req) => self.versions.iter().find(|v| req.matches(&v.identity.version)),
+            Some(req) => self
+                .versions
+                .iter()
+                .find(|v| req.matches(&v.identity.version)),
         }
     }
 }

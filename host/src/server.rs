@@ -32,8 +32,12 @@ pub struct RunningHost {
 
 /// Loads the plugins directory, binds both listeners and starts serving.
 pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
-    std::fs::create_dir_all(&config.plugins_dir)
-        .with_context(|| format!("cannot create plugins directory {}", config.plugins_dir.display()))?;
+    std::fs::create_dir_all(&config.plugins_dir).with_context(|| {
+        format!(
+            "cannot create plugins directory {}",
+            config.plugins_dir.display()
+        )
+    })?;
     let registry = Arc::new(Registry::new(RegistryConfig {
         copies_dir: config.copies_dir.clone(),
         retired_limit: config.retired_limit,
@@ -50,7 +54,12 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
     initial
         .await
         .context("initial load panicked")?
-        .with_context(|| format!("cannot read plugins directory {}", config.plugins_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot read plugins directory {}",
+                config.plugins_dir.display()
+            )
+        })?;
 
     let device_listener = TcpListener::bind(config.listen)
         .await
@@ -111,8 +120,12 @@ impl RunningHost {
 }
 
 /// Accepts connections until shutdown, then waits for open connections to finish.
-async fn accept_loop<F, Fut>(listener: TcpListener, handler: F, mut shutdown: watch::Receiver<bool>, grace: std::time::Duration)
-where
+async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    handler: F,
+    mut shutdown: watch::Receiver<bool>,
+    grace: std::time::Duration,
+) where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {

@@ -115,7 +115,8 @@ pub trait HostRequest: Send + Sync {
     fn header_count(&self) -> usize;
 
     /// The header field at `index` as `(name, value)`; the value is empty if not UTF-8.
-    fn header_at(&self, index: usize) -> ROption<abi_stable::std_types::Tuple2<RStr<'_>, RStr<'_>>>;
+    fn header_at(&self, index: usize)
+    -> ROption<abi_stable::std_types::Tuple2<RStr<'_>, RStr<'_>>>;
 
     /// The request body, already read and bounded by the host's body limit.
     fn body(&self) -> RSlice<'_, u8>;

@@ -49,7 +49,11 @@ impl Response {
     pub fn json_with_status<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
         match serde_json::to_vec(value) {
             Ok(body) => Self::bytes(status, JSON, body),
-            Err(_) => Self::bytes(500, JSON, br#"{"error":"response not serializable"}"#.to_vec()),
+            Err(_) => Self::bytes(
+                500,
+                JSON,
+                br#"{"error":"response not serializable"}"#.to_vec(),
+            ),
         }
     }
 
@@ -60,7 +64,11 @@ impl Response {
 
     /// `status` with a UTF-8 text body.
     pub fn text(status: u16, body: impl Into<String>) -> Self {
-        Self::bytes(status, "text/plain; charset=utf-8", body.into().into_bytes())
+        Self::bytes(
+            status,
+            "text/plain; charset=utf-8",
+            body.into().into_bytes(),
+        )
     }
 
     /// `status` with `body` of the given content type.

@@ -1,1 +1,10 @@
-//! stub
+//! Frontdoor's integration tests: real cdylibs built by cargo, a real host on 127.0.0.1,
+//! real HTTP. One test binary; a module per area.
+
+mod support;
+
+mod admin;
+mod bad_artifacts;
+mod binary;
+mod serving;
+mod workloads;

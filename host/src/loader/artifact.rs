@@ -36,7 +36,9 @@ fn check_elf(bytes: &[u8]) -> Result<(), LoadError> {
     let endian = file.endian();
     let header = file.elf_header();
     if header.e_type(endian) != ET_DYN {
-        return Err(LoadError::NotElf("not a shared object (ELF type is not ET_DYN)".into()));
+        return Err(LoadError::NotElf(
+            "not a shared object (ELF type is not ET_DYN)".into(),
+        ));
     }
     if header.e_machine(endian) != native_machine() {
         return Err(LoadError::NotElf(format!(
@@ -49,7 +51,9 @@ fn check_elf(bytes: &[u8]) -> Result<(), LoadError> {
         if segment.p_type(endian) != PT_LOAD {
             continue;
         }
-        let end = segment.p_offset(endian).saturating_add(segment.p_filesz(endian));
+        let end = segment
+            .p_offset(endian)
+            .saturating_add(segment.p_filesz(endian));
         if end > file_len {
             return Err(LoadError::Truncated(format!(
                 "a loadable segment ends at byte {end} but the file has {file_len} bytes"

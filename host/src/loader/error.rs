@@ -23,7 +23,10 @@ pub enum LoadError {
     #[error("incompatible plugin-api: {0}")]
     IncompatibleApi(String),
     #[error("the plugin's {entry} entry point failed: {message}")]
-    EntryPoint { entry: &'static str, message: String },
+    EntryPoint {
+        entry: &'static str,
+        message: String,
+    },
     #[error("invalid manifest: {0}")]
     InvalidManifest(String),
 }

@@ -45,7 +45,13 @@ impl HostServices {
 
 impl PluginHost for HostServices {
     fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
-        emit(level, &self.identity.label, target.as_str(), None, message.as_str());
+        emit(
+            level,
+            &self.identity.label,
+            target.as_str(),
+            None,
+            message.as_str(),
+        );
     }
 
     fn max_level(&self) -> LogLevel {
@@ -115,7 +121,12 @@ impl HostRequest for DeviceRequest {
         self.headers
             .iter()
             .nth(index)
-            .map(|(name, value)| Tuple2(RStr::from(name.as_str()), RStr::from(value.to_str().unwrap_or(""))))
+            .map(|(name, value)| {
+                Tuple2(
+                    RStr::from(name.as_str()),
+                    RStr::from(value.to_str().unwrap_or("")),
+                )
+            })
             .into()
     }
 
@@ -128,7 +139,13 @@ impl HostRequest for DeviceRequest {
     }
 
     fn log(&self, level: LogLevel, message: RStr<'_>) {
-        emit(level, &self.identity.label, "request", Some(self.request_id), message.as_str());
+        emit(
+            level,
+            &self.identity.label,
+            "request",
+            Some(self.request_id),
+            message.as_str(),
+        );
     }
 }
 

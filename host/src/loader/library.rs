@@ -109,15 +109,17 @@ fn open_root_module(path: &Path) -> Result<PluginModuleRef, LoadError> {
     // artifact that passed the ELF structure check, so the loader maps complete segments.
     // Running the author's initialisers is the trust the product makes by design
     // (in-process plugins). RTLD_NODELETE keeps the code mapped even if a handle is closed.
-    let library = unsafe { Library::open(Some(path_str), RTLD_NOW | RTLD_LOCAL | libc::RTLD_NODELETE) }
-        .map_err(|error| LoadError::Open(error.to_string()))?;
+    let library =
+        unsafe { Library::open(Some(path_str), RTLD_NOW | RTLD_LOCAL | libc::RTLD_NODELETE) }
+            .map_err(|error| LoadError::Open(error.to_string()))?;
     // SAFETY: abi_stable's root module loader symbol is a `static LibHeader` whose first field
     // is an `AbiHeader`; reading the symbol's address as an `AbiHeaderRef` is exactly what
     // abi_stable's own `abi_header_from_raw_library` does. `upgrade` then validates the magic
     // string and abi_stable version before anything else is read through it.
-    let header = unsafe { library.get::<AbiHeaderRef>(ROOT_MODULE_LOADER_NAME_WITH_NUL.as_bytes()) }
-        .map(|symbol| *symbol)
-        .map_err(|error| LoadError::NotAPlugin(error.to_string()));
+    let header =
+        unsafe { library.get::<AbiHeaderRef>(ROOT_MODULE_LOADER_NAME_WITH_NUL.as_bytes()) }
+            .map(|symbol| *symbol)
+            .map_err(|error| LoadError::NotAPlugin(error.to_string()));
     // Never dlclose: a Rust cdylib with thread-local destructors crashes the process later
     // when a worker thread exits (rust-lang/rust #59629). The handle is leaked on purpose,
     // including for libraries that turn out not to be plugins.
@@ -143,24 +145,33 @@ fn describe_library_error(error: LibraryError) -> LoadError {
             "built against frontdoor-plugin-api {actual_version}, this host needs a version compatible with {expected_version}"
         ),
         LibraryError::AbiInstability(_) => {
-            let key_lines: Vec<&str> = full
+            // The verdict is at the end: the last `Error:` line and its indented
+            // `Expected:` / `Found:` blocks.
+            let lines: Vec<&str> = full
                 .lines()
                 .map(str::trim)
-                .filter(|line| {
-                    line.starts_with("Error:") || line.starts_with("Expected:") || line.starts_with("Found:")
-                })
+                .filter(|line| !line.is_empty())
                 .collect();
-            let tail = key_lines.len().saturating_sub(3);
-            format!(
-                "the root module's layout differs from this host's ({})",
-                if key_lines.is_empty() {
-                    full.lines().last().unwrap_or("no detail").trim().to_owned()
-                } else {
-                    key_lines[tail..].join(" ")
-                }
-            )
+            let verdict_start = lines
+                .iter()
+                .rposition(|line| line.starts_with("Error:"))
+                .unwrap_or(lines.len().saturating_sub(1));
+            let mut verdict = lines[verdict_start..].join(" ");
+            if verdict.len() > 300 {
+                let cut = (0..=300)
+                    .rev()
+                    .find(|i| verdict.is_char_boundary(*i))
+                    .unwrap_or(0);
+                verdict.truncate(cut);
+                verdict.push_str("...");
+            }
+            format!("the root module's layout differs from this host's: {verdict}")
         }
-        _ => full.lines().next().unwrap_or("unknown abi_stable error").to_owned(),
+        _ => full
+            .lines()
+            .next()
+            .unwrap_or("unknown abi_stable error")
+            .to_owned(),
     };
     LoadError::IncompatibleApi(summary)
 }

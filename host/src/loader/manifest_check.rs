@@ -45,8 +45,12 @@ pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
     }
     let name = raw.name.as_str();
     check_name(name).map_err(invalid)?;
-    let version = semver::Version::parse(raw.version.as_str())
-        .map_err(|error| invalid(format!("version {:?} is not semver: {error}", raw.version.as_str())))?;
+    let version = semver::Version::parse(raw.version.as_str()).map_err(|error| {
+        invalid(format!(
+            "version {:?} is not semver: {error}",
+            raw.version.as_str()
+        ))
+    })?;
 
     let mut routes: Vec<ValidRoute> = Vec::with_capacity(raw.routes.len());
     for spec in raw.routes.iter() {
@@ -54,10 +58,18 @@ pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
             .iter()
             .find(|m| m.as_str() == spec.method.as_str())
             .cloned()
-            .ok_or_else(|| invalid(format!("route method {:?} is not supported", spec.method.as_str())))?;
+            .ok_or_else(|| {
+                invalid(format!(
+                    "route method {:?} is not supported",
+                    spec.method.as_str()
+                ))
+            })?;
         let pattern = RoutePattern::parse(spec.path.as_str())
             .map_err(|reason| invalid(format!("route {:?}: {reason}", spec.path.as_str())))?;
-        if routes.iter().any(|r| r.method == method && r.pattern.same_shape(&pattern)) {
+        if routes
+            .iter()
+            .any(|r| r.method == method && r.pattern.same_shape(&pattern))
+        {
             return Err(invalid(format!(
                 "route {method} {} is declared twice",
                 spec.path.as_str()
@@ -80,13 +92,14 @@ pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
         .iter()
         .map(|req| {
             check_name(req.module.as_str()).map_err(invalid)?;
-            let requirement = semver::VersionReq::parse(req.requirement.as_str()).map_err(|error| {
-                invalid(format!(
-                    "requirement {:?} on {} is not semver: {error}",
-                    req.requirement.as_str(),
-                    req.module.as_str()
-                ))
-            })?;
+            let requirement =
+                semver::VersionReq::parse(req.requirement.as_str()).map_err(|error| {
+                    invalid(format!(
+                        "requirement {:?} on {} is not semver: {error}",
+                        req.requirement.as_str(),
+                        req.module.as_str()
+                    ))
+                })?;
             Ok((req.module.to_string(), requirement))
         })
         .collect::<Result<Vec<_>, LoadError>>()?;
@@ -105,7 +118,9 @@ pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
 pub fn check_name(name: &str) -> Result<(), String> {
     let valid = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         && name.as_bytes()[0].is_ascii_alphanumeric();
     if valid {
         Ok(())

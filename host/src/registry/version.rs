@@ -78,14 +78,29 @@ impl PluginVersion {
         Self::new(
             library.identity,
             manifest.kind,
-            manifest.routes.into_iter().map(|r| (r.method, r.pattern)).collect(),
+            manifest
+                .routes
+                .into_iter()
+                .map(|r| (r.method, r.pattern))
+                .collect(),
             Handler::Plugin(library.module),
         )
-        .with_files(source, library.mapped_copy, library.file_bytes, manifest.sdk_version, manifest.requires)
+        .with_files(
+            source,
+            library.mapped_copy,
+            library.file_bytes,
+            manifest.sdk_version,
+            manifest.requires,
+        )
     }
 
     /// A version served by code compiled into the host.
-    pub fn builtin(name: &str, version: &semver::Version, routes: &[(Method, &str)], handler: BuiltinHandler) -> Self {
+    pub fn builtin(
+        name: &str,
+        version: &semver::Version,
+        routes: &[(Method, &str)],
+        handler: BuiltinHandler,
+    ) -> Self {
         let routes = routes
             .iter()
             .map(|(method, path)| {
@@ -110,8 +125,8 @@ impl PluginVersion {
         handler: Handler,
     ) -> Self {
         // Names and versions were validated (a-z0-9-_ and semver), so this is a valid value.
-        let adapter_header =
-            HeaderValue::from_str(&identity.label).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        let adapter_header = HeaderValue::from_str(&identity.label)
+            .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
         Self {
             identity,
             kind,

@@ -5,9 +5,12 @@ use super::*;
 fn captured(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
     let pattern = RoutePattern::parse(pattern).expect("valid pattern");
     let mut params = Vec::new();
-    pattern
-        .matches(path, &mut params)
-        .then(|| params.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    pattern.matches(path, &mut params).then(|| {
+        params
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    })
 }
 
 #[test]
@@ -15,7 +18,10 @@ fn literals_and_params_match() {
     assert_eq!(captured("/hello", "/hello"), Some(vec![]));
     assert_eq!(
         captured("/items/{id}/parts/{part}", "/items/42/parts/a%20b"),
-        Some(vec![("id".into(), "42".into()), ("part".into(), "a b".into())])
+        Some(vec![
+            ("id".into(), "42".into()),
+            ("part".into(), "a b".into())
+        ])
     );
     assert_eq!(captured("/", "/"), Some(vec![]));
 }
@@ -37,13 +43,27 @@ fn invalid_patterns_are_refused() {
 
 #[test]
 fn patterns_print_as_declared() {
-    assert_eq!(RoutePattern::parse("/items/{id}").expect("valid").to_string(), "/items/{id}");
+    assert_eq!(
+        RoutePattern::parse("/items/{id}")
+            .expect("valid")
+            .to_string(),
+        "/items/{id}"
+    );
 }
 
 #[test]
 fn method_mismatch_is_reported() {
     let routes = vec![(Method::POST, RoutePattern::parse("/items").expect("valid"))];
-    assert!(matches!(match_route(&routes, &Method::GET, "/items"), RouteMatch::MethodNotAllowed));
-    assert!(matches!(match_route(&routes, &Method::GET, "/nope"), RouteMatch::NotFound));
-    assert!(matches!(match_route(&routes, &Method::POST, "/items"), RouteMatch::Found { route: 0, .. }));
+    assert!(matches!(
+        match_route(&routes, &Method::GET, "/items"),
+        RouteMatch::MethodNotAllowed
+    ));
+    assert!(matches!(
+        match_route(&routes, &Method::GET, "/nope"),
+        RouteMatch::NotFound
+    ));
+    assert!(matches!(
+        match_route(&routes, &Method::POST, "/items"),
+        RouteMatch::Found { route: 0, .. }
+    ));
 }

@@ -34,7 +34,9 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Some(inner) = self.inner.as_mut() else {
-            return Poll::Ready(RResult::RErr(HandlerError::failed("polled after completion")));
+            return Poll::Ready(RResult::RErr(HandlerError::failed(
+                "polled after completion",
+            )));
         };
         match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,

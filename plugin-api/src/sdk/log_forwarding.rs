@@ -73,7 +73,11 @@ impl Subscriber for HostBridge {
         let mut line = LineWriter::default();
         event.record(&mut line);
         let metadata = event.metadata();
-        super::entry::host_log(to_log_level(metadata.level()), metadata.target(), &line.text);
+        super::entry::host_log(
+            to_log_level(metadata.level()),
+            metadata.target(),
+            &line.text,
+        );
     }
 
     fn enter(&self, _span: &span::Id) {}

@@ -7,18 +7,24 @@
 
 /// Declares an adapter plugin.
 ///
-/// ```ignore
+/// ```no_run
+/// use frontdoor_plugin_api::{Ctx, Json, Request, Response, serde_json::json};
+///
 /// frontdoor_plugin_api::export_adapter! {
 ///     routes: {
 ///         GET "/hello" => hello,
 ///         GET "/items/{id}" => item,
-///         POST "/items" => create,
 ///     }
 /// }
 ///
 /// async fn hello(_req: Request, _ctx: Ctx) -> Json<serde_json::Value> {
-///     Json(serde_json::json!({ "ok": true }))
+///     Json(json!({ "ok": true }))
 /// }
+///
+/// async fn item(req: Request, _ctx: Ctx) -> Response {
+///     Response::json(&json!({ "id": req.param("id") }))
+/// }
+/// # fn main() {}
 /// ```
 ///
 /// Name and version default to the crate's (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`), which is

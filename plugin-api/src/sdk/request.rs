@@ -51,7 +51,10 @@ impl Request {
 
     /// The value of the `{name}` path segment, percent-decoded.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.host.param(RStr::from(name)).into_option().map(Into::into)
+        self.host
+            .param(RStr::from(name))
+            .into_option()
+            .map(Into::into)
     }
 
     /// The first `name=` query parameter, percent-decoded (`+` is a space).
@@ -64,7 +67,10 @@ impl Request {
 
     /// The first value of a header, case-insensitive.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.host.header(RStr::from(name)).into_option().map(Into::into)
+        self.host
+            .header(RStr::from(name))
+            .into_option()
+            .map(Into::into)
     }
 
     /// Every header field in arrival order.
@@ -84,7 +90,8 @@ impl Request {
 
     /// The body parsed as JSON into `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, BadRequest> {
-        serde_json::from_slice(self.body()).map_err(|error| BadRequest(format!("invalid JSON body: {error}")))
+        serde_json::from_slice(self.body())
+            .map_err(|error| BadRequest(format!("invalid JSON body: {error}")))
     }
 
     /// The host's id for this request.
@@ -104,7 +111,9 @@ fn decode_query_component(raw: &str) -> Cow<'_, str> {
     while index < bytes.len() {
         match bytes[index] {
             b'+' => out.push(b' '),
-            b'%' if index + 2 < bytes.len() && hex_pair(bytes[index + 1], bytes[index + 2]).is_some() => {
+            b'%' if index + 2 < bytes.len()
+                && hex_pair(bytes[index + 1], bytes[index + 2]).is_some() =>
+            {
                 out.extend(hex_pair(bytes[index + 1], bytes[index + 2]));
                 index += 2;
             }

@@ -65,7 +65,12 @@ pub fn profile_from_query(query: &str) -> Result<usize, BadProfile> {
 
 const CATALOG_SIZE: usize = 200;
 const ITEMS_PER_ROW: usize = 10;
-const ROW_NAMES: [&str; 4] = ["Continue Watching", "Trending Now", "Top Picks for You", "New Releases"];
+const ROW_NAMES: [&str; 4] = [
+    "Continue Watching",
+    "Trending Now",
+    "Top Picks for You",
+    "New Releases",
+];
 const MATURITY: [&str; 5] = ["G", "PG", "PG-13", "R", "TV-MA"];
 const GENRES: [&str; 8] = [
     "Action",
@@ -100,7 +105,9 @@ fn title(i: usize) -> Title {
         title: format!("Title {i}"),
         year: 1970 + ((i * 7) % 54) as u32,
         maturity: MATURITY[i % 5],
-        genres: (0..2 + i % 2).map(|k| GENRES[(i * 3 + k * 5) % 8]).collect(),
+        genres: (0..2 + i % 2)
+            .map(|k| GENRES[(i * 3 + k * 5) % 8])
+            .collect(),
         runtime_min: 80 + ((i * 13) % 70) as u32,
         boxart: format!("https://img.example.test/boxart/w342/{id}.jpg"),
     }

@@ -14,7 +14,9 @@ fn empty_is_refused() {
 
 #[test]
 fn random_bytes_are_not_elf() {
-    let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     assert!(matches!(check_elf(&noise), Err(LoadError::NotElf(_))));
 }
 

@@ -4,7 +4,10 @@ use super::decode_query_component;
 
 #[test]
 fn plain_components_are_borrowed() {
-    assert!(matches!(decode_query_component("profile"), std::borrow::Cow::Borrowed("profile")));
+    assert!(matches!(
+        decode_query_component("profile"),
+        std::borrow::Cow::Borrowed("profile")
+    ));
 }
 
 #[test]

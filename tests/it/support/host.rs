@@ -1,0 +1,79 @@
+//! A host started in-process on 127.0.0.1:0 over a temporary plugins directory.
+
+use std::path::PathBuf;
+
+use frontdoor::{HostConfig, RunningHost};
+use tempfile::TempDir;
+
+use super::Fixture;
+
+pub struct TestHost {
+    pub host: RunningHost,
+    /// Held so the directory lives as long as the host.
+    dir: TempDir,
+}
+
+impl TestHost {
+    /// A fresh, empty plugins directory.
+    pub fn plugins_dir() -> TempDir {
+        tempfile::Builder::new()
+            .prefix("frontdoor-test-plugins-")
+            .tempdir()
+            .expect("create plugins dir")
+    }
+
+    /// Starts a host over a directory holding `fixtures` under their usual names.
+    pub async fn with(fixtures: &[Fixture]) -> Self {
+        let dir = Self::plugins_dir();
+        for fixture in fixtures {
+            fixture.deploy_to(dir.path());
+        }
+        Self::start(dir).await
+    }
+
+    /// Starts a host over `dir` as it is, with the static baseline mounted.
+    pub async fn start(dir: TempDir) -> Self {
+        let localhost = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut config = HostConfig::new(localhost, localhost, dir.path().to_owned());
+        config.builtin_bench = true;
+        config.max_body_bytes = 64 * 1024;
+        let host = frontdoor::start(config).await.expect("host starts");
+        Self { host, dir }
+    }
+
+    /// `http://127.0.0.1:port{path}` on the device listener.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.host.device_addr)
+    }
+
+    /// `http://127.0.0.1:port{path}` on the admin listener.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.host.admin_addr)
+    }
+
+    /// `GET /admin/plugins` as JSON.
+    pub async fn plugins(&self) -> serde_json::Value {
+        let reply = super::get(&self.admin_url("/admin/plugins")).await;
+        assert_eq!(reply.status, 200);
+        reply.json()
+    }
+
+    /// The reason `/admin/plugins` gives for the failed file `file_name`.
+    pub async fn failure_reason(&self, file_name: &str) -> String {
+        let plugins = self.plugins().await;
+        plugins["failed"]
+            .as_array()
+            .expect("failed is a list")
+            .iter()
+            .find(|failure| failure["file"] == file_name)
+            .and_then(|failure| failure["reason"].as_str())
+            .unwrap_or_else(|| panic!("{file_name} is not listed as failed: {plugins:#}"))
+            .to_owned()
+    }
+
+    pub async fn stop(self) -> PathBuf {
+        let dir = self.dir.path().to_owned();
+        self.host.shutdown().await;
+        dir
+    }
+}

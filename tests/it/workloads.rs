@@ -1,0 +1,75 @@
+//! W1 and W2 bodies, through the adapter and through the static baseline, reproduce the
+//! sha256 table of shared/bench/WORKLOADS.md.
+
+use sha2::{Digest, Sha256};
+
+use crate::support::{Fixture, TestHost, get};
+
+const TABLE: &[(&str, &str)] = &[
+    (
+        "/hello",
+        "4062edaf750fb8074e7e83e0c9028c94e32468a8b6f1614774328ef045150f93",
+    ),
+    (
+        "/home?profile=0",
+        "64facf4628fd8bdfe91b78c2d43d216d5e215db55fd4bf64fddf05115db3948f",
+    ),
+    (
+        "/home?profile=1",
+        "a4f9ae052df89bb0311c695561b9e77b6864467a34d77644c484756d45023b4e",
+    ),
+    (
+        "/home?profile=17",
+        "3334176368566ca3665c3d3284dd1481a74a911a3c20d2d1e271fd3adeb16d10",
+    ),
+    (
+        "/home?profile=123",
+        "6b213655b3e43b0de2c97dd52948b73babbcf535b00709cc23a9d94b29878124",
+    ),
+    (
+        "/home?profile=500",
+        "6e2006d75e659c5ecc1340ded53e50a6828d646000292ebdea3ae18f141c5a15",
+    ),
+    (
+        "/home?profile=999",
+        "777783d7d0988c052df9d7926647cf9e732e7d18252b02edd84e2421513c92f4",
+    ),
+    (
+        "/home?profile=007",
+        "47d4370d342d56a59efa504e14eebc1c0de3a52110bc11905c9fe5b6dc134d50",
+    ),
+];
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adapter_and_static_baseline_reproduce_the_sha256_table() {
+    let host = TestHost::with(&[Fixture::Bench]).await;
+    for namespace in ["/bench", "/static-bench"] {
+        for (path, expected) in TABLE {
+            let reply = get(&host.url(&format!("{namespace}{path}"))).await;
+            assert_eq!(reply.status, 200, "{namespace}{path}");
+            assert_eq!(reply.header("content-type"), Some("application/json"));
+            assert_eq!(sha256_hex(&reply.body), *expected, "{namespace}{path}");
+        }
+        for bad in [
+            "/home",
+            "/home?profile=1000",
+            "/home?profile=abc",
+            "/home?other=1",
+        ] {
+            let reply = get(&host.url(&format!("{namespace}{bad}"))).await;
+            assert_eq!(reply.status, 400, "{namespace}{bad}");
+            assert_eq!(&reply.body[..], br#"{"error":"bad profile"}"#);
+        }
+        let reply = get(&host.url(&format!("{namespace}/unknown"))).await;
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.json()["error"], "not found");
+    }
+    host.stop().await;
+}
