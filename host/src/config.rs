@@ -10,6 +10,8 @@ use std::{
 use clap::Args;
 use serde::Deserialize;
 
+use crate::deploy::DeployerConfig;
+
 /// The resolved configuration the host runs with.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -29,6 +31,8 @@ pub struct HostConfig {
     pub builtin_bench: bool,
     /// How long in-flight requests get to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// Timing of the plugins-directory watcher.
+    pub deployer: DeployerConfig,
 }
 
 impl HostConfig {
@@ -43,6 +47,7 @@ impl HostConfig {
             retired_limit: 64,
             builtin_bench: false,
             shutdown_grace: Duration::from_secs(30),
+            deployer: DeployerConfig::default(),
         }
     }
 }

@@ -1,41 +1,42 @@
-//! The plugins directory: which files are artifacts, and deploying what is there.
+//! Keeps the registry in step with the plugins directory.
 //!
-//! Start-up and (later) the watcher share this code path: loading at start is "every file
-//! appeared".
+//! Start-up and the watcher share one code path: start-up is a [`reconcile`] (every file
+//! appeared), and the [`Deployer`] thread turns file-system events into the same per-file
+//! check. **Invariant:** a file is loaded only once it is complete: renamed into place, or
+//! closed by its writer.
 
-use std::path::{Path, PathBuf};
+mod deployer;
+mod scan;
+
+pub use deployer::{Deployer, DeployerConfig};
+pub use scan::{is_artifact_name, scan};
+
+use std::path::Path;
 
 use crate::registry::Registry;
 
-/// True for a file the host should treat as an artifact: `*.so`, not hidden. Dot-files are
-/// how `cargo xtask build-plugin` and careful tools write temp files before a rename.
-pub fn is_artifact_name(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|name| name.to_str())
-        .is_some_and(|name| !name.starts_with('.') && name.ends_with(".so") && name.len() > 3)
+/// Brings the registry in line with `dir`: deploys new and changed artifacts, retires
+/// the versions whose file is gone. Failures are recorded per file; they never stop the
+/// others from loading.
+pub fn reconcile(registry: &Registry, dir: &Path) -> std::io::Result<()> {
+    reconcile_except(registry, dir, |_| false)
 }
 
-/// The artifacts in `dir`, in a deterministic order.
-pub fn scan(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut artifacts = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_file() && is_artifact_name(&path) {
-            artifacts.push(path);
+/// [`reconcile`], leaving alone the files for which `in_progress` is true (still being
+/// written: neither loaded nor retired yet).
+fn reconcile_except(
+    registry: &Registry,
+    dir: &Path,
+    in_progress: impl Fn(&Path) -> bool,
+) -> std::io::Result<()> {
+    let present = scan(dir)?;
+    for known in registry.known_files() {
+        if !present.contains(&known) {
+            registry.remove_file(&known);
         }
     }
-    // Sorted by name without the extension, so `tv-1.0.0.so` comes before a stray
-    // `tv-1.0.0-copy.so` and the conventionally named artifact wins a duplicate.
-    artifacts.sort_by(|a, b| a.file_stem().cmp(&b.file_stem()));
-    Ok(artifacts)
-}
-
-/// Deploys every artifact in `dir`. Failures are recorded in the registry; they never stop
-/// the others from loading.
-pub fn deploy_all(registry: &Registry, dir: &Path) -> std::io::Result<()> {
-    for path in scan(dir)? {
-        let _ = registry.deploy_file(&path);
+    for path in present.iter().filter(|path| !in_progress(path)) {
+        registry.sync_file(path);
     }
     Ok(())
 }

@@ -45,6 +45,9 @@ pub struct Failure {
 
 pub struct Registry {
     config: RegistryConfig,
+    /// Serialises deploys and removals (the deployer thread and start-up may both sync a
+    /// file); held across a load, unlike `state`, which request-adjacent readers take.
+    deploying: Mutex<()>,
     state: Mutex<RegistryState>,
     table: ArcSwap<RoutingTable>,
 }
@@ -59,6 +62,32 @@ struct RegistryState {
     retired: Vec<Arc<PluginVersion>>,
     /// The last failure of each file that is still in the directory.
     failed: BTreeMap<PathBuf, Failure>,
+    /// What each file looked like when it was last deployed (or refused), so an event or a
+    /// reconcile for an unchanged file does nothing.
+    fingerprints: HashMap<PathBuf, Fingerprint>,
+}
+
+/// Identity of a file's content as far as the file system tells: a rename brings a new
+/// inode, a rewrite a new size or modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    device: u64,
+    inode: u64,
+    len: u64,
+    modified_ns: i128,
+}
+
+impl Fingerprint {
+    fn of(metadata: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt as _;
+        Self {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            len: metadata.len(),
+            modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
+                + i128::from(metadata.mtime_nsec()),
+        }
+    }
 }
 
 /// Everything `/admin/plugins` shows, taken under one lock so it is consistent.
@@ -74,6 +103,7 @@ impl Registry {
     pub fn new(config: RegistryConfig) -> Self {
         Self {
             config,
+            deploying: Mutex::new(()),
             state: Mutex::new(RegistryState::default()),
             table: ArcSwap::from_pointee(RoutingTable::default()),
         }
@@ -94,10 +124,25 @@ impl Registry {
     /// Deploys the artifact at `path`, new or replaced. On failure the file is recorded as
     /// failed and whatever served before keeps serving.
     pub fn deploy_file(&self, path: &Path) -> Result<Arc<PluginVersion>, String> {
+        let _deploying = self
+            .deploying
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.deploy_locked(path)
+    }
+
+    fn deploy_locked(&self, path: &Path) -> Result<Arc<PluginVersion>, String> {
+        let fingerprint = std::fs::metadata(path)
+            .ok()
+            .map(|metadata| Fingerprint::of(&metadata));
         // Loading (file read, dlopen, plugin init) happens outside the lock: admin reads and
         // other bookkeeping are never blocked behind a slow disk.
         let loaded = loader::load_library(path, &self.config.copies_dir);
         let mut state = self.lock();
+        match fingerprint {
+            Some(fingerprint) => state.fingerprints.insert(path.to_owned(), fingerprint),
+            None => state.fingerprints.remove(path),
+        };
         let outcome = loaded
             .map_err(|error| (None, error.to_string()))
             .and_then(|library| {
@@ -145,12 +190,42 @@ impl Registry {
     /// The artifact at `path` was removed: its version stops taking new requests, finishes
     /// the ones in flight, then retires.
     pub fn remove_file(&self, path: &Path) {
+        let _deploying = self
+            .deploying
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.remove_locked(path);
+    }
+
+    fn remove_locked(&self, path: &Path) {
         let mut state = self.lock();
         state.failed.remove(path);
+        state.fingerprints.remove(path);
         if let Some(previous) = state.live.remove(path) {
             tracing::info!(plugin = %previous.identity.label, file = %path.display(), "artifact removed; draining");
             self.retire(&mut state, previous);
             self.publish(&state);
+        }
+    }
+
+    /// Brings one path in line with the disk: deploys it if it is new or changed since it
+    /// was last deployed (or refused), retires its version if the file is gone.
+    pub fn sync_file(&self, path: &Path) {
+        let _deploying = self
+            .deploying
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match std::fs::metadata(path) {
+            Ok(metadata) if metadata.is_file() => {
+                let unchanged =
+                    self.lock().fingerprints.get(path) == Some(&Fingerprint::of(&metadata));
+                if !unchanged {
+                    let _ = self.deploy_locked(path);
+                }
+            }
+            Ok(_) => self.remove_locked(path),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => self.remove_locked(path),
+            Err(error) => tracing::warn!(file = %path.display(), %error, "cannot inspect artifact"),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::{
     admin::Admin,
     baseline,
     config::HostConfig,
-    deploy,
+    deploy::{self, Deployer},
     dispatch::Dispatcher,
     edge::Body,
     registry::{Registry, RegistryConfig},
@@ -26,6 +26,7 @@ pub struct RunningHost {
     pub admin_addr: SocketAddr,
     pub registry: Arc<Registry>,
     config: HostConfig,
+    deployer: Deployer,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -45,21 +46,26 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
     if config.builtin_bench {
         registry.add_builtin(baseline::version());
     }
+    // One spelling of the directory for the scan and for notify's event paths.
+    let plugins_dir = config.plugins_dir.canonicalize().with_context(|| {
+        format!(
+            "cannot resolve plugins directory {}",
+            config.plugins_dir.display()
+        )
+    })?;
+    // Watch before the initial scan, so a file that lands in between is not missed.
+    let deployer = Deployer::start(registry.clone(), &plugins_dir, config.deployer.clone())
+        .with_context(|| format!("cannot watch plugins directory {}", plugins_dir.display()))?;
     let initial = {
         let registry = registry.clone();
-        let dir = config.plugins_dir.clone();
+        let dir = plugins_dir.clone();
         // dlopen and plugin init block; keep them off the runtime's worker threads.
-        tokio::task::spawn_blocking(move || deploy::deploy_all(&registry, &dir))
+        tokio::task::spawn_blocking(move || deploy::reconcile(&registry, &dir))
     };
     initial
         .await
         .context("initial load panicked")?
-        .with_context(|| {
-            format!(
-                "cannot read plugins directory {}",
-                config.plugins_dir.display()
-            )
-        })?;
+        .with_context(|| format!("cannot read plugins directory {}", plugins_dir.display()))?;
 
     let device_listener = TcpListener::bind(config.listen)
         .await
@@ -100,6 +106,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         admin_addr,
         registry,
         config,
+        deployer,
         shutdown,
         tasks,
     })
@@ -109,6 +116,8 @@ impl RunningHost {
     /// Stops accepting, lets in-flight requests finish (up to the grace period), and
     /// removes the private copies of artifacts.
     pub async fn shutdown(self) {
+        let deployer = self.deployer;
+        let _ = tokio::task::spawn_blocking(move || deployer.stop()).await;
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;

@@ -6,5 +6,7 @@ mod support;
 mod admin;
 mod bad_artifacts;
 mod binary;
+mod hot_reload;
 mod serving;
+mod swap_under_load;
 mod workloads;

@@ -6,4 +6,4 @@ pub mod http;
 
 pub use fixtures::Fixture;
 pub use host::TestHost;
-pub use http::{Reply, get, send};
+pub use http::{Reply, client, get, send, try_send};

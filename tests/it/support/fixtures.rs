@@ -71,6 +71,17 @@ impl Fixture {
         self.deploy_as(dir, &self.file_name())
     }
 
+    /// Drops the artifact into `dir` as `file_name` the way `cargo xtask build-plugin` does:
+    /// written under a hidden temp name, then renamed into place (atomically replacing any
+    /// file of that name).
+    pub fn rename_into(self, dir: &Path, file_name: &str) -> PathBuf {
+        let temp = dir.join(format!(".{file_name}.tmp"));
+        std::fs::copy(self.artifact(), &temp).expect("copy fixture artifact");
+        let target = dir.join(file_name);
+        std::fs::rename(&temp, &target).expect("rename artifact into place");
+        target
+    }
+
     /// Copies the artifact into `dir` as `file_name`.
     pub fn deploy_as(self, dir: &Path, file_name: &str) -> PathBuf {
         let target = dir.join(file_name);

@@ -71,6 +71,62 @@ impl TestHost {
             .to_owned()
     }
 
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Polls `path` until the answer comes from `label` (`name@version`); panics after 20 s.
+    pub async fn wait_for_version(&self, path: &str, label: &str) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let reply = super::get(&self.url(path)).await;
+            if reply.status == 200 && reply.adapter() == label {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{label} never answered {path}; last: {} {}",
+                reply.status,
+                reply.adapter()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The admin entry for `name@version`.
+    pub async fn version_entry(&self, name: &str, version: &str) -> Option<serde_json::Value> {
+        let plugins = self.plugins().await;
+        plugins["plugins"]
+            .as_array()?
+            .iter()
+            .find(|plugin| plugin["name"] == name)?["versions"]
+            .as_array()?
+            .iter()
+            .find(|entry| entry["version"] == version)
+            .cloned()
+    }
+
+    /// Polls the admin API until `check` holds for the entry of `name@version`.
+    pub async fn wait_for_entry(
+        &self,
+        name: &str,
+        version: &str,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let entry = self.version_entry(name, version).await;
+            if entry.as_ref().is_some_and(&check) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name}@{version} never reached the expected state; last: {entry:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     pub async fn stop(self) -> PathBuf {
         let dir = self.dir.path().to_owned();
         self.host.shutdown().await;

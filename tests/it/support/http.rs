@@ -3,7 +3,17 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{HeaderMap, Method, Request};
-use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
+
+/// A pooled keep-alive client, for load loops.
+pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+pub fn client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>()
+}
 
 /// A complete response.
 #[derive(Debug)]
@@ -38,29 +48,41 @@ pub async fn get(url: &str) -> Reply {
 }
 
 pub async fn send(method: Method, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    try_send(&client(), method, url, headers, body)
+        .await
+        .expect("request reaches the host")
+}
+
+/// One request on `client`; `Err` when the connection failed (counted by load loops).
+pub async fn try_send(
+    client: &HttpClient,
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<Reply, String> {
     let mut request = Request::builder().method(method).uri(url);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let request = request
         .body(Full::new(Bytes::from(body)))
-        .expect("valid request");
+        .map_err(|error| error.to_string())?;
     let response = client
         .request(request)
         .await
-        .expect("request reaches the host");
+        .map_err(|error| error.to_string())?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response
         .into_body()
         .collect()
         .await
-        .expect("read body")
+        .map_err(|error| error.to_string())?
         .to_bytes();
-    Reply {
+    Ok(Reply {
         status,
         headers,
         body,
-    }
+    })
 }

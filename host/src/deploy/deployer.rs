@@ -1,0 +1,206 @@
+//! The deployer thread: file-system events in, deploys and retirements out.
+//!
+//! notify delivers raw inotify events on its own thread; they are forwarded over a
+//! crossbeam channel to this thread, which does the blocking work (read, copy, dlopen) so
+//! neither notify nor the request runtime ever waits on a load.
+//!
+//! How an event becomes a load:
+//! - renamed into place (`IN_MOVED_TO`): the file is complete, check it now;
+//! - created or written (`IN_CREATE`, `IN_MODIFY`): someone is writing it, wait;
+//! - closed after writing (`IN_CLOSE_WRITE`): check it after a short settle delay, in case
+//!   the writer reopens it to append;
+//! - removed or renamed away: check now (the check finds it gone and retires it).
+//!
+//! A periodic reconcile catches anything the events missed (queue overflow, a writer that
+//! never closes), skipping files that are still being written.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use notify::{
+    EventKind, RecommendedWatcher, RecursiveMode, Watcher as _,
+    event::{AccessKind, AccessMode, ModifyKind, RenameMode},
+};
+
+use super::{is_artifact_name, reconcile_except};
+use crate::registry::Registry;
+
+/// Timing of the deployer.
+#[derive(Debug, Clone)]
+pub struct DeployerConfig {
+    /// Quiet time after a writer closes a file before it is loaded.
+    pub settle: Duration,
+    /// How often the whole directory is reconciled as a safety net.
+    pub reconcile_every: Duration,
+    /// A file written to but never closed is loaded by the reconcile after this long.
+    pub stalled_writer: Duration,
+}
+
+impl Default for DeployerConfig {
+    fn default() -> Self {
+        Self {
+            settle: Duration::from_millis(25),
+            reconcile_every: Duration::from_secs(2),
+            stalled_writer: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The running watcher and deployer thread; [`Deployer::stop`] ends both.
+pub struct Deployer {
+    // Held for its Drop: dropping the watcher stops inotify.
+    _watcher: RecommendedWatcher,
+    messages: Sender<Message>,
+    thread: Option<JoinHandle<()>>,
+}
+
+enum Message {
+    Fs(notify::Result<notify::Event>),
+    Stop,
+}
+
+impl Deployer {
+    /// Watches `dir` and keeps `registry` in step with it.
+    pub fn start(
+        registry: Arc<Registry>,
+        dir: &Path,
+        config: DeployerConfig,
+    ) -> notify::Result<Self> {
+        let (messages, inbox) = crossbeam_channel::unbounded();
+        let forward = messages.clone();
+        let mut watcher = notify::recommended_watcher(move |event| {
+            let _ = forward.send(Message::Fs(event));
+        })?;
+        watcher.watch(dir, RecursiveMode::NonRecursive)?;
+        let loop_state = DeployLoop {
+            registry,
+            dir: dir.to_owned(),
+            config,
+            writing: HashMap::new(),
+            due: HashMap::new(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("frontdoor-deployer".into())
+            .spawn(move || loop_state.run(inbox))
+            .map_err(notify::Error::io)?;
+        Ok(Self {
+            _watcher: watcher,
+            messages,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops watching and waits for a deploy in progress to finish.
+    pub fn stop(mut self) {
+        let _ = self.messages.send(Message::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct DeployLoop {
+    registry: Arc<Registry>,
+    dir: PathBuf,
+    config: DeployerConfig,
+    /// Files with writes seen and no close yet, with the time of the last write.
+    writing: HashMap<PathBuf, Instant>,
+    /// Files to check, and when.
+    due: HashMap<PathBuf, Instant>,
+}
+
+impl DeployLoop {
+    fn run(mut self, inbox: Receiver<Message>) {
+        let mut next_reconcile = Instant::now() + self.config.reconcile_every;
+        loop {
+            let now = Instant::now();
+            let wake = self
+                .due
+                .values()
+                .copied()
+                .min()
+                .unwrap_or(next_reconcile)
+                .min(next_reconcile);
+            match inbox.recv_timeout(wake.saturating_duration_since(now)) {
+                Ok(Message::Fs(Ok(event))) => self.on_event(event),
+                Ok(Message::Fs(Err(error))) => {
+                    tracing::warn!(%error, "file watcher error; reconciling the plugins directory");
+                    next_reconcile = Instant::now();
+                }
+                Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.check_due();
+            if Instant::now() >= next_reconcile {
+                self.reconcile();
+                next_reconcile = Instant::now() + self.config.reconcile_every;
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: notify::Event) {
+        if event.need_rescan() {
+            self.reconcile();
+            return;
+        }
+        let now = Instant::now();
+        for path in &event.paths {
+            if path.parent() != Some(self.dir.as_path()) || !is_artifact_name(path) {
+                continue;
+            }
+            match event.kind {
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+                    self.writing.remove(path);
+                    self.due.insert(path.clone(), now);
+                }
+                EventKind::Modify(ModifyKind::Name(RenameMode::From)) | EventKind::Remove(_) => {
+                    self.writing.remove(path);
+                    self.due.insert(path.clone(), now);
+                }
+                EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                    self.writing.remove(path);
+                    self.due.insert(path.clone(), now + self.config.settle);
+                }
+                EventKind::Create(_) | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
+                    self.writing.insert(path.clone(), now);
+                    self.due.remove(path);
+                }
+                // Our own reads (open, close-nowrite), metadata changes and the paired
+                // rename event carry nothing new.
+                _ => {}
+            }
+        }
+    }
+
+    fn check_due(&mut self) {
+        let now = Instant::now();
+        let ready: Vec<PathBuf> = self
+            .due
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(path, _)| path.clone())
+            .collect();
+        for path in ready {
+            self.due.remove(&path);
+            self.registry.sync_file(&path);
+        }
+    }
+
+    fn reconcile(&mut self) {
+        let stalled = self.config.stalled_writer;
+        self.writing
+            .retain(|_, last_write| last_write.elapsed() < stalled);
+        let writing = &self.writing;
+        if let Err(error) =
+            reconcile_except(&self.registry, &self.dir, |path| writing.contains_key(path))
+        {
+            tracing::warn!(%error, dir = %self.dir.display(), "cannot reconcile the plugins directory");
+        }
+    }
+}
