@@ -40,7 +40,13 @@ pub struct LoadedLibrary {
 pub fn load_library(source: &Path, copies_dir: &Path) -> Result<LoadedLibrary, LoadError> {
     let bytes = artifact::read_checked(source)?;
     let mapped_copy = write_unique_copy(copies_dir, source, &bytes)?;
-    let module = open_root_module(&mapped_copy)?;
+    let module = open_root_module(&mapped_copy).inspect_err(|error| {
+        // A copy the dynamic loader refused is not mapped: its name can go. Copies that
+        // were mapped stay until the host exits, so tools can still resolve their symbols.
+        if matches!(error, LoadError::Open(_)) {
+            let _ = std::fs::remove_file(&mapped_copy);
+        }
+    })?;
 
     let raw_manifest = match (module.manifest())() {
         RResult::ROk(manifest) => manifest,
