@@ -1,2 +1,48 @@
-//! stub
-fn main() {}
+//! `cargo xtask`: project automation that needs no tool beyond cargo.
+//!
+//! Each subcommand lives in its own module; this file only parses the command line and
+//! turns the outcome into an exit code.
+
+mod build_plugin;
+mod cargo;
+mod demo;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "Frontdoor project automation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// `bench` and `new-plugin` will join as further variants.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build plugin cdylibs and install them atomically into the plugins directory.
+    BuildPlugin(build_plugin::Args),
+    /// Build every plugin and the host, start the host and print requests to try.
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::BuildPlugin(args) => build_plugin::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => demo::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Tests of artifact installation and of the build report.
+
+use std::fs;
+
+use super::{human_size, install};
+
+#[test]
+fn sizes_are_shown_in_decimal_units() {
+    assert_eq!(human_size(0), "0 B");
+    assert_eq!(human_size(999), "999 B");
+    assert_eq!(human_size(1_500), "1.5 kB");
+    assert_eq!(human_size(15_500_000), "15.5 MB");
+    assert_eq!(human_size(2_000_000_000), "2.0 GB");
+}
+
+#[test]
+fn install_replaces_the_final_name_and_leaves_no_temp_file() {
+    let dir = std::env::temp_dir().join(format!("xtask-install-{}", std::process::id()));
+    let out = dir.join("plugins.d");
+    let source = dir.join("libfake.so");
+    fs::create_dir_all(&dir).expect("temp dir");
+
+    for content in ["first", "second version"] {
+        fs::write(&source, content).expect("source");
+        let (path, bytes) = install::atomically(&source, &out, "fake-1.0.0.so").expect("install");
+        assert_eq!(path, out.join("fake-1.0.0.so"));
+        assert_eq!(bytes, content.len() as u64);
+        assert_eq!(fs::read_to_string(&path).expect("installed"), content);
+    }
+    let missing = install::atomically(&dir.join("missing.so"), &out, "gone-1.0.0.so");
+    assert!(missing.is_err());
+
+    let names: Vec<_> = fs::read_dir(&out)
+        .expect("out dir")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["fake-1.0.0.so"],
+        "no temp file and no failed install is left"
+    );
+    fs::remove_dir_all(&dir).expect("cleanup");
+}
