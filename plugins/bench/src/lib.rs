@@ -1,10 +1,21 @@
 //! The `bench` adapter: the benchmark workloads W1 (`/bench/hello`) and W2
 //! (`/bench/home?profile=N`) served through the plugin ABI.
+//!
+//! The reload benchmark (R1) swaps two builds of this adapter that differ only in version;
+//! `FRONTDOOR_BENCH_VERSION` at build time sets it (default: the crate's version).
 
 use frontdoor_plugin_api::{Ctx, Request, Response};
 use frontdoor_workloads as workloads;
 
+/// The version in the manifest.
+const VERSION: &str = match option_env!("FRONTDOOR_BENCH_VERSION") {
+    Some(version) => version,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 frontdoor_plugin_api::export_adapter! {
+    name: env!("CARGO_PKG_NAME"),
+    version: VERSION,
     routes: {
         GET "/hello" => hello,
         GET "/home" => home,
