@@ -83,7 +83,11 @@ pub struct VersionView {
     pub in_flight: usize,
     pub sdk_version: String,
     pub routes: Vec<RouteView>,
+    /// Shared modules it needs, each with the version bound now.
     pub requires: Vec<RequirementView>,
+    /// For a shared module: the plugin versions bound to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bound_by: Vec<String>,
     pub loaded_at_unix_ms: u128,
 }
 
@@ -97,6 +101,8 @@ pub struct RouteView {
 pub struct RequirementView {
     pub module: String,
     pub requirement: String,
+    /// `name@version` of the module bound to it, `null` when unbound.
+    pub bound: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -137,11 +143,12 @@ fn kind_name(kind: PluginKind) -> &'static str {
 
 fn plugins_view(snapshot: &Snapshot) -> PluginsView {
     let mut plugins: Vec<PluginView> = Vec::new();
-    for (version, state) in &snapshot.versions {
+    for report in &snapshot.versions {
+        let version = &report.version;
         let view = VersionView {
             version: version.identity.version.to_string(),
-            state: state.as_str(),
-            reason: None,
+            state: report.state.as_str(),
+            reason: report.reason.clone(),
             file: version.source.as_deref().map(file_name),
             file_bytes: version.file_bytes,
             in_flight: version.in_flight(),
@@ -157,11 +164,14 @@ fn plugins_view(snapshot: &Snapshot) -> PluginsView {
             requires: version
                 .requires
                 .iter()
-                .map(|(module, requirement)| RequirementView {
-                    module: module.clone(),
-                    requirement: requirement.to_string(),
+                .zip(&report.bindings)
+                .map(|(required, bound)| RequirementView {
+                    module: required.module.clone(),
+                    requirement: required.requirement.to_string(),
+                    bound: bound.clone(),
                 })
                 .collect(),
+            bound_by: report.bound_by.clone(),
             loaded_at_unix_ms: unix_ms(version.loaded_at),
         };
         match plugins.iter_mut().find(|p| p.name == version.identity.name) {
@@ -193,6 +203,7 @@ fn plugins_view(snapshot: &Snapshot) -> PluginsView {
             sdk_version: String::new(),
             routes: Vec::new(),
             requires: Vec::new(),
+            bound_by: Vec::new(),
             loaded_at_unix_ms: unix_ms(failure.at),
         };
         match plugins.iter_mut().find(|p| p.name == name) {

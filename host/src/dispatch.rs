@@ -79,7 +79,7 @@ impl Dispatcher {
             Some(value) => Some(parse_requirement(value).map_err(|error| (error, None))?),
         };
 
-        let version = {
+        let (version, tables, bindings) = {
             let table = self.registry.table();
             let adapter = table.adapter(namespace).ok_or_else(|| {
                 (
@@ -88,7 +88,11 @@ impl Dispatcher {
                 )
             })?;
             match adapter.select(requirement.as_ref()) {
-                Some(version) => version.clone(),
+                Some(routed) => (
+                    routed.version.clone(),
+                    routed.tables.clone(),
+                    routed.bindings.clone(),
+                ),
                 None => {
                     return Err((
                         no_matching_version(namespace, requirement.as_ref(), &adapter.versions),
@@ -126,6 +130,12 @@ impl Dispatcher {
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let guard = InflightGuard::enter(version);
         let version = guard.version();
+        // The request also counts in every shared module it is bound to, so a module's
+        // in-flight count and draining state reflect its callers.
+        let _module_guards: Vec<InflightGuard> = bindings
+            .iter()
+            .map(|binding| InflightGuard::enter(binding.module.clone()))
+            .collect();
 
         let mut response = match &version.handler {
             Handler::Builtin(handler) => {
@@ -142,6 +152,7 @@ impl Dispatcher {
                     body,
                     request_id,
                     identity: version.identity.clone(),
+                    modules: tables,
                 };
                 call_plugin(*module, route, device_request)
                     .await
@@ -178,11 +189,11 @@ fn parse_requirement(value: &HeaderValue) -> Result<semver::VersionReq, EdgeErro
 fn no_matching_version(
     namespace: &str,
     requirement: Option<&semver::VersionReq>,
-    versions: &[Arc<crate::registry::PluginVersion>],
+    versions: &[crate::router::Routed],
 ) -> EdgeError {
     let loaded: Vec<String> = versions
         .iter()
-        .map(|v| v.identity.version.to_string())
+        .map(|routed| routed.version.identity.version.to_string())
         .collect();
     let mut error = EdgeError::not_found(format!(
         "no loaded version of {namespace} matches {}; loaded: {}",

@@ -18,5 +18,5 @@ mod manifest_check;
 
 pub use error::LoadError;
 pub use host_services::{DeviceRequest, PluginIdentity};
-pub use library::{LoadedLibrary, load_library};
-pub use manifest_check::{ValidManifest, ValidRoute};
+pub use library::{LoadedLibrary, check_interface, load_library};
+pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};

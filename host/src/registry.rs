@@ -5,6 +5,9 @@
 //! path only ever reads the current table. **Invariant:** a version that failed any check is
 //! never in a published table; the version that served before it stays there.
 
+mod binding;
+mod fingerprint;
+mod fits;
 mod version;
 
 use std::{
@@ -17,11 +20,15 @@ use std::{
 use arc_swap::{ArcSwap, Guard};
 use frontdoor_plugin_api::PluginKind;
 
+pub use binding::Binding;
 pub use version::{BuiltinHandler, Handler, InflightGuard, PluginVersion, VersionState};
+
+use binding::Resolution;
+use fingerprint::Fingerprint;
 
 use crate::{
     loader,
-    router::{AdapterVersions, RoutingTable},
+    router::{AdapterVersions, Routed, RoutingTable},
 };
 
 /// Tunables of the registry.
@@ -31,6 +38,18 @@ pub struct RegistryConfig {
     pub copies_dir: PathBuf,
     /// How many retired versions may stay mapped before the host warns.
     pub retired_limit: usize,
+}
+
+/// One loaded version as the admin API reports it.
+pub struct VersionReport {
+    pub version: Arc<PluginVersion>,
+    pub state: VersionState,
+    /// Why it is `failed` (its shared-module requirements could not be bound).
+    pub reason: Option<String>,
+    /// For each requirement, the module version it is bound to (if bound).
+    pub bindings: Vec<Option<String>>,
+    /// For a shared module, the plugin versions bound to it.
+    pub bound_by: Vec<String>,
 }
 
 /// A file that could not be deployed, with the one-line reason.
@@ -65,34 +84,13 @@ struct RegistryState {
     /// What each file looked like when it was last deployed (or refused), so an event or a
     /// reconcile for an unchanged file does nothing.
     fingerprints: HashMap<PathBuf, Fingerprint>,
-}
-
-/// Identity of a file's content as far as the file system tells: a rename brings a new
-/// inode, a rewrite a new size or modification time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Fingerprint {
-    device: u64,
-    inode: u64,
-    len: u64,
-    modified_ns: i128,
-}
-
-impl Fingerprint {
-    fn of(metadata: &std::fs::Metadata) -> Self {
-        use std::os::unix::fs::MetadataExt as _;
-        Self {
-            device: metadata.dev(),
-            inode: metadata.ino(),
-            len: metadata.len(),
-            modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
-                + i128::from(metadata.mtime_nsec()),
-        }
-    }
+    /// The shared-module bindings of the last publication.
+    resolution: Resolution,
 }
 
 /// Everything `/admin/plugins` shows, taken under one lock so it is consistent.
 pub struct Snapshot {
-    pub versions: Vec<(Arc<PluginVersion>, VersionState)>,
+    pub versions: Vec<VersionReport>,
     pub failures: Vec<Failure>,
     pub retired_count: usize,
     pub retired_bytes: u64,
@@ -118,7 +116,7 @@ impl Registry {
     pub fn add_builtin(&self, version: PluginVersion) {
         let mut state = self.lock();
         state.builtins.push(Arc::new(version));
-        self.publish(&state);
+        self.publish(&mut state);
     }
 
     /// Deploys the artifact at `path`, new or replaced. On failure the file is recorded as
@@ -147,7 +145,7 @@ impl Registry {
             .map_err(|error| (None, error.to_string()))
             .and_then(|library| {
                 let label = library.identity.label.clone();
-                check_fits(&state, path, &library)
+                fits::check_fits(&state, path, &library)
                     .map_err(|reason| (Some(label.clone()), reason))?;
                 Ok(Arc::new(PluginVersion::from_library(path, library)))
             });
@@ -163,7 +161,7 @@ impl Registry {
                     self.retire(&mut state, previous);
                 }
                 tracing::info!(plugin = %version.identity.label, file = %path.display(), "plugin loaded");
-                self.publish(&state);
+                self.publish(&mut state);
                 Ok(version)
             }
             Err((plugin, reason)) => {
@@ -204,7 +202,7 @@ impl Registry {
         if let Some(previous) = state.live.remove(path) {
             tracing::info!(plugin = %previous.identity.label, file = %path.display(), "artifact removed; draining");
             self.retire(&mut state, previous);
-            self.publish(&state);
+            self.publish(&mut state);
         }
     }
 
@@ -243,19 +241,70 @@ impl Registry {
     pub fn snapshot(&self) -> Snapshot {
         let state = self.lock();
         let table = self.table();
-        let state_of = |version: &Arc<PluginVersion>| version.state(&table);
-        let mut versions: Vec<_> = state
+        let resolution = &state.resolution;
+        let everyone: Vec<Arc<PluginVersion>> = state
             .builtins
             .iter()
             .chain(state.live.values())
             .chain(&state.retired)
-            .map(|version| (version.clone(), state_of(version)))
+            .cloned()
             .collect();
-        versions.sort_by(|(a, _), (b, _)| {
-            a.identity
+        let bound = binding::bound_modules(resolution);
+        let mut versions: Vec<VersionReport> = everyone
+            .iter()
+            .map(|version| {
+                let reason = resolution.unresolved(version).map(str::to_owned);
+                let is_bound = bound.contains(&(Arc::as_ptr(version) as usize));
+                let state = if version.is_removed() {
+                    if version.in_flight() > 0 || is_bound {
+                        VersionState::Draining
+                    } else {
+                        VersionState::Retired
+                    }
+                } else if reason.is_some() {
+                    VersionState::Failed
+                } else if version.kind == PluginKind::SharedModule {
+                    if is_bound {
+                        VersionState::Active
+                    } else {
+                        VersionState::Standby
+                    }
+                } else if table.is_default(version) {
+                    VersionState::Active
+                } else {
+                    VersionState::Standby
+                };
+                let bindings = match resolution.bindings(version) {
+                    Some(bindings) => bindings
+                        .iter()
+                        .map(|b| Some(b.module.identity.label.clone()))
+                        .collect(),
+                    None => vec![None; version.requires.len()],
+                };
+                VersionReport {
+                    bound_by: if version.kind == PluginKind::SharedModule {
+                        resolution.bound_by(version, &everyone)
+                    } else {
+                        Vec::new()
+                    },
+                    version: version.clone(),
+                    state,
+                    reason,
+                    bindings,
+                }
+            })
+            .collect();
+        versions.sort_by(|a, b| {
+            a.version
+                .identity
                 .name
-                .cmp(&b.identity.name)
-                .then_with(|| b.identity.version.cmp_precedence(&a.identity.version))
+                .cmp(&b.version.identity.name)
+                .then_with(|| {
+                    b.version
+                        .identity
+                        .version
+                        .cmp_precedence(&a.version.identity.version)
+                })
         });
         Snapshot {
             versions,
@@ -289,94 +338,87 @@ impl Registry {
         }
     }
 
-    /// Builds the routing table from the live versions and swaps it in.
-    fn publish(&self, state: &RegistryState) {
+    /// Re-binds shared modules, builds the routing table from the live versions whose
+    /// requirements are bound, and swaps it in.
+    fn publish(&self, state: &mut RegistryState) {
+        // Removed shared modules take part: consumers may still be bound to them.
+        let participants: Vec<Arc<PluginVersion>> = state
+            .builtins
+            .iter()
+            .chain(state.live.values())
+            .chain(
+                state
+                    .retired
+                    .iter()
+                    .filter(|v| v.kind == PluginKind::SharedModule),
+            )
+            .cloned()
+            .collect();
+        let resolution = binding::resolve(&participants, &state.resolution);
+        for version in &participants {
+            report_binding_change(version, &state.resolution, &resolution);
+        }
+
         let mut adapters: HashMap<Box<str>, AdapterVersions> = HashMap::new();
         for version in state.builtins.iter().chain(state.live.values()) {
             if version.kind != PluginKind::Adapter {
                 continue;
             }
+            let Some(bindings) = resolution.bindings(version) else {
+                continue;
+            };
             adapters
                 .entry(version.identity.name.as_str().into())
                 .or_insert_with(|| AdapterVersions {
                     versions: Vec::new(),
                 })
                 .versions
-                .push(version.clone());
+                .push(Routed::new(version.clone(), bindings.clone()));
         }
         for adapter in adapters.values_mut() {
-            adapter
-                .versions
-                .sort_by(|a, b| b.identity.version.cmp_precedence(&a.identity.version));
+            adapter.versions.sort_by(|a, b| {
+                b.version
+                    .identity
+                    .version
+                    .cmp_precedence(&a.version.identity.version)
+            });
         }
+        state.resolution = resolution;
         self.table.store(Arc::new(RoutingTable::new(adapters)));
     }
 }
 
-/// Registry-level checks on a library that loaded fine on its own.
-fn check_fits(
-    state: &RegistryState,
-    path: &Path,
-    library: &loader::LoadedLibrary,
-) -> Result<(), String> {
-    let identity = &library.identity;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let stem = file_name.strip_suffix(".so").unwrap_or(&file_name);
-    let named_after_plugin = stem == identity.name
-        || stem
-            .strip_prefix(identity.name.as_str())
-            .is_some_and(|rest| rest.starts_with('-'));
-    if !named_after_plugin {
-        return Err(format!(
-            "file {file_name} contains {}; artifacts must be named {}-{{version}}.so",
-            identity.label, identity.name
-        ));
+/// Logs what changed for `version` between two resolutions, and hands a shared module its
+/// new bindings (adapters read theirs per request from the routing table).
+fn report_binding_change(version: &Arc<PluginVersion>, before: &Resolution, after: &Resolution) {
+    let label = &version.identity.label;
+    match (before.unresolved(version), after.unresolved(version)) {
+        (old, Some(reason)) if old != Some(reason) && !version.is_removed() => {
+            tracing::warn!(plugin = %label, %reason, "requirements cannot be bound; this version takes no requests");
+        }
+        _ => {}
     }
-    if let Some(previous) = state.live.get(path)
-        && previous.identity.name != identity.name
+    let tables = |resolution: &Resolution| {
+        resolution.bindings(version).map(|bindings| {
+            bindings
+                .iter()
+                .map(|b| (b.module.identity.label.clone(), b.table))
+                .collect::<Vec<_>>()
+        })
+    };
+    let (old, new) = (tables(before), tables(after));
+    if old == new {
+        return;
+    }
+    if let Some(new) = &new
+        && !new.is_empty()
     {
-        return Err(format!(
-            "this file held {} and now declares {}: a file cannot change plugin",
-            previous.identity.label, identity.label
-        ));
-    }
-    let clash = state.builtins.iter().chain(
-        state
-            .live
-            .iter()
-            .filter(|(p, _)| p.as_path() != path)
-            .map(|(_, v)| v),
-    );
-    for other in clash {
-        if other.identity.name != identity.name {
-            continue;
-        }
-        if other.kind != library.manifest.kind {
-            return Err(format!(
-                "{} is already loaded as another kind of plugin",
-                identity.name
-            ));
-        }
-        if other
-            .identity
-            .version
-            .cmp_precedence(&identity.version)
-            .is_eq()
+        let bound: Vec<&str> = new.iter().map(|(module, _)| module.as_str()).collect();
+        tracing::info!(plugin = %label, bound = %bound.join(", "), "shared modules bound");
+        if let Handler::Plugin(module) = &version.handler
+            && version.kind == PluginKind::SharedModule
         {
-            let from = other
-                .source
-                .as_deref()
-                .and_then(Path::file_name)
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "the host itself".into());
-            return Err(format!(
-                "duplicate: {} is already loaded from {from}; versions are immutable, bump the version to ship a change",
-                identity.label
-            ));
+            (module.bind())(new.iter().map(|(_, table)| *table).collect());
         }
     }
-    Ok(())
 }

@@ -7,7 +7,9 @@ use std::{collections::HashMap, sync::Arc};
 
 use hyper::Method;
 
-use crate::registry::PluginVersion;
+use frontdoor_plugin_api::ModuleTable;
+
+use crate::registry::{Binding, PluginVersion};
 
 /// A route's path pattern, split into segments: `/items/{id}` → `items`, `{id}`.
 #[derive(Debug, Clone)]
@@ -162,7 +164,27 @@ pub struct RoutingTable {
 
 /// The versions of one adapter that take new requests, highest first.
 pub struct AdapterVersions {
-    pub versions: Vec<Arc<PluginVersion>>,
+    pub versions: Vec<Routed>,
+}
+
+/// A routable version with the shared modules bound to it at this publication.
+pub struct Routed {
+    pub version: Arc<PluginVersion>,
+    /// Bindings in requirement order (kept so requests can count themselves in the modules).
+    pub bindings: Arc<[Binding]>,
+    /// The same bindings' tables, as handed to the plugin per request.
+    pub tables: Arc<[ModuleTable]>,
+}
+
+impl Routed {
+    pub fn new(version: Arc<PluginVersion>, bindings: Arc<[Binding]>) -> Self {
+        let tables = bindings.iter().map(|binding| binding.table).collect();
+        Self {
+            version,
+            bindings,
+            tables,
+        }
+    }
 }
 
 impl RoutingTable {
@@ -177,17 +199,24 @@ impl RoutingTable {
     pub fn adapter_count(&self) -> usize {
         self.adapters.len()
     }
+
+    /// True when `version` is its adapter's default (the highest routable version).
+    pub fn is_default(&self, version: &PluginVersion) -> bool {
+        self.adapter(&version.identity.name)
+            .and_then(|adapter| adapter.versions.first())
+            .is_some_and(|first| std::ptr::eq(Arc::as_ptr(&first.version), version))
+    }
 }
 
 impl AdapterVersions {
     /// The default version (the highest), or the highest that satisfies `requirement`.
-    pub fn select(&self, requirement: Option<&semver::VersionReq>) -> Option<&Arc<PluginVersion>> {
+    pub fn select(&self, requirement: Option<&semver::VersionReq>) -> Option<&Routed> {
         match requirement {
             None => self.versions.first(),
             Some(req) => self
                 .versions
                 .iter()
-                .find(|v| req.matches(&v.identity.version)),
+                .find(|routed| req.matches(&routed.version.identity.version)),
         }
     }
 }

@@ -3,6 +3,7 @@
 use abi_stable::{
     StableAbi,
     std_types::{RString, RVec},
+    type_layout::TypeLayout,
 };
 
 /// What kind of plugin an artifact is.
@@ -42,10 +43,14 @@ pub struct RouteSpec {
     pub path: RString,
 }
 
-/// A dependency on a shared module: its name and a semver requirement (`^1.2`, `=1.0.0`).
+/// A dependency on a shared module: its name, a semver requirement (`^1.2`, `=1.0.0`), and
+/// the layout of the interface the plugin was compiled against, which the bound module's
+/// exported interface must be compatible with.
 #[repr(C)]
-#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[derive(StableAbi, Debug, Clone)]
 pub struct Requirement {
     pub module: RString,
     pub requirement: RString,
+    /// `<InterfaceRef as StableAbi>::LAYOUT` as the consumer sees it.
+    pub interface: &'static TypeLayout,
 }

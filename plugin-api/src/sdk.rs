@@ -1,5 +1,6 @@
-//! The author-facing SDK: declare a plugin with [`crate::export_adapter!`], write handlers as
-//! plain `async fn(Request, Ctx) -> impl IntoResponse`.
+//! The author-facing SDK: declare a plugin with [`crate::export_adapter!`] or
+//! [`crate::export_shared_module!`], write handlers as plain
+//! `async fn(Request, Ctx) -> impl IntoResponse`.
 //!
 //! Everything the macro generates funnels through [`entry`], which is the only place that
 //! touches raw ABI types on the plugin side and the place that guarantees no panic escapes.
@@ -10,8 +11,10 @@ pub mod entry;
 mod into_response;
 mod log_forwarding;
 mod macros;
+pub mod modules;
 mod request;
 
 pub use ctx::Ctx;
 pub use into_response::{IntoResponse, Json};
+pub use modules::{ModuleError, guarded, required_module};
 pub use request::{BadRequest, Request};

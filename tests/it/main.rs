@@ -8,5 +8,6 @@ mod bad_artifacts;
 mod binary;
 mod hot_reload;
 mod serving;
+mod shared_modules;
 mod swap_under_load;
 mod workloads;

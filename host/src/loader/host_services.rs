@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use abi_stable::std_types::{ROption, RSlice, RStr, Tuple2};
 use async_ffi::{FfiFuture, FutureExt as _};
 use bytes::Bytes;
-use frontdoor_plugin_api::{HostRequest, LogLevel, PluginHost};
+use frontdoor_plugin_api::{HostRequest, LogLevel, ModuleTable, PluginHost};
 use hyper::{HeaderMap, Method};
 use tracing::level_filters::LevelFilter;
 
@@ -82,6 +82,8 @@ pub struct DeviceRequest {
     pub body: Bytes,
     pub request_id: u64,
     pub identity: Arc<PluginIdentity>,
+    /// The shared modules bound to the adapter's requirements for this request.
+    pub modules: Arc<[ModuleTable]>,
 }
 
 impl HostRequest for DeviceRequest {
@@ -146,6 +148,13 @@ impl HostRequest for DeviceRequest {
             Some(self.request_id),
             message.as_str(),
         );
+    }
+
+    fn module(&self, index: u32) -> ROption<ModuleTable> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|index| self.modules.get(index).copied())
+            .into()
     }
 }
 

@@ -11,11 +11,13 @@ use std::{
 };
 
 use abi_stable::{
+    abi_stability::abi_checking::check_layout_compatibility,
     library::{AbiHeaderRef, LibraryError, ROOT_MODULE_LOADER_NAME_WITH_NUL},
     sabi_trait::TD_Opaque,
     std_types::{RBox, RResult},
+    type_layout::TypeLayout,
 };
-use frontdoor_plugin_api::{PluginHostObj, PluginModuleRef};
+use frontdoor_plugin_api::{ModuleExport, PluginHostObj, PluginKind, PluginModuleRef};
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 
 use super::{
@@ -28,6 +30,8 @@ use super::{
 /// of the process: there is deliberately no way to unload it.
 pub struct LoadedLibrary {
     pub module: PluginModuleRef,
+    /// A shared module's interface (layout and table); `None` for adapters.
+    pub export: Option<ModuleExport>,
     pub manifest: ValidManifest,
     pub identity: Arc<PluginIdentity>,
     /// The private copy that was opened.
@@ -68,9 +72,20 @@ pub fn load_library(source: &Path, copies_dir: &Path) -> Result<LoadedLibrary, L
             message: message.into_string(),
         });
     }
+    let export =
+        match manifest.kind {
+            PluginKind::SharedModule => Some((module.export())().into_option().ok_or_else(
+                || LoadError::EntryPoint {
+                    entry: "export",
+                    message: "a shared module exported no interface".into(),
+                },
+            )?),
+            PluginKind::Adapter => None,
+        };
 
     Ok(LoadedLibrary {
         module,
+        export,
         manifest,
         identity,
         mapped_copy,
@@ -151,29 +166,10 @@ fn describe_library_error(error: LibraryError) -> LoadError {
         } => format!(
             "built against frontdoor-plugin-api {actual_version}, this host needs a version compatible with {expected_version}"
         ),
-        LibraryError::AbiInstability(_) => {
-            // The verdict is at the end: the last `Error:` line and its indented
-            // `Expected:` / `Found:` blocks.
-            let lines: Vec<&str> = full
-                .lines()
-                .map(str::trim)
-                .filter(|line| !line.is_empty())
-                .collect();
-            let verdict_start = lines
-                .iter()
-                .rposition(|line| line.starts_with("Error:"))
-                .unwrap_or(lines.len().saturating_sub(1));
-            let mut verdict = lines[verdict_start..].join(" ");
-            if verdict.len() > 300 {
-                let cut = (0..=300)
-                    .rev()
-                    .find(|i| verdict.is_char_boundary(*i))
-                    .unwrap_or(0);
-                verdict.truncate(cut);
-                verdict.push_str("...");
-            }
-            format!("the root module's layout differs from this host's: {verdict}")
-        }
+        LibraryError::AbiInstability(_) => format!(
+            "the root module's layout differs from this host's: {}",
+            layout_verdict(&full)
+        ),
         _ => full
             .lines()
             .next()
@@ -181,4 +177,42 @@ fn describe_library_error(error: LibraryError) -> LoadError {
             .to_owned(),
     };
     LoadError::IncompatibleApi(summary)
+}
+
+/// Checks that a shared module's exported interface (`found`) can serve a consumer compiled
+/// against `expected`: abi_stable's layout check, expected first (it is one-directional:
+/// a module may have appended functions the consumer does not know, not the reverse).
+pub fn check_interface(
+    expected: &'static TypeLayout,
+    found: &'static TypeLayout,
+) -> Result<(), String> {
+    check_layout_compatibility(expected, found).map_err(|errors| {
+        let full = errors.to_string();
+        tracing::debug!(error = %full, "interface layouts differ");
+        layout_verdict(&full)
+    })
+}
+
+/// abi_stable's layout errors put the verdict at the end: the last `Error:` line and its
+/// indented `Expected:` / `Found:` blocks. Joined on one line, at most ~300 characters.
+fn layout_verdict(full: &str) -> String {
+    let lines: Vec<&str> = full
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let start = lines
+        .iter()
+        .rposition(|line| line.starts_with("Error:"))
+        .unwrap_or(lines.len().saturating_sub(1));
+    let mut verdict = lines[start..].join(" ");
+    if verdict.len() > 300 {
+        let cut = (0..=300)
+            .rev()
+            .find(|i| verdict.is_char_boundary(*i))
+            .unwrap_or(0);
+        verdict.truncate(cut);
+        verdict.push_str("...");
+    }
+    verdict
 }

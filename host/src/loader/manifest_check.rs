@@ -14,7 +14,15 @@ pub struct ValidManifest {
     pub kind: PluginKind,
     pub sdk_version: String,
     pub routes: Vec<ValidRoute>,
-    pub requires: Vec<(String, semver::VersionReq)>,
+    pub requires: Vec<ValidRequirement>,
+}
+
+/// A requirement on a shared module, with the interface layout the plugin was built against.
+#[derive(Debug, Clone)]
+pub struct ValidRequirement {
+    pub module: String,
+    pub requirement: semver::VersionReq,
+    pub interface: &'static abi_stable::type_layout::TypeLayout,
 }
 
 /// One route of an adapter; its position in [`ValidManifest::routes`] is the route id.
@@ -100,7 +108,11 @@ pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
                         req.module.as_str()
                     ))
                 })?;
-            Ok((req.module.to_string(), requirement))
+            Ok(ValidRequirement {
+                module: req.module.to_string(),
+                requirement,
+                interface: req.interface,
+            })
         })
         .collect::<Result<Vec<_>, LoadError>>()?;
 

@@ -10,12 +10,12 @@ use std::{
 };
 
 use bytes::Bytes;
-use frontdoor_plugin_api::{PluginKind, PluginModuleRef};
+use frontdoor_plugin_api::{ModuleExport, PluginKind, PluginModuleRef};
 use hyper::{Method, header::HeaderValue};
 
 use crate::{
-    loader::{LoadedLibrary, PluginIdentity},
-    router::{RoutePattern, RoutingTable},
+    loader::{LoadedLibrary, PluginIdentity, ValidRequirement},
+    router::RoutePattern,
 };
 
 /// How requests reach a version's code.
@@ -40,6 +40,8 @@ pub enum VersionState {
     Draining,
     /// Drained; its code stays mapped (never unloaded).
     Retired,
+    /// Loaded, but its shared-module requirements cannot be bound: takes no requests.
+    Failed,
 }
 
 impl VersionState {
@@ -49,6 +51,7 @@ impl VersionState {
             Self::Standby => "standby",
             Self::Draining => "draining",
             Self::Retired => "retired",
+            Self::Failed => "failed",
         }
     }
 }
@@ -63,7 +66,9 @@ pub struct PluginVersion {
     pub file_bytes: u64,
     pub sdk_version: String,
     pub routes: Vec<(Method, RoutePattern)>,
-    pub requires: Vec<(String, semver::VersionReq)>,
+    pub requires: Vec<ValidRequirement>,
+    /// A shared module's exported interface.
+    pub export: Option<ModuleExport>,
     pub handler: Handler,
     /// `x-frontdoor-adapter` for every response of this version, built once.
     pub adapter_header: HeaderValue,
@@ -75,7 +80,7 @@ pub struct PluginVersion {
 impl PluginVersion {
     pub(super) fn from_library(source: &Path, library: LoadedLibrary) -> Self {
         let manifest = library.manifest;
-        Self::new(
+        let mut version = Self::new(
             library.identity,
             manifest.kind,
             manifest
@@ -91,7 +96,9 @@ impl PluginVersion {
             library.file_bytes,
             manifest.sdk_version,
             manifest.requires,
-        )
+        );
+        version.export = library.export;
+        version
     }
 
     /// A version served by code compiled into the host.
@@ -136,6 +143,7 @@ impl PluginVersion {
             sdk_version: frontdoor_plugin_api_version().to_owned(),
             routes,
             requires: Vec::new(),
+            export: None,
             handler,
             adapter_header,
             loaded_at: SystemTime::now(),
@@ -150,7 +158,7 @@ impl PluginVersion {
         mapped_copy: PathBuf,
         file_bytes: u64,
         sdk_version: String,
-        requires: Vec<(String, semver::VersionReq)>,
+        requires: Vec<ValidRequirement>,
     ) -> Self {
         self.source = Some(source.to_owned());
         self.mapped_copy = Some(mapped_copy);
@@ -160,7 +168,8 @@ impl PluginVersion {
         self
     }
 
-    /// Requests running in this version right now.
+    /// Requests running in this version right now (for a shared module: requests of the
+    /// adapters bound to it).
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
     }
@@ -169,25 +178,9 @@ impl PluginVersion {
         self.removed.store(true, Ordering::Release);
     }
 
-    /// The state, derived: removed versions drain until idle; live ones are active when they
-    /// are their plugin's default in the published table.
-    pub fn state(&self, table: &RoutingTable) -> VersionState {
-        if self.removed.load(Ordering::Acquire) {
-            return if self.in_flight() > 0 {
-                VersionState::Draining
-            } else {
-                VersionState::Retired
-            };
-        }
-        let is_default = table
-            .adapter(&self.identity.name)
-            .and_then(|adapter| adapter.versions.first())
-            .is_some_and(|first| std::ptr::eq(Arc::as_ptr(first), self));
-        if is_default || self.kind == PluginKind::SharedModule {
-            VersionState::Active
-        } else {
-            VersionState::Standby
-        }
+    /// True once its file was removed or replaced: it takes no new requests.
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
     }
 }
 

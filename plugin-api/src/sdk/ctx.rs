@@ -28,6 +28,15 @@ impl Ctx {
         self.host.log(level, RStr::from(message));
     }
 
+    /// The shared module bound to the requirement declared with interface `M` (its
+    /// `PrefixRef` type), for this request: a newer version landing mid-request does not
+    /// change it.
+    pub fn module<M: abi_stable::prefix_type::PrefixRefTrait + 'static>(
+        &self,
+    ) -> Result<M, super::ModuleError> {
+        super::modules::for_request(&self.host)
+    }
+
     /// Waits on the host's timer. `tokio::time::sleep` inside a plugin panics: the plugin's
     /// copy of tokio has no runtime.
     pub async fn sleep(&self, duration: Duration) {

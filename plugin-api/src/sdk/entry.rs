@@ -9,13 +9,20 @@ use std::{
     time::Duration,
 };
 
-use abi_stable::std_types::{RResult, RString, RVec};
+use abi_stable::{
+    StableAbi,
+    prefix_type::PrefixRefTrait,
+    std_types::{ROption, RResult, RString, RVec},
+};
 use async_ffi::FfiFuture;
 
-use super::{Ctx, IntoResponse, Request, catch_panic, log_forwarding};
+use super::{
+    Ctx, IntoResponse, Request, catch_panic, log_forwarding,
+    modules::{self, RequiredModule},
+};
 use crate::{
-    ABI_VERSION, HandlerError, HandlerErrorKind, HostRequestObj, LogLevel, Manifest, PluginHostObj,
-    PluginKind, Requirement, RouteSpec, abi::HandlerFuture,
+    ABI_VERSION, HandlerError, HandlerErrorKind, HostRequestObj, LogLevel, Manifest, ModuleExport,
+    ModuleTable, PluginHostObj, PluginKind, Requirement, RouteSpec, abi::HandlerFuture,
 };
 
 /// A route's entry point as stored in the macro-generated table.
@@ -30,7 +37,7 @@ pub fn manifest(
     name: &str,
     version: &str,
     routes: &[(&str, &str)],
-    requires: &[(&str, &str)],
+    requires: &[RequiredModule],
 ) -> RResult<Manifest, RString> {
     guard("manifest", || Manifest {
         abi_version: ABI_VERSION,
@@ -47,9 +54,10 @@ pub fn manifest(
             .collect::<RVec<_>>(),
         requires: requires
             .iter()
-            .map(|(module, requirement)| Requirement {
-                module: RString::from(*module),
-                requirement: RString::from(*requirement),
+            .map(|required| Requirement {
+                module: RString::from(required.module),
+                requirement: RString::from(required.requirement),
+                interface: required.interface,
             })
             .collect::<RVec<_>>(),
     })
@@ -57,8 +65,9 @@ pub fn manifest(
 
 /// Stores the host's services and routes this copy's `tracing` and panic messages to the
 /// host's log, where they would otherwise go to a stderr nobody reads.
-pub fn init(host: PluginHostObj) -> RResult<(), RString> {
+pub fn init(host: PluginHostObj, requires: &'static [RequiredModule]) -> RResult<(), RString> {
     let outcome = guard("init", || {
+        modules::set_requirements(requires);
         if HOST.set(host).is_err() {
             return Err(RString::from("init called twice"));
         }
@@ -70,6 +79,34 @@ pub fn init(host: PluginHostObj) -> RResult<(), RString> {
         RResult::ROk(result) => result.into(),
         RResult::RErr(error) => RResult::RErr(error),
     }
+}
+
+/// Exports a shared module's interface table, built once and then handed out as is.
+pub fn export<M>(
+    cell: &'static OnceLock<ModuleExport>,
+    build: impl FnOnce() -> M,
+) -> ROption<ModuleExport>
+where
+    M: PrefixRefTrait + StableAbi,
+{
+    let outcome = guard("export", || {
+        *cell.get_or_init(|| ModuleExport {
+            interface: <M as StableAbi>::LAYOUT,
+            table: ModuleTable(build().to_prefix_ref().to_raw_ptr().cast()),
+        })
+    });
+    match outcome {
+        RResult::ROk(export) => ROption::RSome(export),
+        RResult::RErr(message) => {
+            host_log(LogLevel::Error, "export", message.as_str());
+            ROption::RNone
+        }
+    }
+}
+
+/// Stores the host's current bindings for this plugin's requirements.
+pub fn bind(bindings: RVec<ModuleTable>) {
+    let _ = guard("bind", || modules::set_bindings(bindings.into_vec()));
 }
 
 /// Dispatches to the handler of `route`, turning a synchronous panic into an error future.

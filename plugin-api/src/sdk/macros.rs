@@ -29,56 +29,170 @@
 ///
 /// Name and version default to the crate's (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`), which is
 /// what `cargo xtask build-plugin` names the artifact after; override them with
-/// `name: "...", version: "...",` before `routes`.
+/// `name: "...", version: "...",` before `routes`. Shared modules the adapter calls are
+/// declared before `routes` as `requires: { "artwork" "^1.1" => artwork_api::v1::ArtworkV1Ref }`
+/// and reached in a handler with `ctx.module::<ArtworkV1Ref>()`.
 #[macro_export]
 macro_rules! export_adapter {
-    (routes: { $($method:ident $path:literal => $handler:path),* $(,)? } $(,)?) => {
-        $crate::export_adapter! {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-            routes: { $($method $path => $handler),* }
-        }
-    };
     (
-        name: $name:expr,
-        version: $version:expr,
+        $(name: $name:expr,)?
+        $(version: $version:expr,)?
+        $(requires: { $($module:tt $requirement:tt => $interface:ty),* $(,)? },)?
         routes: { $($method:ident $path:literal => $handler:path),* $(,)? } $(,)?
     ) => {
         const _: () = {
-            use $crate::abi_stable::std_types::{RResult, RString};
+            use $crate::abi_stable::std_types::{ROption, RResult, RString, RVec};
 
-            const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
-            const HANDLERS: &[$crate::sdk::entry::HandlerFn] =
+            const __FRONTDOOR_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+            const __FRONTDOOR_HANDLERS: &[$crate::sdk::entry::HandlerFn] =
                 &[$(|request| $crate::sdk::entry::run($handler, request)),*];
+            const __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
+                $($($crate::sdk::modules::required_module::<$interface>($module, $requirement)),*)?
+            ];
 
-            extern "C" fn manifest() -> RResult<$crate::Manifest, RString> {
-                $crate::sdk::entry::manifest($crate::PluginKind::Adapter, $name, $version, ROUTES, &[])
+            extern "C" fn __frontdoor_manifest() -> RResult<$crate::Manifest, RString> {
+                $crate::sdk::entry::manifest(
+                    $crate::PluginKind::Adapter,
+                    $crate::__first!($($name,)? env!("CARGO_PKG_NAME")),
+                    $crate::__first!($($version,)? env!("CARGO_PKG_VERSION")),
+                    __FRONTDOOR_ROUTES,
+                    __FRONTDOOR_REQUIRES,
+                )
             }
 
-            extern "C" fn init(host: $crate::PluginHostObj) -> RResult<(), RString> {
-                $crate::sdk::entry::init(host)
+            extern "C" fn __frontdoor_init(host: $crate::PluginHostObj) -> RResult<(), RString> {
+                $crate::sdk::entry::init(host, __FRONTDOOR_REQUIRES)
             }
 
-            extern "C" fn handle(route: u32, request: $crate::HostRequestObj) -> $crate::abi::HandlerFuture {
-                $crate::sdk::entry::handle(HANDLERS, route, request)
+            extern "C" fn __frontdoor_handle(route: u32, request: $crate::HostRequestObj) -> $crate::abi::HandlerFuture {
+                $crate::sdk::entry::handle(__FRONTDOOR_HANDLERS, route, request)
             }
 
-            $crate::__export_root_module!(manifest, init, handle);
+            extern "C" fn __frontdoor_export() -> ROption<$crate::ModuleExport> {
+                ROption::RNone
+            }
+
+            extern "C" fn __frontdoor_bind(bindings: RVec<$crate::ModuleTable>) {
+                $crate::sdk::entry::bind(bindings)
+            }
+
+            $crate::__export_root_module!(
+                __frontdoor_manifest,
+                __frontdoor_init,
+                __frontdoor_handle,
+                __frontdoor_export,
+                __frontdoor_bind
+            );
         };
     };
 }
 
-/// Exports the abi_stable library header for a module built from three entry points.
+/// Declares a shared module: the interface it exports (the `PrefixRef` type of an
+/// abi_stable prefix struct, from an interface crate) and the expression that builds its
+/// table, plus the modules it requires itself.
+///
+/// ```no_run
+/// use frontdoor_plugin_api::{
+///     ModuleCallError, guarded,
+///     abi_stable::{StableAbi, prefix_type::PrefixTypeTrait, std_types::{RResult, RString}},
+/// };
+///
+/// // Normally in the interface crate:
+/// #[repr(C)]
+/// #[derive(StableAbi)]
+/// #[sabi(kind(Prefix(prefix_ref = GreeterRef)))]
+/// pub struct Greeter {
+///     #[sabi(last_prefix_field)]
+///     pub greet: extern "C" fn(name: RString) -> RResult<RString, ModuleCallError>,
+/// }
+///
+/// extern "C" fn greet(name: RString) -> RResult<RString, ModuleCallError> {
+///     guarded(|| RString::from(format!("hello, {name}")))
+/// }
+///
+/// frontdoor_plugin_api::export_shared_module! {
+///     interface: GreeterRef => Greeter { greet }.leak_into_prefix(),
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Interface functions return `RResult<_, ModuleCallError>` and wrap their bodies in
+/// [`crate::guarded`]: a panic must not unwind out of a module into its caller.
+#[macro_export]
+macro_rules! export_shared_module {
+    (
+        $(name: $name:expr,)?
+        $(version: $version:expr,)?
+        $(requires: { $($module:tt $requirement:tt => $interface:ty),* $(,)? },)?
+        interface: $exported:ty => $build:expr $(,)?
+    ) => {
+        const _: () = {
+            use $crate::abi_stable::std_types::{ROption, RResult, RString, RVec};
+
+            const __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
+                $($($crate::sdk::modules::required_module::<$interface>($module, $requirement)),*)?
+            ];
+
+            extern "C" fn __frontdoor_manifest() -> RResult<$crate::Manifest, RString> {
+                $crate::sdk::entry::manifest(
+                    $crate::PluginKind::SharedModule,
+                    $crate::__first!($($name,)? env!("CARGO_PKG_NAME")),
+                    $crate::__first!($($version,)? env!("CARGO_PKG_VERSION")),
+                    &[],
+                    __FRONTDOOR_REQUIRES,
+                )
+            }
+
+            extern "C" fn __frontdoor_init(host: $crate::PluginHostObj) -> RResult<(), RString> {
+                $crate::sdk::entry::init(host, __FRONTDOOR_REQUIRES)
+            }
+
+            extern "C" fn __frontdoor_handle(route: u32, request: $crate::HostRequestObj) -> $crate::abi::HandlerFuture {
+                $crate::sdk::entry::handle(&[], route, request)
+            }
+
+            extern "C" fn __frontdoor_export() -> ROption<$crate::ModuleExport> {
+                static __FRONTDOOR_TABLE: ::std::sync::OnceLock<$crate::ModuleExport> = ::std::sync::OnceLock::new();
+                $crate::sdk::entry::export::<$exported>(&__FRONTDOOR_TABLE, || $build)
+            }
+
+            extern "C" fn __frontdoor_bind(bindings: RVec<$crate::ModuleTable>) {
+                $crate::sdk::entry::bind(bindings)
+            }
+
+            $crate::__export_root_module!(
+                __frontdoor_manifest,
+                __frontdoor_init,
+                __frontdoor_handle,
+                __frontdoor_export,
+                __frontdoor_bind
+            );
+        };
+    };
+}
+
+/// The first of its arguments: how the macros default optional settings.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __first {
+    ($first:expr $(, $rest:expr)* $(,)?) => {
+        $first
+    };
+}
+
+/// Exports the abi_stable library header for a module built from its entry points.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_root_module {
-    ($manifest:ident, $init:ident, $handle:ident) => {
+    ($manifest:ident, $init:ident, $handle:ident, $export:ident, $bind:ident) => {
         fn __frontdoor_root_module() -> $crate::PluginModuleRef {
             use $crate::abi_stable::prefix_type::PrefixTypeTrait;
             $crate::PluginModule {
                 manifest: $manifest,
                 init: $init,
                 handle: $handle,
+                export: $export,
+                bind: $bind,
             }
             .leak_into_prefix()
         }

@@ -1,8 +1,8 @@
 //! Builds fixture and example plugins with cargo, once per test run, and hands out copies.
 //!
 //! Fixtures are built in debug mode into `target/fixtures` (a target directory of their
-//! own, because the outer `cargo test` holds the lock on the main one). Variants of `echo`
-//! with another version are real rebuilds with `ECHO_VERSION` set.
+//! own, because the outer `cargo test` holds the lock on the main one). Variants (another
+//! version, another requirement) are real rebuilds with the fixture's variables set.
 
 use std::{
     collections::HashMap,
@@ -27,7 +27,44 @@ pub enum Fixture {
     IncompatibleApi,
     /// A plugin whose manifest declares an ABI generation the host does not speak.
     FutureAbi,
+    /// The real `artwork` 1.0.0 example (the 1.0 interface: box art only).
+    Artwork10,
+    /// The real `artwork` 2.0.0 example (the v2 interface).
+    Artwork20,
+    /// Shared module `artwork` with the v1.1 interface at the given version (panics on 666).
+    ArtworkImpl(&'static str),
+    /// The real `mobile` example adapter (requires `artwork ^2`).
+    Mobile,
+    /// The real `tv` example adapter (requires `artwork ^1.1`).
+    Tv,
+    /// Adapter `gallery` at a version, requiring `artwork` with a requirement (v1.1 interface).
+    Gallery {
+        version: &'static str,
+        requirement: &'static str,
+    },
+    /// Adapter `gallery-pinned`: `artwork =1.0.0`, compiled against the 1.0 interface.
+    GalleryPinned,
+    /// Shared module `formatter` (text interface).
+    Formatter,
+    /// A text shared module named `name` that requires `requires` (`^1`).
+    Facade {
+        name: &'static str,
+        requires: &'static str,
+    },
+    /// Adapter `texter`, requiring `facade ^1`.
+    Texter,
 }
+
+/// Every variable a fixture build may read: cleared before each build, so a variant never
+/// inherits another's settings.
+const FIXTURE_ENV: [&str; 6] = [
+    "ECHO_VERSION",
+    "ARTWORK_VERSION",
+    "GALLERY_VERSION",
+    "GALLERY_REQUIREMENT",
+    "FACADE_NAME",
+    "FACADE_REQUIRES",
+];
 
 impl Fixture {
     fn package(self) -> &'static str {
@@ -37,6 +74,37 @@ impl Fixture {
             Fixture::NotAPlugin => "not-a-plugin",
             Fixture::IncompatibleApi => "incompatible-api",
             Fixture::FutureAbi => "future-abi",
+            Fixture::Artwork10 => "artwork-1-0",
+            Fixture::Artwork20 => "artwork-2",
+            Fixture::ArtworkImpl(_) => "artwork-impl",
+            Fixture::Mobile => "mobile",
+            Fixture::Tv => "tv",
+            Fixture::Gallery { .. } => "gallery",
+            Fixture::GalleryPinned => "gallery-pinned",
+            Fixture::Formatter => "text-formatter",
+            Fixture::Facade { .. } => "text-facade",
+            Fixture::Texter => "texter",
+        }
+    }
+
+    /// Build-time settings of this variant.
+    fn env(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Fixture::Echo(version) => vec![("ECHO_VERSION", version)],
+            Fixture::ArtworkImpl(version) => vec![("ARTWORK_VERSION", version)],
+            Fixture::Gallery {
+                version,
+                requirement,
+            } => {
+                vec![
+                    ("GALLERY_VERSION", version),
+                    ("GALLERY_REQUIREMENT", requirement),
+                ]
+            }
+            Fixture::Facade { name, requires } => {
+                vec![("FACADE_NAME", name), ("FACADE_REQUIRES", requires)]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -48,6 +116,16 @@ impl Fixture {
             Fixture::NotAPlugin => "not-a-plugin-1.0.0.so".into(),
             Fixture::IncompatibleApi => "incompatible-api-1.0.0.so".into(),
             Fixture::FutureAbi => "future-abi-1.0.0.so".into(),
+            Fixture::Artwork10 => "artwork-1.0.0.so".into(),
+            Fixture::Artwork20 => "artwork-2.0.0.so".into(),
+            Fixture::ArtworkImpl(version) => format!("artwork-{version}.so"),
+            Fixture::Mobile => "mobile-1.0.0.so".into(),
+            Fixture::Tv => "tv-1.0.0.so".into(),
+            Fixture::Gallery { version, .. } => format!("gallery-{version}.so"),
+            Fixture::GalleryPinned => "gallery-pinned-1.0.0.so".into(),
+            Fixture::Formatter => "formatter-1.0.0.so".into(),
+            Fixture::Facade { name, .. } => format!("{name}-1.0.0.so"),
+            Fixture::Texter => "texter-1.0.0.so".into(),
         }
     }
 
@@ -116,10 +194,12 @@ fn build(fixture: Fixture) -> PathBuf {
         ])
         .arg("--target-dir")
         .arg(&fixtures_dir)
-        .env_remove("ECHO_VERSION")
         .stdout(Stdio::piped());
-    if let Fixture::Echo(version) = fixture {
-        command.env("ECHO_VERSION", version);
+    for variable in FIXTURE_ENV {
+        command.env_remove(variable);
+    }
+    for (variable, value) in fixture.env() {
+        command.env(variable, value);
     }
     let mut child = command.spawn().expect("run cargo build for a fixture");
     let stdout = child.stdout.take().expect("piped stdout");
@@ -144,7 +224,19 @@ fn build(fixture: Fixture) -> PathBuf {
     // Keep each variant under its own name: the next variant's build overwrites cargo's.
     let keep_dir = fixtures_dir.join("artifacts");
     std::fs::create_dir_all(&keep_dir).expect("create artifacts dir");
-    let kept = keep_dir.join(fixture.file_name());
+    // The file name alone does not tell variants apart (two `gallery-1.0.0` may differ in
+    // requirement): name the kept copy after the whole variant.
+    let variant: String = format!("{fixture:?}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let kept = keep_dir.join(format!("{variant}.so"));
     std::fs::copy(&built, &kept).expect("keep fixture artifact");
     kept
 }

@@ -1,0 +1,243 @@
+//! Semver binding of requirements to shared-module versions.
+//!
+//! Each time the registry publishes, every loaded plugin version's requirements are resolved
+//! afresh: to the highest live version of the module that satisfies the semver requirement,
+//! exports an interface whose layout is compatible with what the consumer was compiled
+//! against, and can itself be bound. A newer compatible version therefore rebinds consumers
+//! for new requests ("dynamic binding"); an exact requirement never moves. When no live
+//! version fits, a consumer keeps the version it was bound to, even if that version's file
+//! is gone: **a module stays loaded while anything is bound to it.**
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use frontdoor_plugin_api::{ModuleTable, PluginKind};
+
+use super::PluginVersion;
+use crate::loader::{ValidRequirement, check_interface};
+
+/// One requirement bound to one module version.
+#[derive(Clone)]
+pub struct Binding {
+    pub module: Arc<PluginVersion>,
+    pub table: ModuleTable,
+}
+
+/// The bindings of every plugin version at one publication.
+#[derive(Default)]
+pub struct Resolution {
+    /// Bindings in requirement order, for every version whose requirements all resolved.
+    bound: HashMap<usize, Arc<[Binding]>>,
+    /// The reason, for versions whose requirements did not.
+    unresolved: HashMap<usize, String>,
+    /// Layout checks already made: (expected, found) layout addresses → outcome.
+    layout_checks: HashMap<(usize, usize), Result<(), String>>,
+}
+
+fn key(version: &PluginVersion) -> usize {
+    std::ptr::from_ref(version) as usize
+}
+
+impl Resolution {
+    /// The bindings of `version` (empty when it requires nothing); `None` if unresolved.
+    pub fn bindings(&self, version: &PluginVersion) -> Option<&Arc<[Binding]>> {
+        self.bound.get(&key(version))
+    }
+
+    /// Why `version`'s requirements could not be bound, if they could not.
+    pub fn unresolved(&self, version: &PluginVersion) -> Option<&str> {
+        self.unresolved.get(&key(version)).map(String::as_str)
+    }
+
+    /// The labels of the versions bound to `module`.
+    pub fn bound_by(&self, module: &PluginVersion, versions: &[Arc<PluginVersion>]) -> Vec<String> {
+        versions
+            .iter()
+            .filter(|consumer| {
+                self.bindings(consumer).is_some_and(|bindings| {
+                    bindings
+                        .iter()
+                        .any(|b| std::ptr::eq(Arc::as_ptr(&b.module), module))
+                })
+            })
+            .map(|consumer| consumer.identity.label.clone())
+            .collect()
+    }
+}
+
+/// Resolves the requirements of every version in `versions` (the live ones, plus removed
+/// shared modules that may still be bound), given the previous resolution.
+pub fn resolve(versions: &[Arc<PluginVersion>], previous: &Resolution) -> Resolution {
+    let mut resolver = Resolver {
+        versions,
+        previous,
+        done: HashMap::new(),
+        layout_checks: previous.layout_checks.clone(),
+    };
+    for version in versions {
+        let _ = resolver.resolve(version, &mut Vec::new());
+    }
+    let mut resolution = Resolution {
+        layout_checks: resolver.layout_checks,
+        ..Resolution::default()
+    };
+    for (version_key, outcome) in resolver.done {
+        match outcome {
+            Ok(bindings) => {
+                resolution.bound.insert(version_key, bindings);
+            }
+            Err(reason) => {
+                resolution.unresolved.insert(version_key, reason);
+            }
+        }
+    }
+    resolution
+}
+
+struct Resolver<'a> {
+    versions: &'a [Arc<PluginVersion>],
+    previous: &'a Resolution,
+    done: HashMap<usize, Result<Arc<[Binding]>, String>>,
+    layout_checks: HashMap<(usize, usize), Result<(), String>>,
+}
+
+impl Resolver<'_> {
+    /// Resolves one version; `stack` holds the modules being resolved above it, to refuse
+    /// cycles instead of recursing forever.
+    fn resolve(
+        &mut self,
+        version: &Arc<PluginVersion>,
+        stack: &mut Vec<Arc<PluginVersion>>,
+    ) -> Result<Arc<[Binding]>, String> {
+        if let Some(outcome) = self.done.get(&key(version)) {
+            return outcome.clone();
+        }
+        if let Some(start) = stack.iter().position(|v| Arc::ptr_eq(v, version)) {
+            let chain: Vec<&str> = stack[start..]
+                .iter()
+                .chain(std::iter::once(version))
+                .map(|v| v.identity.label.as_str())
+                .collect();
+            return Err(format!(
+                "{} is a cycle: a module cannot require itself",
+                chain.join(" → ")
+            ));
+        }
+        stack.push(version.clone());
+        let mut bindings = Vec::with_capacity(version.requires.len());
+        let mut outcome = Ok(());
+        for (index, requirement) in version.requires.iter().enumerate() {
+            match self.bind(version, index, requirement, stack) {
+                Ok(binding) => bindings.push(binding),
+                Err(reason) => {
+                    outcome = Err(format!(
+                        "requires {} {}: {reason}",
+                        requirement.module, requirement.requirement
+                    ));
+                    break;
+                }
+            }
+        }
+        stack.pop();
+        let outcome = outcome.map(|()| Arc::<[Binding]>::from(bindings));
+        self.done.insert(key(version), outcome.clone());
+        outcome
+    }
+
+    fn bind(
+        &mut self,
+        consumer: &Arc<PluginVersion>,
+        index: usize,
+        requirement: &ValidRequirement,
+        stack: &mut Vec<Arc<PluginVersion>>,
+    ) -> Result<Binding, String> {
+        let named: Vec<Arc<PluginVersion>> = self
+            .versions
+            .iter()
+            .filter(|v| {
+                v.kind == PluginKind::SharedModule
+                    && v.identity.name == requirement.module
+                    && !v.is_removed()
+            })
+            .cloned()
+            .collect();
+        let mut candidates: Vec<Arc<PluginVersion>> = named
+            .iter()
+            .filter(|v| requirement.requirement.matches(&v.identity.version))
+            .cloned()
+            .collect();
+        candidates.sort_by(|a, b| b.identity.version.cmp_precedence(&a.identity.version));
+
+        let mut refusals = Vec::new();
+        for candidate in &candidates {
+            match self.try_candidate(requirement, candidate, stack) {
+                Ok(binding) => return Ok(binding),
+                Err(reason) => refusals.push(format!("{}: {reason}", candidate.identity.label)),
+            }
+        }
+        // Nothing live fits: keep what this consumer was bound to, if anything.
+        if let Some(kept) = self
+            .previous
+            .bindings(consumer)
+            .and_then(|previous| previous.get(index))
+            .filter(|kept| kept.module.identity.name == requirement.module)
+        {
+            return Ok(kept.clone());
+        }
+        Err(if named.is_empty() {
+            format!("no shared module named {} is loaded", requirement.module)
+        } else if candidates.is_empty() {
+            let mut loaded: Vec<&PluginVersion> = named.iter().map(AsRef::as_ref).collect();
+            loaded.sort_by(|a, b| b.identity.version.cmp_precedence(&a.identity.version));
+            let loaded: Vec<String> = loaded
+                .iter()
+                .map(|v| v.identity.version.to_string())
+                .collect();
+            format!(
+                "no loaded version satisfies it (loaded: {})",
+                loaded.join(", ")
+            )
+        } else {
+            refusals.join("; ")
+        })
+    }
+
+    fn try_candidate(
+        &mut self,
+        requirement: &ValidRequirement,
+        candidate: &Arc<PluginVersion>,
+        stack: &mut Vec<Arc<PluginVersion>>,
+    ) -> Result<Binding, String> {
+        let Some(export) = candidate.export else {
+            return Err("exports no interface".into());
+        };
+        let check_key = (
+            std::ptr::from_ref(requirement.interface) as usize,
+            std::ptr::from_ref(export.interface) as usize,
+        );
+        self.layout_checks
+            .entry(check_key)
+            .or_insert_with(|| check_interface(requirement.interface, export.interface))
+            .clone()
+            .map_err(|verdict| {
+                format!("satisfies the requirement but its interface is incompatible ({verdict})")
+            })?;
+        self.resolve(candidate, stack)
+            .map_err(|reason| format!("cannot be bound itself ({reason})"))?;
+        Ok(Binding {
+            module: candidate.clone(),
+            table: export.table,
+        })
+    }
+}
+
+/// The module versions bound by anyone in `resolution`.
+pub fn bound_modules(resolution: &Resolution) -> HashSet<usize> {
+    resolution
+        .bound
+        .values()
+        .flat_map(|bindings| bindings.iter().map(|b| key(&b.module)))
+        .collect()
+}
