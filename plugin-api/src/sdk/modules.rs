@@ -108,14 +108,25 @@ fn typed<M: PrefixRefTrait>(table: ModuleTable) -> M {
     // SAFETY: the host hands out a table for a requirement only after checking (abi_stable's
     // `check_layout_compatibility`, expected = the layout declared with `M`, found = the
     // module's exported interface layout) that the module's table is a compatible
-    // `PrefixRef` of `M`'s prefix type; the table is a leaked `'static` prefix struct.
-    M::from_prefix_ref(unsafe {
-        PrefixRef::from_raw(
-            table
-                .0
-                .cast::<WithMetadata_<M::PrefixFields, M::PrefixFields>>(),
-        )
-    })
+    // `PrefixRef` of `M`'s prefix type.
+    unsafe { table.typed::<M>() }
+}
+
+impl ModuleTable {
+    /// The typed interface handle behind this table.
+    ///
+    /// # Safety
+    ///
+    /// The table must come from a module whose exported interface layout passed
+    /// `check_layout_compatibility(<M as StableAbi>::LAYOUT, export.interface)`; the table
+    /// itself is a leaked `'static` prefix struct, valid for the life of the process.
+    pub unsafe fn typed<M: PrefixRefTrait>(self) -> M {
+        let raw = self
+            .0
+            .cast::<WithMetadata_<M::PrefixFields, M::PrefixFields>>();
+        // SAFETY: the caller guarantees `raw` points to a prefix struct compatible with `M`'s.
+        M::from_prefix_ref(unsafe { PrefixRef::from_raw(raw) })
+    }
 }
 
 /// The module bound to requirement `M` for the request `host`.

@@ -1,0 +1,90 @@
+//! The cost of calling a shared-module function across the ABI, against calling the same
+//! code compiled into the caller: `cargo bench -p frontdoor --bench module_call -- ARTIFACT`
+//! where ARTIFACT is a release build of the `artwork` 1.1 module (`cargo xtask bench` does
+//! this). Reports nanoseconds per call; no thresholds.
+
+use std::{
+    hint::black_box,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use abi_stable::{
+    StableAbi,
+    std_types::{RResult, RString},
+};
+use artwork_api::ArtworkRef;
+use frontdoor::loader::{check_interface, load_library};
+use frontdoor_plugin_api::{ModuleCallError, guarded};
+
+/// The same body as the `artwork` module's `boxart_url`, compiled into this binary.
+extern "C" fn local_boxart_url(title_id: u64, width: u32) -> RResult<RString, ModuleCallError> {
+    guarded(|| {
+        RString::from(format!(
+            "https://img.example.test/boxart/w{width}/{title_id}.jpg"
+        ))
+    })
+}
+
+const CALLS: u64 = 2_000_000;
+const ROUNDS: usize = 7;
+
+fn main() -> anyhow::Result<()> {
+    let artifact: PathBuf = std::env::args_os()
+        .skip(1)
+        .find(|arg| !arg.to_string_lossy().starts_with('-'))
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow::anyhow!("usage: module_call ARTWORK_1_1_ARTIFACT.so"))?;
+    let copies =
+        std::env::temp_dir().join(format!("frontdoor-module-bench-{}", std::process::id()));
+    let library = load_library(&artifact, &copies).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let export = library
+        .export
+        .ok_or_else(|| anyhow::anyhow!("{} is not a shared module", artifact.display()))?;
+    check_interface(<ArtworkRef as StableAbi>::LAYOUT, export.interface)
+        .map_err(|verdict| anyhow::anyhow!("incompatible artwork interface: {verdict}"))?;
+    // SAFETY: the interface layout was checked against `ArtworkRef` just above.
+    let artwork: ArtworkRef = unsafe { export.table.typed() };
+    let module_fn = artwork.boxart_url();
+
+    // Alternate the two in every round, so drift on a shared machine hits both alike.
+    let mut module_rounds = Vec::with_capacity(ROUNDS);
+    let mut local_rounds = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        module_rounds.push(mean_ns(|i| module_fn(i, 342)));
+        local_rounds.push(mean_ns(|i| local_boxart_url(i, 342)));
+    }
+    let (module, local) = (median(module_rounds), median(local_rounds));
+
+    println!(
+        "shared-module call (artwork boxart_url: format! into an RString): {module:.1} ns/call"
+    );
+    println!(
+        "the same body compiled into the caller, direct call:              {local:.1} ns/call"
+    );
+    println!(
+        "ratio module/direct:                                              {:.3}",
+        module / local
+    );
+    println!("({CALLS} calls per round, ABAB, median of {ROUNDS} rounds each)");
+    let _ = std::fs::remove_dir_all(copies);
+    Ok(())
+}
+
+/// The mean time per call over one round of `CALLS` calls.
+fn mean_ns(mut call: impl FnMut(u64) -> RResult<RString, ModuleCallError>) -> f64 {
+    let start = Instant::now();
+    for i in 0..CALLS {
+        black_box(call(black_box(i)));
+    }
+    duration_ns(start.elapsed()) / CALLS as f64
+}
+
+fn median(mut rounds: Vec<f64>) -> f64 {
+    rounds.sort_by(f64::total_cmp);
+    rounds[rounds.len() / 2]
+}
+
+fn duration_ns(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e9
+}
