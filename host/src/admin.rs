@@ -9,17 +9,19 @@ use hyper::{Method, Request, Response, StatusCode, body::Incoming};
 use serde::Serialize;
 
 use crate::{
+    backends::{BackendView, Backends},
     edge::{Body, EdgeError, json_response},
     registry::{Registry, Snapshot},
 };
 
 pub struct Admin {
     registry: Arc<Registry>,
+    backends: Arc<Backends>,
 }
 
 impl Admin {
-    pub fn new(registry: Arc<Registry>) -> Self {
-        Self { registry }
+    pub fn new(registry: Arc<Registry>, backends: Arc<Backends>) -> Self {
+        Self { registry, backends }
     }
 
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
@@ -37,7 +39,13 @@ impl Admin {
                     },
                 )
             }
-            (_, "/admin/plugins" | "/admin/health") => EdgeError::new(
+            (&Method::GET, "/admin/backends") => json_response(
+                StatusCode::OK,
+                &BackendsView {
+                    backends: self.backends.view(),
+                },
+            ),
+            (_, "/admin/plugins" | "/admin/health" | "/admin/backends") => EdgeError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed",
                 "use GET",
@@ -46,6 +54,12 @@ impl Admin {
             (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
         }
     }
+}
+
+/// The JSON document of `GET /admin/backends`.
+#[derive(Serialize)]
+struct BackendsView {
+    backends: Vec<BackendView>,
 }
 
 #[derive(Serialize)]

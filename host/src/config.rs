@@ -10,7 +10,10 @@ use std::{
 use clap::Args;
 use serde::Deserialize;
 
-use crate::deploy::DeployerConfig;
+use crate::{
+    backends::{BackendConfig, BackendFileConfig},
+    deploy::DeployerConfig,
+};
 
 /// The resolved configuration the host runs with.
 #[derive(Debug, Clone)]
@@ -33,6 +36,10 @@ pub struct HostConfig {
     pub shutdown_grace: Duration,
     /// Timing of the plugins-directory watcher.
     pub deployer: DeployerConfig,
+    /// Backends adapters may call, by name.
+    pub backends: Vec<BackendConfig>,
+    /// How long a device request may take, bounding all its backend calls.
+    pub request_deadline: Duration,
 }
 
 impl HostConfig {
@@ -48,6 +55,8 @@ impl HostConfig {
             builtin_bench: false,
             shutdown_grace: Duration::from_secs(30),
             deployer: DeployerConfig::default(),
+            backends: Vec::new(),
+            request_deadline: Duration::from_secs(5),
         }
     }
 }
@@ -88,6 +97,23 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish at shutdown [default: 30].
     #[arg(long, env = "FRONTDOOR_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Milliseconds a device request may take, bounding its backend calls [default: 5000].
+    #[arg(long, env = "FRONTDOOR_REQUEST_DEADLINE_MS")]
+    pub request_deadline_ms: Option<u64>,
+    /// A backend as NAME=URL (repeatable; env: comma-separated); overrides the URL of a
+    /// backend of that name in the config file, or adds one with default protections.
+    #[arg(long = "backend", env = "FRONTDOOR_BACKENDS", value_delimiter = ',', value_parser = parse_backend)]
+    pub backends: Vec<(String, String)>,
+}
+
+fn parse_backend(text: &str) -> Result<(String, String), String> {
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=URL"))?;
+    if name.is_empty() || url.is_empty() {
+        return Err(format!("{text:?} is not NAME=URL"));
+    }
+    Ok((name.to_owned(), url.to_owned()))
 }
 
 /// The keys of `frontdoor.toml`; all optional.
@@ -102,6 +128,9 @@ struct FileConfig {
     retired_limit: Option<usize>,
     builtin_bench: Option<bool>,
     shutdown_grace_secs: Option<u64>,
+    request_deadline_ms: Option<u64>,
+    #[serde(default)]
+    backends: std::collections::BTreeMap<String, BackendFileConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +181,24 @@ impl ServeArgs {
         config.builtin_bench = self.builtin_bench || file.builtin_bench.unwrap_or(false);
         if let Some(secs) = self.shutdown_grace_secs.or(file.shutdown_grace_secs) {
             config.shutdown_grace = Duration::from_secs(secs);
+        }
+        if let Some(ms) = self.request_deadline_ms.or(file.request_deadline_ms) {
+            config.request_deadline = Duration::from_millis(ms);
+        }
+        config.backends = file
+            .backends
+            .into_iter()
+            .map(|(name, backend)| backend.resolve(&name))
+            .collect();
+        for (name, url) in &self.backends {
+            match config
+                .backends
+                .iter_mut()
+                .find(|backend| &backend.name == name)
+            {
+                Some(backend) => backend.url.clone_from(url),
+                None => config.backends.push(BackendConfig::new(name, url)),
+            }
         }
         Ok(config)
     }

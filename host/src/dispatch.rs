@@ -26,6 +26,7 @@ use hyper::{
 };
 
 use crate::{
+    backends::Backends,
     edge::{Body, EdgeError, JSON},
     loader::DeviceRequest,
     registry::{Handler, InflightGuard, Registry},
@@ -40,15 +41,25 @@ pub const ADAPTER_HEADER: HeaderName = HeaderName::from_static("x-frontdoor-adap
 /// State shared by every device connection.
 pub struct Dispatcher {
     registry: Arc<Registry>,
-    max_body_bytes: usize,
+    backends: Arc<Backends>,
+    limits: RequestLimits,
     next_request_id: AtomicU64,
 }
 
+/// Bounds on every device request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    pub max_body_bytes: usize,
+    /// Bounds the request's backend calls.
+    pub deadline: std::time::Duration,
+}
+
 impl Dispatcher {
-    pub fn new(registry: Arc<Registry>, max_body_bytes: usize) -> Self {
+    pub fn new(registry: Arc<Registry>, backends: Arc<Backends>, limits: RequestLimits) -> Self {
         Self {
             registry,
-            max_body_bytes,
+            backends,
+            limits,
             next_request_id: AtomicU64::new(1),
         }
     }
@@ -71,6 +82,7 @@ impl Dispatcher {
         &self,
         request: Request<Incoming>,
     ) -> Result<Response<Body>, (EdgeError, Option<HeaderValue>)> {
+        let started = tokio::time::Instant::now();
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
         let (namespace, rest) = split_namespace(path);
@@ -124,9 +136,13 @@ impl Dispatcher {
             }
         };
 
-        let body = read_body(body, parts.headers.get(CONTENT_LENGTH), self.max_body_bytes)
-            .await
-            .map_err(fail)?;
+        let body = read_body(
+            body,
+            parts.headers.get(CONTENT_LENGTH),
+            self.limits.max_body_bytes,
+        )
+        .await
+        .map_err(fail)?;
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let guard = InflightGuard::enter(version);
         let version = guard.version();
@@ -153,6 +169,9 @@ impl Dispatcher {
                     request_id,
                     identity: version.identity.clone(),
                     modules: tables,
+                    backends: self.backends.clone(),
+                    deadline: started + self.limits.deadline,
+                    scope: std::sync::OnceLock::new(),
                 };
                 call_plugin(*module, route, device_request)
                     .await

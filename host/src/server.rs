@@ -12,10 +12,11 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
     admin::Admin,
+    backends::Backends,
     baseline,
     config::HostConfig,
     deploy::{self, Deployer},
-    dispatch::Dispatcher,
+    dispatch::{Dispatcher, RequestLimits},
     edge::Body,
     registry::{Registry, RegistryConfig},
 };
@@ -77,8 +78,16 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
     let admin_addr = admin_listener.local_addr()?;
     let (shutdown, shutdown_rx) = watch::channel(false);
 
-    let dispatcher = Arc::new(Dispatcher::new(registry.clone(), config.max_body_bytes));
-    let admin = Arc::new(Admin::new(registry.clone()));
+    let backends = Arc::new(Backends::new(config.backends.clone())?);
+    let dispatcher = Arc::new(Dispatcher::new(
+        registry.clone(),
+        backends.clone(),
+        RequestLimits {
+            max_body_bytes: config.max_body_bytes,
+            deadline: config.request_deadline,
+        },
+    ));
+    let admin = Arc::new(Admin::new(registry.clone(), backends));
     let grace = config.shutdown_grace;
     let tasks = vec![
         tokio::spawn(accept_loop(

@@ -23,7 +23,11 @@ use abi_stable::{
 };
 use async_ffi::FfiFuture;
 
-use crate::{manifest::Manifest, response::Response};
+use crate::{
+    backend::{BackendError, BackendRequest, BackendResponse},
+    manifest::Manifest,
+    response::Response,
+};
 
 /// The generation of the Frontdoor ABI this crate speaks, carried in every manifest.
 ///
@@ -160,8 +164,16 @@ pub trait HostRequest: Send + Sync {
 
     /// The shared module bound to requirement `index` (manifest order) for this request.
     /// The binding is fixed for the request's whole life, even if a newer version lands.
-    #[sabi(last_prefix_field)]
     fn module(&self, index: u32) -> ROption<ModuleTable>;
+
+    /// Calls a backend through the host's resiliency layer (timeout, bulkhead, circuit
+    /// breaker, retries, per-request deduplication of GETs, the request's deadline).
+    fn backend(&self, request: BackendRequest)
+    -> FfiFuture<RResult<BackendResponse, BackendError>>;
+
+    /// Milliseconds left before this request's deadline (0 when it has passed).
+    #[sabi(last_prefix_field)]
+    fn deadline_remaining_ms(&self) -> u64;
 }
 
 /// A request handle shared between the SDK's [`crate::Request`] and [`crate::Ctx`].

@@ -11,6 +11,7 @@
 //! the host through function tables, because a plugin's own copy of tokio has no runtime.
 
 pub mod abi;
+pub mod backend;
 pub mod manifest;
 pub mod response;
 pub mod sdk;
@@ -20,10 +21,11 @@ pub use abi::{
     ModuleCallError, ModuleExport, ModuleTable, PluginHost, PluginHostObj, PluginModule,
     PluginModuleRef,
 };
+pub use backend::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
 pub use manifest::{Manifest, PluginKind, Requirement, RouteSpec};
 pub use response::{Header, Response};
 pub use sdk::{
-    BadRequest, Ctx, IntoResponse, Json, ModuleError, Request, guarded, required_module,
+    Backend, BadRequest, Ctx, IntoResponse, Json, ModuleError, Request, guarded, required_module,
 };
 
 /// Re-exported so the macros resolve them through this crate, and so authors log with the

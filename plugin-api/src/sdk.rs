@@ -5,6 +5,7 @@
 //! Everything the macro generates funnels through [`entry`], which is the only place that
 //! touches raw ABI types on the plugin side and the place that guarantees no panic escapes.
 
+mod backend;
 mod catch_panic;
 mod ctx;
 pub mod entry;
@@ -14,6 +15,7 @@ mod macros;
 pub mod modules;
 mod request;
 
+pub use backend::Backend;
 pub use ctx::Ctx;
 pub use into_response::{IntoResponse, Json};
 pub use modules::{ModuleError, guarded, required_module};

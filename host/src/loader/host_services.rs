@@ -4,12 +4,20 @@
 //! These run inside `sabi_trait` shims, where a panic would end the process: every method
 //! here is written not to panic.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
-use abi_stable::std_types::{ROption, RSlice, RStr, Tuple2};
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, Tuple2};
 use async_ffi::{FfiFuture, FutureExt as _};
 use bytes::Bytes;
-use frontdoor_plugin_api::{HostRequest, LogLevel, ModuleTable, PluginHost};
+use frontdoor_plugin_api::{
+    BackendError, BackendRequest, BackendResponse, HostRequest, LogLevel, ModuleTable, PluginHost,
+};
+use tokio::time::Instant;
+
+use crate::backends::{Backends, RequestScope};
 use hyper::{HeaderMap, Method};
 use tracing::level_filters::LevelFilter;
 
@@ -84,6 +92,11 @@ pub struct DeviceRequest {
     pub identity: Arc<PluginIdentity>,
     /// The shared modules bound to the adapter's requirements for this request.
     pub modules: Arc<[ModuleTable]>,
+    pub backends: Arc<Backends>,
+    /// When the request's time is up; bounds every backend call it makes.
+    pub deadline: Instant,
+    /// Created on the first backend call only: most requests of most adapters make none.
+    pub scope: OnceLock<Arc<RequestScope>>,
 }
 
 impl HostRequest for DeviceRequest {
@@ -155,6 +168,23 @@ impl HostRequest for DeviceRequest {
             .ok()
             .and_then(|index| self.modules.get(index).copied())
             .into()
+    }
+
+    fn backend(
+        &self,
+        request: BackendRequest,
+    ) -> FfiFuture<RResult<BackendResponse, BackendError>> {
+        let scope = self
+            .scope
+            .get_or_init(|| Arc::new(RequestScope::new(&self.identity.name, self.deadline)))
+            .clone();
+        let backends = self.backends.clone();
+        async move { backends.call(&scope, request).await.into() }.into_ffi()
+    }
+
+    fn deadline_remaining_ms(&self) -> u64 {
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX)
     }
 }
 

@@ -37,6 +37,17 @@ impl Ctx {
         super::modules::for_request(&self.host)
     }
 
+    /// A backend by its configured name, for calls bound to this request (its deadline, its
+    /// deduplication of identical GETs).
+    pub fn backend<'a>(&'a self, name: &'a str) -> super::Backend<'a> {
+        super::Backend::new(&self.host, name)
+    }
+
+    /// Time left before this request's deadline.
+    pub fn deadline_remaining(&self) -> Duration {
+        Duration::from_millis(self.host.deadline_remaining_ms())
+    }
+
     /// Waits on the host's timer. `tokio::time::sleep` inside a plugin panics: the plugin's
     /// copy of tokio has no runtime.
     pub async fn sleep(&self, duration: Duration) {

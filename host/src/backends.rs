@@ -1,0 +1,412 @@
+//! The API service layer: every backend call an adapter makes goes through here.
+//!
+//! Per call: the device request's deadline → circuit breaker (fail fast when open) →
+//! bulkhead (reject beyond the concurrency limit) → timeout → the pooled HTTP client; then
+//! retries for idempotent calls within a budget. Identical GETs of one device request are
+//! made once. Each concern is a small type in its own file with a synchronous decision API
+//! (`breaker`, `bulkhead`, `retry_budget`), composed in [`Backend::attempt`]; that keeps
+//! them testable on tokio's paused clock without tower's generic plumbing.
+//!
+//! **Invariant:** a backend call never waits longer than its backend's timeout, nor past
+//! the device request's deadline.
+
+mod breaker;
+mod bulkhead;
+mod config;
+mod metrics;
+mod retry_budget;
+mod scope;
+
+use std::{collections::HashMap, sync::Arc};
+
+use abi_stable::std_types::{RString, RVec, Tuple2};
+use bytes::Bytes;
+use frontdoor_plugin_api::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
+use futures_util::FutureExt as _;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::{Method, Request, Uri, header::HeaderName, header::HeaderValue};
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
+use serde::Serialize;
+use tokio::time::Instant;
+
+pub use breaker::{BreakerState, CircuitBreaker, Outcome};
+pub use bulkhead::Bulkhead;
+pub use config::{BackendConfig, BackendFileConfig, BreakerConfig, RetryConfig};
+pub use metrics::{BackendMetrics, CountersView, LatencyView};
+pub use scope::RequestScope;
+
+use retry_budget::RetryBudget;
+
+/// What a backend call ends with.
+pub type CallResult = Result<BackendResponse, BackendError>;
+
+/// Largest backend answer read into memory.
+const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// Every configured backend, by name, sharing one pooled HTTP client.
+pub struct Backends {
+    by_name: HashMap<String, Arc<Backend>>,
+    client: HttpClient,
+}
+
+/// One backend: its configuration, protections and metrics.
+pub struct Backend {
+    pub config: BackendConfig,
+    /// `scheme://authority[/prefix]` without a trailing slash.
+    base: String,
+    breaker: Arc<CircuitBreaker>,
+    bulkhead: Bulkhead,
+    retry_budget: RetryBudget,
+    pub metrics: BackendMetrics,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("backend {name}: {reason}")]
+pub struct BackendConfigError {
+    pub name: String,
+    pub reason: String,
+}
+
+impl Backends {
+    pub fn new(configs: Vec<BackendConfig>) -> Result<Self, BackendConfigError> {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
+            .build(connector);
+        let mut by_name = HashMap::new();
+        for config in configs {
+            let invalid = |reason: String| BackendConfigError {
+                name: config.name.clone(),
+                reason,
+            };
+            let uri: Uri = config
+                .url
+                .parse()
+                .map_err(|error| invalid(format!("url {:?} is invalid: {error}", config.url)))?;
+            if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+                return Err(invalid(format!(
+                    "url {:?} must be http://host:port[/prefix]",
+                    config.url
+                )));
+            }
+            let backend = Backend {
+                base: config.url.trim_end_matches('/').to_owned(),
+                breaker: CircuitBreaker::new(config.breaker.clone()),
+                bulkhead: Bulkhead::new(config.max_concurrent),
+                retry_budget: RetryBudget::new(config.retry.budget_percent),
+                metrics: BackendMetrics::default(),
+                config,
+            };
+            by_name.insert(backend.config.name.clone(), Arc::new(backend));
+        }
+        Ok(Self { by_name, client })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Backend>> {
+        self.by_name.get(name)
+    }
+
+    /// Makes one backend call for the device request `scope`.
+    pub async fn call(&self, scope: &Arc<RequestScope>, request: BackendRequest) -> CallResult {
+        let Some(backend) = self.by_name.get(request.backend.as_str()) else {
+            return Err(BackendError::new(
+                BackendErrorKind::UnknownBackend,
+                format!(
+                    "no backend named {:?} is configured",
+                    request.backend.as_str()
+                ),
+            ));
+        };
+        let counters = backend.metrics.for_adapter(&scope.adapter);
+        let result = self.dispatch(backend, scope, request).await;
+        let outcome = result.as_ref().map(|_| ()).map_err(|error| error.kind);
+        counters.record(outcome);
+        backend.metrics.totals.record(outcome);
+        result
+    }
+
+    async fn dispatch(
+        &self,
+        backend: &Arc<Backend>,
+        scope: &Arc<RequestScope>,
+        request: BackendRequest,
+    ) -> CallResult {
+        let method = Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| invalid(format!("method {:?} is invalid", request.method.as_str())))?;
+        let path = request.path.as_str();
+        if !path.starts_with('/') {
+            return Err(invalid(format!("path {path:?} must start with '/'")));
+        }
+        let uri: Uri = format!("{}{path}", backend.base)
+            .parse()
+            .map_err(|error| invalid(format!("path {path:?} is invalid: {error}")))?;
+        let mut headers = Vec::with_capacity(request.headers.len());
+        for pair in request.headers.iter() {
+            let name = HeaderName::from_bytes(pair.0.as_bytes())
+                .map_err(|_| invalid(format!("header name {:?} is invalid", pair.0.as_str())))?;
+            let value = HeaderValue::from_str(pair.1.as_str())
+                .map_err(|_| invalid(format!("header {name} has an invalid value")))?;
+            headers.push((name, value));
+        }
+        let call = OutgoingCall {
+            method,
+            uri,
+            headers,
+            body: Bytes::from(request.body.into_vec()),
+            deadline: scope.deadline,
+        };
+        if call.method == Method::GET && call.body.is_empty() {
+            let (shared, already_made) = scope.get_once(&backend.config.name, path, || {
+                let backend = backend.clone();
+                let client = self.client.clone();
+                async move { backend.execute(&client, call).await }.boxed()
+            });
+            if already_made {
+                backend
+                    .metrics
+                    .deduplicated
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            return shared.await;
+        }
+        backend.execute(&self.client, call).await
+    }
+
+    /// The metrics of every backend, for the admin API.
+    pub fn view(&self) -> Vec<BackendView> {
+        let mut views: Vec<BackendView> = self
+            .by_name
+            .values()
+            .map(|backend| backend.view())
+            .collect();
+        views.sort_by(|a, b| a.name.cmp(&b.name));
+        views
+    }
+}
+
+fn invalid(message: String) -> BackendError {
+    BackendError::new(BackendErrorKind::Invalid, message)
+}
+
+/// A validated call, ready to send (possibly more than once).
+struct OutgoingCall {
+    method: Method,
+    uri: Uri,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+    deadline: Instant,
+}
+
+impl Backend {
+    /// The call with its retries.
+    async fn execute(&self, client: &HttpClient, call: OutgoingCall) -> CallResult {
+        let idempotent = call.method == Method::GET || call.method == Method::HEAD;
+        let attempts = if idempotent {
+            self.config.retry.attempts.max(1)
+        } else {
+            1
+        };
+        self.retry_budget.deposit();
+        let mut attempt = 1;
+        loop {
+            let result = self.attempt(client, &call).await;
+            let retryable = matches!(&result, Err(error) if retryable(error));
+            if retryable
+                && attempt < attempts
+                && Instant::now() < call.deadline
+                && self.retry_budget.try_withdraw()
+            {
+                attempt += 1;
+                self.metrics
+                    .retries
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                continue;
+            }
+            return result;
+        }
+    }
+
+    /// One attempt: deadline, breaker, bulkhead, timeout, then the wire.
+    async fn attempt(&self, client: &HttpClient, call: &OutgoingCall) -> CallResult {
+        let name = &self.config.name;
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(BackendError::new(
+                BackendErrorKind::Timeout,
+                format!("{name}: the device request's deadline has passed"),
+            ));
+        }
+        let permit = self.breaker.try_acquire().map_err(|_| {
+            BackendError::new(
+                BackendErrorKind::CircuitOpen,
+                format!("{name}: circuit open, not called"),
+            )
+        })?;
+        let _slot = self.bulkhead.try_enter().map_err(|_| {
+            BackendError::new(
+                BackendErrorKind::Rejected,
+                format!("{name}: {} calls already in flight", self.bulkhead.limit()),
+            )
+        })?;
+        let timeout = self.config.timeout.min(remaining);
+        let _in_flight = InFlight::enter(&self.metrics);
+        self.metrics
+            .attempts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
+        let result = match tokio::time::timeout(timeout, send(client, call)).await {
+            Ok(result) => result,
+            Err(_) => Err(BackendError::new(
+                BackendErrorKind::Timeout,
+                format!("{name}: no answer within {} ms", timeout.as_millis()),
+            )),
+        };
+        self.metrics.observe_latency(started.elapsed());
+        permit.record(match &result {
+            Ok(_) => Outcome::Success,
+            Err(error) if error.kind == BackendErrorKind::Status && error.status < 500 => {
+                Outcome::Success
+            }
+            Err(_) => Outcome::Failure,
+        });
+        result
+    }
+
+    fn view(&self) -> BackendView {
+        BackendView {
+            name: self.config.name.clone(),
+            url: self.config.url.clone(),
+            timeout_ms: u64::try_from(self.config.timeout.as_millis()).unwrap_or(u64::MAX),
+            max_concurrent: self.bulkhead.limit(),
+            breaker: self.breaker.state().as_str(),
+            in_flight: self
+                .metrics
+                .in_flight
+                .load(std::sync::atomic::Ordering::Relaxed),
+            totals: self.metrics.totals.view(),
+            attempts: self
+                .metrics
+                .attempts
+                .load(std::sync::atomic::Ordering::Relaxed),
+            retries: self
+                .metrics
+                .retries
+                .load(std::sync::atomic::Ordering::Relaxed),
+            deduplicated: self
+                .metrics
+                .deduplicated
+                .load(std::sync::atomic::Ordering::Relaxed),
+            latency: self.metrics.latency_view(),
+            by_adapter: self.metrics.adapters_view(),
+        }
+    }
+}
+
+fn retryable(error: &BackendError) -> bool {
+    match error.kind {
+        BackendErrorKind::Timeout | BackendErrorKind::Transport => true,
+        BackendErrorKind::Status => error.status >= 500,
+        _ => false,
+    }
+}
+
+/// Counts an attempt in flight for as long as it lives (also when the call is cancelled).
+struct InFlight<'a>(&'a BackendMetrics);
+
+impl<'a> InFlight<'a> {
+    fn enter(metrics: &'a BackendMetrics) -> Self {
+        metrics
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(metrics)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Sends one request and reads the whole answer (bounded).
+async fn send(client: &HttpClient, call: &OutgoingCall) -> CallResult {
+    let mut request = Request::new(Full::new(call.body.clone()));
+    *request.method_mut() = call.method.clone();
+    *request.uri_mut() = call.uri.clone();
+    for (name, value) in &call.headers {
+        request.headers_mut().append(name.clone(), value.clone());
+    }
+    let response = client.request(request).await.map_err(|error| {
+        BackendError::new(BackendErrorKind::Transport, transport_message(&error))
+    })?;
+    let status = response.status().as_u16();
+    let headers: RVec<Tuple2<RString, RString>> = response
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|value| Tuple2(RString::from(name.as_str()), RString::from(value)))
+        })
+        .collect();
+    let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+        .collect()
+        .await
+        .map_err(|error| {
+            BackendError::new(
+                BackendErrorKind::Transport,
+                format!("reading the answer: {error}"),
+            )
+        })?
+        .to_bytes();
+    if !(200..300).contains(&status) {
+        let excerpt = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        return Err(BackendError::status(status, excerpt));
+    }
+    Ok(BackendResponse {
+        status,
+        headers,
+        body: RVec::from(body.to_vec()),
+    })
+}
+
+/// hyper's error with its cause ("client error (Connect)" alone says little).
+fn transport_message(error: &hyper_util::client::legacy::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// One backend as `/admin/backends` shows it.
+#[derive(Debug, Serialize)]
+pub struct BackendView {
+    pub name: String,
+    pub url: String,
+    pub timeout_ms: u64,
+    pub max_concurrent: usize,
+    pub breaker: &'static str,
+    pub in_flight: i64,
+    pub totals: CountersView,
+    pub attempts: u64,
+    pub retries: u64,
+    pub deduplicated: u64,
+    pub latency: LatencyView,
+    pub by_adapter: std::collections::BTreeMap<String, CountersView>,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,176 @@
+//! The call pipeline against a real socket that never answers, on tokio's paused clock:
+//! the clock jumps to the next timer whenever the runtime is idle, so timeouts fire exactly
+//! and the test takes no real time.
+
+use std::sync::Arc;
+
+use abi_stable::std_types::{RString, RVec};
+use frontdoor_plugin_api::{BackendErrorKind, BackendRequest};
+use tokio::{
+    net::TcpListener,
+    time::{Duration, Instant},
+};
+
+use super::*;
+
+/// A server on 127.0.0.1 that accepts connections and never answers.
+async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    (url, task)
+}
+
+fn get(backend: &str, path: &str) -> BackendRequest {
+    BackendRequest {
+        backend: RString::from(backend),
+        method: RString::from("GET"),
+        path: RString::from(path),
+        headers: RVec::new(),
+        body: RVec::new(),
+    }
+}
+
+fn backends_with(config: BackendConfig) -> Arc<Backends> {
+    Arc::new(Backends::new(vec![config]).expect("valid backend config"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_backend_times_out_at_its_timeout() {
+    let (url, _server) = silent_server().await;
+    let mut config = BackendConfig::new("slow", url);
+    config.timeout = Duration::from_millis(250);
+    let backends = backends_with(config);
+    let scope = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_secs(10),
+    ));
+
+    let started = Instant::now();
+    let error = backends
+        .call(&scope, get("slow", "/x"))
+        .await
+        .expect_err("times out");
+    assert_eq!(error.kind, BackendErrorKind::Timeout);
+    assert_eq!(started.elapsed(), Duration::from_millis(250));
+    let view = backends.view();
+    assert_eq!(view[0].totals.timeout, 1);
+    assert_eq!(view[0].in_flight, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_device_deadline_cuts_a_longer_timeout_short() {
+    let (url, _server) = silent_server().await;
+    let mut config = BackendConfig::new("slow", url);
+    config.timeout = Duration::from_secs(5);
+    let backends = backends_with(config);
+    let scope = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_millis(300),
+    ));
+
+    let started = Instant::now();
+    let error = backends
+        .call(&scope, get("slow", "/x"))
+        .await
+        .expect_err("deadline");
+    assert_eq!(error.kind, BackendErrorKind::Timeout);
+    assert_eq!(started.elapsed(), Duration::from_millis(300));
+    // Past the deadline, calls fail at once without reaching the backend.
+    let error = backends
+        .call(&scope, get("slow", "/y"))
+        .await
+        .expect_err("deadline passed");
+    assert_eq!(error.kind, BackendErrorKind::Timeout);
+    assert_eq!(started.elapsed(), Duration::from_millis(300));
+    assert_eq!(backends.view()[0].attempts, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_open_the_breaker_which_then_fails_fast() {
+    let (url, _server) = silent_server().await;
+    let mut config = BackendConfig::new("slow", url);
+    config.timeout = Duration::from_millis(100);
+    config.breaker = BreakerConfig {
+        error_threshold_percent: 50,
+        min_requests: 3,
+        window: Duration::from_secs(10),
+        open_for: Duration::from_secs(2),
+        half_open_probes: 1,
+    };
+    let backends = backends_with(config);
+    let scope = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_secs(60),
+    ));
+    for path in ["/a", "/b", "/c"] {
+        let error = backends
+            .call(&scope, get("slow", path))
+            .await
+            .expect_err("times out");
+        assert_eq!(error.kind, BackendErrorKind::Timeout);
+    }
+    assert_eq!(backends.view()[0].breaker, "open");
+    let started = Instant::now();
+    let error = backends
+        .call(&scope, get("slow", "/d"))
+        .await
+        .expect_err("open");
+    assert_eq!(error.kind, BackendErrorKind::CircuitOpen);
+    assert_eq!(started.elapsed(), Duration::ZERO, "fails fast");
+    assert_eq!(
+        backends.view()[0].attempts,
+        3,
+        "the open breaker kept the call off the wire"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_of_idempotent_calls_stay_within_the_budget() {
+    let (url, _server) = silent_server().await;
+    let mut config = BackendConfig::new("slow", url);
+    config.timeout = Duration::from_millis(100);
+    config.retry = RetryConfig {
+        attempts: 3,
+        budget_percent: 100,
+    };
+    let backends = backends_with(config);
+    let scope = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_secs(60),
+    ));
+    // The first call deposits one token: one retry, not two.
+    let error = backends
+        .call(&scope, get("slow", "/a"))
+        .await
+        .expect_err("times out");
+    assert_eq!(error.kind, BackendErrorKind::Timeout);
+    let view = backends.view();
+    assert_eq!(view[0].attempts, 2);
+    assert_eq!(view[0].retries, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_backends_and_bad_paths_are_refused_without_a_call() {
+    let backends = backends_with(BackendConfig::new("catalog", "http://127.0.0.1:9"));
+    let scope = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_secs(1),
+    ));
+    let error = backends
+        .call(&scope, get("nope", "/x"))
+        .await
+        .expect_err("unknown");
+    assert_eq!(error.kind, BackendErrorKind::UnknownBackend);
+    let error = backends
+        .call(&scope, get("catalog", "no-slash"))
+        .await
+        .expect_err("bad path");
+    assert_eq!(error.kind, BackendErrorKind::Invalid);
+    assert!(Backends::new(vec![BackendConfig::new("x", "ftp://example")]).is_err());
+}
