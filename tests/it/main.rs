@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod backends;
 mod bad_artifacts;
 mod binary;
 mod hot_reload;

@@ -9,6 +9,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::{BackendError, BackendErrorKind, BackendRequest, BackendResponse, HostRequestObj};
 
 /// A named backend, reached through the host for the current request.
+#[derive(Clone, Copy)]
 pub struct Backend<'a> {
     host: &'a HostRequestObj,
     name: &'a str,

@@ -1,13 +1,11 @@
-//! The `mobile` adapter: a compact home page, fewer rows and small images, from the
-//! `artwork` shared module's v2 interface (`^2`), loaded beside the v1 modules `tv` uses.
-//!
-//! Titles come from the workloads catalog for now; the backend fan-out replaces it when
-//! backends land (issue #5).
+//! The `mobile` adapter: a compact home page for phones. Fewer rows and items than `tv`,
+//! small images from the `artwork` shared module's v2 interface (`^2`, loaded beside the
+//! v1 modules `tv` uses), and the same parallel fan-out and fallbacks.
 
 use artwork2_api::{ArtworkRef, ImageKind};
 use frontdoor_plugin_api::{BadRequest, Ctx, Request, Response};
-use frontdoor_workloads::CATALOG;
-use serde::Serialize;
+use futures_util::future::join;
+use serde::{Deserialize, Serialize};
 
 frontdoor_plugin_api::export_adapter! {
     requires: { "artwork" "^2" => ArtworkRef },
@@ -16,18 +14,53 @@ frontdoor_plugin_api::export_adapter! {
     }
 }
 
-const ROW_NAMES: [&str; 2] = ["Continue Watching", "Top Picks"];
-const ROW_LENGTH: usize = 5;
+/// The row this adapter builds from bookmarks.
+const CONTINUE_WATCHING: &str = "Continue Watching";
+const ROWS: usize = 3;
+const ITEMS_PER_ROW: usize = 5;
+
+#[derive(Deserialize)]
+struct Rows {
+    rows: Vec<RecommendedRow>,
+}
+
+#[derive(Deserialize)]
+struct RecommendedRow {
+    name: String,
+    title_ids: Vec<u64>,
+}
+
+#[derive(Deserialize)]
+struct Bookmarks {
+    items: Vec<Bookmark>,
+}
+
+#[derive(Deserialize)]
+struct Bookmark {
+    title_id: u64,
+}
+
+#[derive(Deserialize)]
+struct Titles {
+    titles: Vec<Title>,
+}
+
+#[derive(Deserialize)]
+struct Title {
+    id: u64,
+    title: String,
+}
 
 #[derive(Serialize)]
 struct Home {
-    profile: usize,
+    profile: u64,
     rows: Vec<Row>,
+    degraded: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
 struct Row {
-    name: &'static str,
+    name: String,
     items: Vec<Item>,
 }
 
@@ -39,24 +72,91 @@ struct Item {
 }
 
 async fn home(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::error::Error>> {
-    let Ok(profile) = frontdoor_workloads::profile_from_query(request.query()) else {
-        return Ok(BadRequest("profile must be 1 to 3 digits".into()).into_response());
+    let Ok(profile) = request
+        .query_param("profile")
+        .unwrap_or_default()
+        .parse::<u64>()
+    else {
+        return Ok(BadRequest("profile must be a number".into()).into_response());
     };
     let artwork = ctx.module::<ArtworkRef>()?;
-    let mut rows = Vec::with_capacity(ROW_NAMES.len());
-    for (row, name) in ROW_NAMES.iter().enumerate() {
-        let mut items = Vec::with_capacity(ROW_LENGTH);
-        for column in 0..ROW_LENGTH {
-            let title = &CATALOG[(profile * 13 + row * 11 + column * 3) % CATALOG.len()];
-            items.push(Item {
-                id: title.id,
-                title: title.title.clone(),
-                image: (artwork.image_url())(title.id, ImageKind::BoxArt, 185)
-                    .into_result()?
-                    .into_string(),
-            });
+    let mut degraded = Vec::new();
+    let (recommended, bookmarks) = join(
+        ctx.backend("recommendations")
+            .get_json::<Rows>(&format!("/rows?profile={profile}&count={ROWS}")),
+        ctx.backend("bookmarks")
+            .get_json::<Bookmarks>(&format!("/bookmarks/{profile}")),
+    )
+    .await;
+    let mut wanted: Vec<(String, Vec<u64>)> = Vec::new();
+    match bookmarks {
+        Ok(bookmarks) if !bookmarks.items.is_empty() => {
+            wanted.push((
+                CONTINUE_WATCHING.into(),
+                bookmarks.items.iter().map(|b| b.title_id).collect(),
+            ));
         }
-        rows.push(Row { name, items });
+        Ok(_) => {}
+        Err(_) => degraded.push("bookmarks"),
     }
-    Ok(Response::json(&Home { profile, rows }))
+    match recommended {
+        // "Continue Watching" is this adapter's own row, built from bookmarks.
+        Ok(recommended) => wanted.extend(
+            recommended
+                .rows
+                .into_iter()
+                .filter(|row| row.name != CONTINUE_WATCHING)
+                .map(|row| (row.name, row.title_ids)),
+        ),
+        Err(_) => degraded.push("recommendations"),
+    }
+    // One catalog call for every title on the page.
+    let mut ids: Vec<u64> = wanted
+        .iter_mut()
+        .flat_map(|(_, row)| {
+            row.truncate(ITEMS_PER_ROW);
+            row.iter().copied()
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let titles = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+        match ctx
+            .backend("catalog")
+            .get_json::<Titles>(&format!("/titles?ids={}", list.join(",")))
+            .await
+        {
+            Ok(batch) => batch.titles,
+            Err(_) => {
+                degraded.push("catalog");
+                Vec::new()
+            }
+        }
+    };
+    let mut rows = Vec::with_capacity(wanted.len());
+    for (name, row) in wanted {
+        let mut items = Vec::with_capacity(row.len());
+        for id in row {
+            if let Some(title) = titles.iter().find(|title| title.id == id) {
+                items.push(Item {
+                    id,
+                    title: title.title.clone(),
+                    image: (artwork.image_url())(id, ImageKind::BoxArt, 185)
+                        .into_result()?
+                        .into_string(),
+                });
+            }
+        }
+        if !items.is_empty() {
+            rows.push(Row { name, items });
+        }
+    }
+    Ok(Response::json(&Home {
+        profile,
+        rows,
+        degraded,
+    }))
 }

@@ -1,13 +1,16 @@
-//! The `tv` adapter: a 10-foot home page. Large box art, and a hero image for the first
-//! title, both from the `artwork` shared module (`^1.1`: it needs `hero_url`, added in 1.1).
+//! The `tv` adapter: the 10-foot home page. One device request fans out, in parallel, to
+//! profiles, recommendations and bookmarks, then to the catalog for every row at once, and
+//! composes rows with large box art and a hero image from the `artwork` shared module
+//! (`^1.1`: it needs `hero_url`, added in 1.1).
 //!
-//! Titles come from the workloads catalog for now; the backend fan-out replaces it when
-//! backends land (issue #5).
+//! It degrades instead of failing: without bookmarks there is no "Continue Watching" row,
+//! without recommendations a fixed "Popular" row, without a profile the defaults; the
+//! response lists what was degraded.
 
 use artwork_api::ArtworkRef;
 use frontdoor_plugin_api::{BadRequest, Ctx, Request, Response};
-use frontdoor_workloads::CATALOG;
-use serde::Serialize;
+use futures_util::future::{join_all, join3};
+use serde::{Deserialize, Serialize};
 
 frontdoor_plugin_api::export_adapter! {
     requires: { "artwork" "^1.1" => ArtworkRef },
@@ -16,19 +19,71 @@ frontdoor_plugin_api::export_adapter! {
     }
 }
 
-const ROW_NAMES: [&str; 3] = ["Continue Watching", "Trending Now", "New Releases"];
-const ROW_LENGTH: usize = 8;
+/// Rows asked of recommendations for a 10-foot screen.
+/// The row this adapter builds from bookmarks.
+const CONTINUE_WATCHING: &str = "Continue Watching";
+const ROWS: usize = 6;
+/// Titles shown when recommendations are down.
+const POPULAR: [u64; 10] = [
+    80_000_000, 80_000_007, 80_000_014, 80_000_021, 80_000_028, 80_000_035, 80_000_042, 80_000_049,
+    80_000_056, 80_000_063,
+];
+
+#[derive(Deserialize)]
+struct Profile {
+    name: String,
+    maturity_level: String,
+}
+
+#[derive(Deserialize)]
+struct Rows {
+    rows: Vec<RecommendedRow>,
+}
+
+#[derive(Deserialize)]
+struct RecommendedRow {
+    name: String,
+    title_ids: Vec<u64>,
+}
+
+#[derive(Deserialize)]
+struct Bookmarks {
+    items: Vec<Bookmark>,
+}
+
+#[derive(Deserialize)]
+struct Bookmark {
+    title_id: u64,
+    position_s: u64,
+}
+
+#[derive(Deserialize)]
+struct Titles {
+    titles: Vec<Title>,
+}
+
+#[derive(Deserialize)]
+struct Title {
+    id: u64,
+    title: String,
+    year: u32,
+    maturity: String,
+}
 
 #[derive(Serialize)]
 struct Home {
-    profile: usize,
-    hero: String,
+    profile: u64,
+    greeting: String,
+    maturity_level: String,
+    hero: Option<String>,
     rows: Vec<Row>,
+    /// Backends whose failure was absorbed by a fallback.
+    degraded: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
 struct Row {
-    name: &'static str,
+    name: String,
     items: Vec<Item>,
 }
 
@@ -36,38 +91,113 @@ struct Row {
 struct Item {
     id: u64,
     title: String,
+    year: u32,
+    maturity: String,
     boxart: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resume_at_s: Option<u64>,
 }
 
 async fn home(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::error::Error>> {
-    let Ok(profile) = frontdoor_workloads::profile_from_query(request.query()) else {
-        return Ok(BadRequest("profile must be 1 to 3 digits".into()).into_response());
+    let Ok(profile) = request
+        .query_param("profile")
+        .unwrap_or_default()
+        .parse::<u64>()
+    else {
+        return Ok(BadRequest("profile must be a number".into()).into_response());
     };
     let artwork = ctx.module::<ArtworkRef>()?;
-    let pick = |row: usize, column: usize| {
-        &CATALOG[(profile * 31 + row * 17 + column * 7) % CATALOG.len()]
+    let mut degraded = Vec::new();
+
+    let (who, recommended, bookmarks) = join3(
+        ctx.backend("profiles")
+            .get_json::<Profile>(&format!("/profiles/{profile}")),
+        ctx.backend("recommendations")
+            .get_json::<Rows>(&format!("/rows?profile={profile}&count={ROWS}")),
+        ctx.backend("bookmarks")
+            .get_json::<Bookmarks>(&format!("/bookmarks/{profile}")),
+    )
+    .await;
+    let (greeting, maturity_level) = match who {
+        Ok(who) => (format!("Welcome back, {}", who.name), who.maturity_level),
+        Err(_) => {
+            degraded.push("profiles");
+            ("Welcome".to_owned(), "TV-14".to_owned())
+        }
     };
-    let hero = (artwork.hero_url())(pick(0, 0).id)
-        .into_result()?
-        .into_string();
-    let mut rows = Vec::with_capacity(ROW_NAMES.len());
-    for (row, name) in ROW_NAMES.iter().enumerate() {
-        let mut items = Vec::with_capacity(ROW_LENGTH);
-        for column in 0..ROW_LENGTH {
-            let title = pick(row, column);
+    let mut wanted: Vec<(String, Vec<u64>)> = Vec::new();
+    let bookmarks = match bookmarks {
+        Ok(bookmarks) => bookmarks.items,
+        Err(_) => {
+            degraded.push("bookmarks");
+            Vec::new()
+        }
+    };
+    if !bookmarks.is_empty() {
+        wanted.push((
+            CONTINUE_WATCHING.into(),
+            bookmarks.iter().map(|b| b.title_id).collect(),
+        ));
+    }
+    match recommended {
+        // "Continue Watching" is this adapter's own row, built from bookmarks.
+        Ok(recommended) => wanted.extend(
+            recommended
+                .rows
+                .into_iter()
+                .filter(|row| row.name != CONTINUE_WATCHING)
+                .map(|row| (row.name, row.title_ids)),
+        ),
+        Err(_) => {
+            degraded.push("recommendations");
+            wanted.push(("Popular".into(), POPULAR.to_vec()));
+        }
+    }
+
+    // Every row's titles in parallel, one batch call per row.
+    let catalog = &ctx.backend("catalog");
+    let batches = join_all(wanted.iter().map(|(_, ids)| {
+        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+        let path = format!("/titles?ids={}", ids.join(","));
+        async move { catalog.get_json::<Titles>(&path).await }
+    }))
+    .await;
+    let mut rows = Vec::with_capacity(wanted.len());
+    for ((name, _), batch) in wanted.into_iter().zip(batches) {
+        let Ok(batch) = batch else {
+            if !degraded.contains(&"catalog") {
+                degraded.push("catalog");
+            }
+            continue;
+        };
+        let mut items = Vec::with_capacity(batch.titles.len());
+        for title in batch.titles {
             items.push(Item {
-                id: title.id,
-                title: title.title.clone(),
                 boxart: (artwork.boxart_url())(title.id, 342)
                     .into_result()?
                     .into_string(),
+                resume_at_s: bookmarks
+                    .iter()
+                    .find(|b| b.title_id == title.id)
+                    .map(|b| b.position_s),
+                id: title.id,
+                title: title.title,
+                year: title.year,
+                maturity: title.maturity,
             });
         }
         rows.push(Row { name, items });
     }
+    let hero = match rows.iter().flat_map(|row| row.items.first()).next() {
+        Some(first) => Some((artwork.hero_url())(first.id).into_result()?.into_string()),
+        None => None,
+    };
     Ok(Response::json(&Home {
         profile,
+        greeting,
+        maturity_level,
         hero,
         rows,
+        degraded,
     }))
 }

@@ -53,6 +53,8 @@ pub enum Fixture {
     },
     /// Adapter `texter`, requiring `facade ^1`.
     Texter,
+    /// The real `playback` example adapter.
+    Playback,
 }
 
 /// Every variable a fixture build may read: cleared before each build, so a variant never
@@ -84,6 +86,7 @@ impl Fixture {
             Fixture::Formatter => "text-formatter",
             Fixture::Facade { .. } => "text-facade",
             Fixture::Texter => "texter",
+            Fixture::Playback => "playback",
         }
     }
 
@@ -126,6 +129,7 @@ impl Fixture {
             Fixture::Formatter => "formatter-1.0.0.so".into(),
             Fixture::Facade { name, .. } => format!("{name}-1.0.0.so"),
             Fixture::Texter => "texter-1.0.0.so".into(),
+            Fixture::Playback => "playback-1.0.0.so".into(),
         }
     }
 

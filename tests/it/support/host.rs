@@ -33,10 +33,29 @@ impl TestHost {
 
     /// Starts a host over `dir` as it is, with the static baseline mounted.
     pub async fn start(dir: TempDir) -> Self {
+        Self::start_with(dir, |_| {}).await
+    }
+
+    /// Starts a host over a directory holding `fixtures`, configured further by `configure`
+    /// (backends, limits).
+    pub async fn with_config(
+        fixtures: &[Fixture],
+        configure: impl FnOnce(&mut HostConfig),
+    ) -> Self {
+        let dir = Self::plugins_dir();
+        for fixture in fixtures {
+            fixture.deploy_to(dir.path());
+        }
+        Self::start_with(dir, configure).await
+    }
+
+    /// Starts a host over `dir`, with the static baseline mounted and `configure` applied.
+    pub async fn start_with(dir: TempDir, configure: impl FnOnce(&mut HostConfig)) -> Self {
         let localhost = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let mut config = HostConfig::new(localhost, localhost, dir.path().to_owned());
         config.builtin_bench = true;
         config.max_body_bytes = 64 * 1024;
+        configure(&mut config);
         let host = frontdoor::start(config).await.expect("host starts");
         Self { host, dir }
     }
