@@ -214,3 +214,6 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         source: Box::new(source),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+//! The example configuration parses, and flags override it.
+
+use super::*;
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontdoor.example.toml")
+}
+
+#[test]
+fn the_example_file_is_valid_and_complete() {
+    let args = ServeArgs {
+        config: Some(example()),
+        ..ServeArgs::default()
+    };
+    let config = args.resolve().expect("example config parses");
+    assert_eq!(config.request_deadline, Duration::from_millis(5000));
+    assert_eq!(config.backends.len(), 5);
+    let catalog = config
+        .backends
+        .iter()
+        .find(|b| b.name == "catalog")
+        .expect("catalog");
+    assert_eq!(catalog.url, "http://127.0.0.1:9001");
+    assert_eq!(catalog.breaker.min_requests, 20);
+    assert_eq!(catalog.retry.attempts, 1);
+}
+
+#[test]
+fn flags_override_the_file() {
+    let args = ServeArgs {
+        config: Some(example()),
+        backends: vec![
+            ("catalog".into(), "http://127.0.0.1:7001".into()),
+            ("extra".into(), "http://127.0.0.1:7002".into()),
+        ],
+        request_deadline_ms: Some(250),
+        ..ServeArgs::default()
+    };
+    let config = args.resolve().expect("resolves");
+    assert_eq!(config.request_deadline, Duration::from_millis(250));
+    let url = |name: &str| {
+        config
+            .backends
+            .iter()
+            .find(|b| b.name == name)
+            .map(|b| b.url.clone())
+    };
+    assert_eq!(url("catalog").as_deref(), Some("http://127.0.0.1:7001"));
+    assert_eq!(url("extra").as_deref(), Some("http://127.0.0.1:7002"));
+}
+
+#[test]
+fn unknown_keys_are_refused_with_the_file_named() {
+    let dir = tempfile_dir();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "listen = \"127.0.0.1:1\"\nlisten_typo = 3\n").expect("write");
+    let args = ServeArgs {
+        config: Some(path.clone()),
+        ..ServeArgs::default()
+    };
+    let error = args.resolve().expect_err("typo refused").to_string();
+    assert!(
+        error.contains("bad.toml") && error.contains("listen_typo"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("frontdoor-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
