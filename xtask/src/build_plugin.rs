@@ -141,7 +141,7 @@ impl fmt::Display for Installed {
 }
 
 /// `path` as seen from the current directory when it lies below it, else unchanged.
-fn relative_to_cwd(path: &Path) -> &Path {
+pub fn relative_to_cwd(path: &Path) -> &Path {
     env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok())

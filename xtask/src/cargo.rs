@@ -18,13 +18,33 @@ pub enum Profile {
     Dev,
 }
 
+/// An environment variable for a build: set to a value, or removed.
+pub type EnvVar<'a> = (&'a str, Option<&'a str>);
+
 /// Builds `packages` with one `cargo build` run in `root` and returns every artifact cargo
 /// reports. Cargo's diagnostics and progress go straight to our stderr.
 pub fn build(root: &Path, packages: &[&str], profile: Profile) -> anyhow::Result<Vec<Artifact>> {
+    build_with_env(root, packages, profile, &[])
+}
+
+/// [`build`] with environment variables set or removed for cargo and the compilers, e.g.
+/// one that a crate reads with `option_env!` (cargo rebuilds it when the value changes).
+pub fn build_with_env(
+    root: &Path,
+    packages: &[&str],
+    profile: Profile,
+    env: &[EnvVar<'_>],
+) -> anyhow::Result<Vec<Artifact>> {
     // `CARGO` is the cargo that runs us: the same toolchain the user chose.
     let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut command = Command::new(cargo);
     command.current_dir(root).arg("build");
+    for &(name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
     if profile == Profile::Release {
         command.arg("--release");
     }

@@ -2,13 +2,10 @@
 //! `<workspace>/plugins.d`, wait until it is healthy and print requests that work against it.
 //! With `--check` it sends the first requests itself, stops the host and reports (for CI).
 
-mod host;
-mod http;
-
 use std::{
+    io,
     net::{SocketAddr, TcpListener},
     os::unix::process::ExitStatusExt as _,
-    path::PathBuf,
     process::{ExitCode, ExitStatus},
     time::Duration,
 };
@@ -17,7 +14,8 @@ use anyhow::{Context as _, ensure};
 
 use crate::{
     build_plugin::{self, Installed},
-    cargo::{self, Profile},
+    cargo::Profile,
+    host, http,
     workspace::{PluginKind, Workspace},
 };
 
@@ -58,7 +56,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .iter()
         .find(|artifact| artifact.name == "bench" && artifact.kind == PluginKind::Adapter)
         .context("the demo needs the bench adapter (plugins/bench), which was not built")?;
-    let frontdoor = build_host(&workspace)?;
+    let frontdoor = host::build(&workspace)?;
 
     let listen = SocketAddr::from(([127, 0, 0, 1], args.port));
     let admin_listen = SocketAddr::from(([127, 0, 0, 1], args.admin_port));
@@ -71,8 +69,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             plugins_dir: &plugins_dir,
             listen,
             admin_listen,
+            copies_dir: None,
+            retired_limit: None,
+            pin_core: None,
+            output: host::Output::Inherit,
         },
     )?;
+    // From here on, Ctrl-C belongs to the host (it is in our process group and gets SIGINT
+    // from the terminal); xtask ignores it and follows the host's exit. Only after the
+    // spawn, so the host keeps the default SIGINT disposition.
+    ignore_interrupts().context("cannot ignore SIGINT")?;
     host.wait_healthy(admin_listen, HEALTH_TIMEOUT)?;
 
     println!();
@@ -102,15 +108,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("xtask: frontdoor exited ({status})");
     }
     Ok(exit_code(status))
-}
-
-fn build_host(workspace: &Workspace) -> anyhow::Result<PathBuf> {
-    cargo::build(&workspace.root, &["frontdoor"], Profile::Release)?
-        .into_iter()
-        .filter(|artifact| artifact.target.is_bin() && artifact.target.name == "frontdoor")
-        .find_map(|artifact| artifact.executable)
-        .map(|path| path.into_std_path_buf())
-        .context("cargo build reported no frontdoor executable")
 }
 
 /// Refuses a busy port up front: otherwise another server on the admin port could answer
@@ -202,4 +199,14 @@ fn exit_code(status: ExitStatus) -> ExitCode {
         .or_else(|| status.signal().map(|signal| 128 + signal))
         .unwrap_or(1);
     u8::try_from(code).map_or(ExitCode::FAILURE, ExitCode::from)
+}
+
+fn ignore_interrupts() -> io::Result<()> {
+    // SAFETY: `SIG_IGN` installs no handler, so no code runs in signal context; the call
+    // only changes this process's SIGINT disposition, which nothing else in xtask relies on.
+    let previous = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    if previous == libc::SIG_ERR {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -3,9 +3,12 @@
 //! Each subcommand lives in its own module; this file only parses the command line and
 //! turns the outcome into an exit code.
 
+mod bench;
 mod build_plugin;
 mod cargo;
 mod demo;
+mod host;
+mod http;
 mod workspace;
 
 use std::process::ExitCode;
@@ -23,9 +26,11 @@ struct Cli {
     command: Command,
 }
 
-// `bench` and `new-plugin` will join as further variants.
+// `new-plugin` will join as a further variant.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the benchmark workloads against a release build and report against the static baseline.
+    Bench(bench::Args),
     /// Build plugin cdylibs and install them atomically into the plugins directory.
     BuildPlugin(build_plugin::Args),
     /// Build every plugin and the host, start the host and print requests to try.
@@ -35,6 +40,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Bench(args) => bench::run(&args),
         Command::BuildPlugin(args) => build_plugin::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Demo(args) => demo::run(&args),
     };

@@ -18,6 +18,8 @@ const PLUGIN_DIRS: [(&str, PluginKind); 2] = [
 #[derive(Debug)]
 pub struct Workspace {
     pub root: PathBuf,
+    /// Cargo's target directory (`<root>/target` unless configured otherwise).
+    pub target_dir: PathBuf,
     packages: Vec<Package>,
 }
 
@@ -51,6 +53,7 @@ impl Workspace {
             .exec()
             .context("cannot read the workspace with cargo metadata")?;
         let root = PathBuf::from(metadata.workspace_root.clone());
+        let target_dir = PathBuf::from(metadata.target_directory.clone());
         let packages = metadata
             .workspace_packages()
             .into_iter()
@@ -69,7 +72,11 @@ impl Workspace {
                 }
             })
             .collect();
-        Ok(Self { root, packages })
+        Ok(Self {
+            root,
+            target_dir,
+            packages,
+        })
     }
 
     /// Every plugin, in name order.

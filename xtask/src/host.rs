@@ -1,12 +1,14 @@
-//! The demo's `frontdoor serve` child process: start it, wait until it is healthy, stop it.
+//! A `frontdoor serve` child process, as the demo and the benchmarks run it: build it, start
+//! it, wait until it is healthy, stop it.
 //!
 //! **Invariant:** the child never outlives an error of xtask: dropping a [`Host`] that still
 //! runs kills it.
 
 use std::{
+    fs::File,
     io,
-    net::SocketAddr,
-    path::Path,
+    net::{SocketAddr, TcpListener},
+    path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
     thread,
     time::{Duration, Instant},
@@ -14,9 +16,14 @@ use std::{
 
 use anyhow::{Context as _, bail};
 
-use super::http;
+use crate::{
+    cargo::{self, Profile},
+    http,
+    workspace::Workspace,
+};
 
-/// What `frontdoor serve` is started with.
+/// What `frontdoor serve` is started with. The static benchmark baseline
+/// (`--builtin-bench`) is always on.
 #[derive(Debug)]
 pub struct ServeConfig<'a> {
     /// The directory the host runs in.
@@ -24,6 +31,22 @@ pub struct ServeConfig<'a> {
     pub plugins_dir: &'a Path,
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
+    /// Where the host copies artifacts before opening them [default: the host's].
+    pub copies_dir: Option<&'a Path>,
+    /// Retired versions kept mapped before the host warns [default: the host's].
+    pub retired_limit: Option<usize>,
+    /// Run the host on this CPU only, with `taskset -c`.
+    pub pin_core: Option<usize>,
+    pub output: Output<'a>,
+}
+
+/// Where the host's stdout and stderr go.
+#[derive(Debug, Clone, Copy)]
+pub enum Output<'a> {
+    /// Our terminal, with the `RUST_LOG` of our environment.
+    Inherit,
+    /// Appended to the file `path`, with `RUST_LOG=rust_log`.
+    Log { path: &'a Path, rust_log: &'a str },
 }
 
 /// A running `frontdoor serve`, our child.
@@ -37,12 +60,37 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// How long one health probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Builds the `frontdoor` binary in release and returns its path.
+pub fn build(workspace: &Workspace) -> anyhow::Result<PathBuf> {
+    cargo::build(&workspace.root, &["frontdoor"], Profile::Release)?
+        .into_iter()
+        .filter(|artifact| artifact.target.is_bin() && artifact.target.name == "frontdoor")
+        .find_map(|artifact| artifact.executable)
+        .map(|path| path.into_std_path_buf())
+        .context("cargo build reported no frontdoor executable")
+}
+
+/// A port on 127.0.0.1 that was free a moment ago, for a host to listen on.
+pub fn free_port() -> anyhow::Result<SocketAddr> {
+    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .and_then(|listener| listener.local_addr())
+        .context("cannot find a free port on 127.0.0.1")
+}
+
 impl Host {
-    /// Starts `frontdoor serve` with the static benchmark baseline. From here on, Ctrl-C
-    /// belongs to the child (it is in our process group and gets SIGINT from the terminal);
-    /// xtask ignores it and follows the child's exit.
+    /// Starts `frontdoor serve` as configured. With [`Output::Inherit`] the child is in our
+    /// process group and gets Ctrl-C from the terminal as we do.
     pub fn spawn(frontdoor: &Path, config: &ServeConfig<'_>) -> anyhow::Result<Self> {
-        let child = Command::new(frontdoor)
+        let mut command = match config.pin_core {
+            Some(core) => {
+                // taskset execs frontdoor: the child's pid is the host's.
+                let mut command = Command::new("taskset");
+                command.args(["-c", &core.to_string()]).arg(frontdoor);
+                command
+            }
+            None => Command::new(frontdoor),
+        };
+        command
             .current_dir(config.workdir)
             .arg("serve")
             .arg("--plugins-dir")
@@ -50,13 +98,28 @@ impl Host {
             .args(["--listen", &config.listen.to_string()])
             .args(["--admin-listen", &config.admin_listen.to_string()])
             .arg("--builtin-bench")
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        if let Some(dir) = config.copies_dir {
+            command.arg("--copies-dir").arg(dir);
+        }
+        if let Some(limit) = config.retired_limit {
+            command.args(["--retired-limit", &limit.to_string()]);
+        }
+        if let Output::Log { path, rust_log } = config.output {
+            let log = File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the host log {}", path.display()))?;
+            let stderr = log
+                .try_clone()
+                .with_context(|| format!("cannot reopen the host log {}", path.display()))?;
+            command.env("RUST_LOG", rust_log).stdout(log).stderr(stderr);
+        }
+        let child = command
             .spawn()
             .with_context(|| format!("cannot start {}", frontdoor.display()))?;
-        let host = Self { child };
-        // Only after the spawn, so the child keeps the default SIGINT disposition.
-        ignore_interrupts().context("cannot ignore SIGINT")?;
-        Ok(host)
+        Ok(Self { child })
     }
 
     pub fn id(&self) -> u32 {
@@ -88,11 +151,14 @@ impl Host {
 
     /// Sends SIGTERM (a graceful shutdown) and waits for the host to exit.
     pub fn terminate(&mut self) -> anyhow::Result<ExitStatus> {
+        if let Some(status) = self.child.try_wait().context("cannot check on frontdoor")? {
+            return Ok(status);
+        }
         let pid =
             libc::pid_t::try_from(self.child.id()).context("frontdoor's pid does not fit pid_t")?;
         // SAFETY: kill(2) takes two integers and touches no memory of ours. `pid` is our
-        // child and has not been waited for (`wait_healthy` saw it running, nothing reaped it
-        // since), so it cannot have been reused by another process.
+        // child and `try_wait` just saw it running, so it has not been reaped and cannot
+        // have been reused by another process.
         if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
             return Err(io::Error::last_os_error()).context("cannot send SIGTERM to frontdoor");
         }
@@ -117,14 +183,4 @@ impl Drop for Host {
             self.kill();
         }
     }
-}
-
-fn ignore_interrupts() -> io::Result<()> {
-    // SAFETY: `SIG_IGN` installs no handler, so no code runs in signal context; the call
-    // only changes this process's SIGINT disposition, which nothing else in xtask relies on.
-    let previous = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
-    if previous == libc::SIG_ERR {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }

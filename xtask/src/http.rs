@@ -1,20 +1,26 @@
-//! A minimal HTTP/1.1 GET over `std::net::TcpStream`: enough to poll the admin API and check
-//! the demo's answers without an HTTP client crate. Only the status and headers are read.
+//! A minimal HTTP/1.1 client over `std::net::TcpStream`, enough for xtask without an HTTP
+//! client crate: one-shot GETs ([`get`]) to poll the admin API and check answers, and a
+//! keep-alive [`Connection`] for polling at a high rate. Bodies are read by Content-Length;
+//! chunked bodies are refused.
 
+mod connection;
+
+use anyhow::{Context as _, bail, ensure};
 use std::{
     io::{Read as _, Write as _},
     net::{SocketAddr, TcpStream},
     time::Duration,
 };
 
-use anyhow::Context as _;
+pub use connection::Connection;
 
-/// The head of an answer.
+/// One answer.
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
     /// Names in lowercase.
     headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Response {
@@ -24,6 +30,20 @@ impl Response {
             .iter()
             .find(|(header, _)| header == name)
             .map(|(_, value)| value.as_str())
+    }
+
+    /// The declared body length; an error for a chunked body, which this client cannot read.
+    fn content_length(&self) -> anyhow::Result<Option<usize>> {
+        if self.header("transfer-encoding").is_some() {
+            bail!("the answer has a transfer-encoding, which this client does not support");
+        }
+        self.header("content-length")
+            .map(|value| {
+                value
+                    .parse()
+                    .with_context(|| format!("malformed content-length `{value}`"))
+            })
+            .transpose()
     }
 }
 
@@ -44,15 +64,25 @@ pub fn get(addr: SocketAddr, target: &str, timeout: Duration) -> anyhow::Result<
     stream
         .read_to_end(&mut raw)
         .with_context(|| format!("cannot read the answer from {addr}"))?;
-    parse_head(&raw)
+    let (mut response, head_len) = parse_head(&raw)?;
+    let mut body = raw.split_off(head_len);
+    if let Some(length) = response.content_length()? {
+        ensure!(
+            body.len() >= length,
+            "the answer ended after {} of {length} body bytes",
+            body.len()
+        );
+        body.truncate(length);
+    }
+    response.body = body;
+    Ok(response)
 }
 
-fn parse_head(raw: &[u8]) -> anyhow::Result<Response> {
-    let end = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .context("the answer has no complete head")?;
-    let head = std::str::from_utf8(&raw[..end]).context("the answer's head is not utf-8")?;
+/// Parses the head at the start of `raw` (which must hold all of it); returns it with an
+/// empty body, and the length of the head including its blank line.
+fn parse_head(raw: &[u8]) -> anyhow::Result<(Response, usize)> {
+    let end = head_end(raw).context("the answer has no complete head")?;
+    let head = std::str::from_utf8(&raw[..end - 4]).context("the answer's head is not utf-8")?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
     let status = status_line
@@ -68,7 +98,19 @@ fn parse_head(raw: &[u8]) -> anyhow::Result<Response> {
                 .with_context(|| format!("malformed header line `{line}`"))
         })
         .collect::<anyhow::Result<_>>()?;
-    Ok(Response { status, headers })
+    let response = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    Ok((response, end))
+}
+
+/// The length of the head, blank line included, once `raw` holds all of it.
+fn head_end(raw: &[u8]) -> Option<usize> {
+    raw.windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map(|position| position + 4)
 }
 
 #[cfg(test)]

@@ -1,0 +1,210 @@
+//! `cargo xtask bench`: the workloads of `shared/bench/WORKLOADS.md` against a release host on
+//! 127.0.0.1. W1 and W2 through the `bench` adapter against the same code compiled into the
+//! host (`/static-bench/`), a profile of W1, W3 (skipped until backends exist) and R1 (reload
+//! under load). Prints a table and writes `target/bench/latest.json`; fails when any request
+//! failed, never on timing.
+//!
+//! `target/bench/` holds `latest.json`, `host.log` (both host instances, `RUST_LOG=warn`),
+//! the `w1-*.perf.{data,txt}` profiles, and `work/`: the adapter builds and plugins
+//! directories of the last run, wiped at every start (the hosts' private copies, about
+//! 100 × 7 MB after R1, are removed at the end).
+
+mod artifacts;
+mod pinning;
+mod procfs;
+mod profile;
+mod reload;
+mod report;
+mod server;
+mod stats;
+mod tools;
+mod workloads;
+mod wrk;
+
+use std::{
+    fs,
+    path::Path,
+    process::ExitCode,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::{build_plugin::relative_to_cwd, workspace::Workspace};
+use artifacts::BENCH_PACKAGE;
+use pinning::Pinning;
+use profile::Profile;
+use reload::ReloadConfig;
+use report::{Entry, HostSetup, LoadGenerator, Report};
+use server::{Instance, Launcher};
+use workloads::{W1, W2};
+use wrk::Wrk;
+
+/// Run the benchmark workloads against a release build and report against the static baseline.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// One short run of each workload and no profile, to check that the benchmark works
+    /// (figures too rough to compare).
+    #[arg(long)]
+    quick: bool,
+}
+
+/// How much to measure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub mode: &'static str,
+    /// Measured runs per path of W1 and W2: each median is of this many runs.
+    pub runs: usize,
+    pub run_secs: u64,
+    /// One run of each path before the measured ones.
+    pub warmup_secs: u64,
+    /// Length of R1's steady-state run, and of its run with swaps.
+    pub reload_secs: u64,
+    pub swaps: usize,
+    /// Length of each W1 perf recording; `None` skips profiling.
+    pub profile_secs: Option<u64>,
+}
+
+const FULL: Plan = Plan {
+    mode: "full",
+    runs: 5,
+    run_secs: 5,
+    warmup_secs: 1,
+    reload_secs: 10,
+    swaps: 100,
+    profile_secs: Some(3),
+};
+
+const QUICK: Plan = Plan {
+    mode: "quick",
+    runs: 1,
+    run_secs: 2,
+    warmup_secs: 1,
+    reload_secs: 4,
+    swaps: 20,
+    profile_secs: None,
+};
+
+const W3_SKIPPED: &str = "backend calls are not implemented yet (issue #5)";
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let plan = if args.quick { QUICK } else { FULL };
+    let started = unix_secs();
+    let workspace = Workspace::load()?;
+    let out_dir = workspace.target_dir.join("bench");
+    let work_dir = out_dir.join("work");
+    if work_dir.exists() {
+        fs::remove_dir_all(&work_dir)
+            .with_context(|| format!("cannot remove {}", work_dir.display()))?;
+    }
+    fs::create_dir_all(&work_dir)
+        .with_context(|| format!("cannot create {}", work_dir.display()))?;
+    tools::ensure_wrk()?;
+    let wrk_version = tools::wrk_version()?;
+    let artifacts = artifacts::build(&workspace, &work_dir.join("builds"))?;
+
+    let pinning = Pinning::decide();
+    pinning.apply_to_self()?;
+    eprintln!("pinning: {}", pinning.description);
+    let wrk = Wrk::new(pinning.load_core);
+    let log = out_dir.join("host.log");
+    fs::write(&log, "").with_context(|| format!("cannot create {}", log.display()))?;
+    let launcher = Launcher {
+        frontdoor: &artifacts.frontdoor,
+        workdir: &work_dir,
+        log: &log,
+        core: pinning.host_core,
+    };
+
+    let plugins_dir = work_dir.join("plugins");
+    fs::create_dir_all(&plugins_dir)
+        .with_context(|| format!("cannot create {}", plugins_dir.display()))?;
+    let installed = plugins_dir.join(format!("{BENCH_PACKAGE}-{}.so", artifacts.base.version));
+    fs::copy(&artifacts.base.library, &installed)
+        .with_context(|| format!("cannot copy the bench adapter to {}", installed.display()))?;
+    let server = launcher.start(&Instance {
+        label: "W1/W2 host",
+        plugins_dir: &plugins_dir,
+        copies_dir: &work_dir.join("copies"),
+        retired_limit: None,
+    })?;
+    server.wait_for_adapter(
+        W1.adapter,
+        &format!("{BENCH_PACKAGE}@{}", artifacts.base.version),
+    )?;
+    let w1 = workloads::measure(&wrk, &server, &plan, &W1)?;
+    let profile = match plan.profile_secs {
+        Some(secs) => profile::record(&wrk, &server, &out_dir, secs)?,
+        None => Profile::Skipped {
+            reason: "--quick".to_owned(),
+        },
+    };
+    if let Profile::Skipped { reason } = &profile {
+        eprintln!("profile skipped: {reason}");
+    }
+    let w2 = workloads::measure(&wrk, &server, &plan, &W2)?;
+    eprintln!("W3 skipped: {W3_SKIPPED}");
+    server.stop()?;
+
+    let reload = reload::run(&ReloadConfig {
+        launcher: &launcher,
+        artifacts: &artifacts,
+        wrk: &wrk,
+        plan: &plan,
+        work_dir: &work_dir,
+    })?;
+    remove_copies(&work_dir);
+
+    let mut report = Report {
+        started_unix_secs: started,
+        finished_unix_secs: unix_secs(),
+        machine: pinning,
+        host: HostSetup {
+            rust_log: server::RUST_LOG,
+            log: log.display().to_string(),
+            artifacts,
+        },
+        load_generator: LoadGenerator::new(wrk_version, wrk.command_line("URL", plan.run_secs)),
+        workloads: vec![
+            Entry::Measured(Box::new(w1)),
+            Entry::Measured(Box::new(w2)),
+            Entry::Skipped {
+                id: "W3",
+                name: "fan-out",
+                reason: W3_SKIPPED,
+            },
+        ],
+        profile,
+        reload,
+        plan,
+        failures: Vec::new(),
+    };
+    report.collect_failures();
+    let json = out_dir.join("latest.json");
+    report.write(&json)?;
+    report::print(&report);
+    println!("\njson: {}", relative_to_cwd(&json).display());
+    if report.failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("\nxtask: requests failed:");
+    for failure in &report.failures {
+        eprintln!("  {failure}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+/// The hosts' private copies of every artifact they loaded: hundreds of MB after R1 and of
+/// no use once the hosts have stopped. Best effort.
+fn remove_copies(work_dir: &Path) {
+    for dir in ["copies", "r1-copies"] {
+        let _ = fs::remove_dir_all(work_dir.join(dir));
+    }
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}

@@ -1,0 +1,97 @@
+//! What the benchmark runs: the release host, and two release builds of the `bench` adapter
+//! that differ only in version (R1 swaps them), copied out of cargo's target directory.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context as _, ensure};
+use cargo_metadata::semver::Version;
+use serde::Serialize;
+
+use crate::{
+    cargo::{self, Profile},
+    host,
+    workspace::Workspace,
+};
+
+/// The adapter package the workloads are served by.
+pub const BENCH_PACKAGE: &str = "bench";
+/// Read by `plugins/bench` at build time: the version in its manifest.
+const VERSION_VAR: &str = "FRONTDOOR_BENCH_VERSION";
+
+/// The built programs.
+#[derive(Debug, Serialize)]
+pub struct Artifacts {
+    pub frontdoor: PathBuf,
+    /// The adapter as its crate declares it.
+    pub base: BenchBuild,
+    /// The same code with the patch version one higher.
+    pub alternate: BenchBuild,
+}
+
+/// One build of the bench adapter, copied to a file of its own.
+#[derive(Debug, Serialize)]
+pub struct BenchBuild {
+    pub version: Version,
+    pub library: PathBuf,
+}
+
+/// Builds the host and both adapter builds in release; the adapter libraries are copied into
+/// `builds_dir`.
+pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<Artifacts> {
+    let frontdoor = host::build(workspace)?;
+    let package = workspace.find_plugin(BENCH_PACKAGE)?;
+    let base_version = package.version.clone();
+    let alternate_version = Version::new(
+        base_version.major,
+        base_version.minor,
+        base_version.patch + 1,
+    );
+    let alternate_name = alternate_version.to_string();
+    // The alternate first, so cargo's target directory ends with the ordinary build that
+    // `cargo xtask demo` and the tests expect (no rebuild for them).
+    let alternate = build_bench(
+        workspace,
+        (VERSION_VAR, Some(&alternate_name)),
+        alternate_version,
+        builds_dir,
+    )?;
+    let base = build_bench(workspace, (VERSION_VAR, None), base_version, builds_dir)?;
+    let identical = fs::read(&base.library)
+        .and_then(|base| fs::read(&alternate.library).map(|alternate| base == alternate))
+        .context("cannot compare the two bench builds")?;
+    ensure!(
+        !identical,
+        "the builds of bench with {VERSION_VAR}={} and without it are identical: cargo did not rebuild it",
+        alternate.version
+    );
+    Ok(Artifacts {
+        frontdoor,
+        base,
+        alternate,
+    })
+}
+
+fn build_bench(
+    workspace: &Workspace,
+    env: cargo::EnvVar<'_>,
+    version: Version,
+    builds_dir: &Path,
+) -> anyhow::Result<BenchBuild> {
+    let artifacts =
+        cargo::build_with_env(&workspace.root, &[BENCH_PACKAGE], Profile::Release, &[env])?;
+    let built = artifacts
+        .iter()
+        .filter(|artifact| artifact.target.name == BENCH_PACKAGE && artifact.target.is_cdylib())
+        .flat_map(|artifact| &artifact.filenames)
+        .find(|file| file.extension() == Some("so"))
+        .context("cargo build reported no .so file for bench")?;
+    fs::create_dir_all(builds_dir)
+        .with_context(|| format!("cannot create {}", builds_dir.display()))?;
+    let library = builds_dir.join(format!("{BENCH_PACKAGE}-{version}.so"));
+    fs::copy(built, &library)
+        .with_context(|| format!("cannot copy {built} to {}", library.display()))?;
+    Ok(BenchBuild { version, library })
+}

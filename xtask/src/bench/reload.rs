@@ -1,0 +1,299 @@
+//! R1, reload under load: W2 at full load on a host instance of its own, whose plugins
+//! directory holds only `bench-live.so`, while the two builds of the bench adapter take turns
+//! being renamed onto that name. Reload latency is rename → first answer from the new
+//! version, as seen by a keep-alive poller.
+//!
+//! A second instance rather than the W1/W2 host, so the retired versions and the memory they
+//! keep mapped are R1's alone, and W1/W2 ran on a host that never reloaded.
+
+use std::{
+    fs,
+    path::Path,
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use super::{
+    Plan,
+    artifacts::{Artifacts, BENCH_PACKAGE, BenchBuild},
+    procfs,
+    server::{Instance, Launcher, Server},
+    stats,
+    wrk::{Load, Wrk},
+};
+use crate::http::Connection;
+
+/// What R1 found.
+#[derive(Debug, Serialize)]
+pub struct Reload {
+    pub instance: String,
+    pub path: &'static str,
+    /// Length of the steady-state run and of the run with swaps.
+    pub phase_secs: u64,
+    pub swaps: usize,
+    /// The versions swapped in, alternately, starting with the second.
+    pub versions: [String; 2],
+    pub poll_interval_us: u128,
+    pub steady: Load,
+    pub during_swaps: Load,
+    /// During swaps over steady state.
+    pub ratios: Ratios,
+    pub failed: Failed,
+    pub reload_latency_ms: Latency,
+    /// When the last rename happened, in seconds after the swap run started.
+    pub last_swap_at_secs: f64,
+    pub rss_kib: Rss,
+    /// `retired` from `/admin/plugins` at the end.
+    pub retired: Retired,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ratios {
+    pub requests_per_sec: f64,
+    pub p99: f64,
+}
+
+/// Failed or non-200 answers during the swaps.
+#[derive(Debug, Serialize)]
+pub struct Failed {
+    pub wrk_non_2xx_3xx: u64,
+    pub wrk_socket_errors: u64,
+    pub poller_non_200: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub median: f64,
+    pub p99: f64,
+    pub max: f64,
+    /// One per swap, in order.
+    pub samples: Vec<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Rss {
+    pub before_first_swap: u64,
+    pub after_last_swap: u64,
+    /// (after − before) / swaps.
+    pub growth_per_retired_version: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Retired {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+/// Everything R1 needs.
+#[derive(Debug)]
+pub struct ReloadConfig<'a> {
+    pub launcher: &'a Launcher<'a>,
+    pub artifacts: &'a Artifacts,
+    pub wrk: &'a Wrk,
+    pub plan: &'a Plan,
+    /// Where its plugins directory and the host's copies go.
+    pub work_dir: &'a Path,
+}
+
+/// The W2 request R1 loads the host with.
+const PATH: &str = "/bench/home?profile=7";
+/// What the poller asks for.
+const POLL_PATH: &str = "/bench/hello";
+const POLL_INTERVAL: Duration = Duration::from_micros(200);
+/// The longest a swap may take to show.
+const SWAP_TIMEOUT: Duration = Duration::from_secs(5);
+/// The artifact name in the plugins directory.
+const LIVE: &str = "bench-live.so";
+/// Dot-files are ignored by the host: the copy is written here, then renamed onto [`LIVE`].
+const STAGING: &str = ".bench-live.so.tmp";
+
+pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
+    let ReloadConfig {
+        launcher,
+        artifacts,
+        wrk,
+        plan,
+        work_dir,
+    } = *config;
+    let plugins_dir = work_dir.join("r1-plugins");
+    fs::create_dir_all(&plugins_dir)
+        .with_context(|| format!("cannot create {}", plugins_dir.display()))?;
+    let stage = Stage {
+        staging: plugins_dir.join(STAGING),
+        live: plugins_dir.join(LIVE),
+    };
+    let (first, second) = (&artifacts.base, &artifacts.alternate);
+    stage.prepare(first)?;
+    stage.rename()?;
+    let server = launcher.start(&Instance {
+        label: "R1 host",
+        plugins_dir: &plugins_dir,
+        copies_dir: &work_dir.join("r1-copies"),
+        // R1 retires one version per swap by design: keep the host's warning about too many
+        // retired versions out of the log.
+        retired_limit: Some(plan.swaps + 1),
+    })?;
+    server.wait_for_adapter(POLL_PATH, &label(first))?;
+
+    eprintln!("R1 steady state {PATH} ({} s)", plan.reload_secs);
+    let steady = wrk.run(&server.url(PATH), plan.reload_secs)?;
+    let rss_before = procfs::rss_kib(server.pid())?;
+    eprintln!(
+        "R1 {} swaps under load {PATH} ({} s)",
+        plan.swaps, plan.reload_secs
+    );
+    let mut poller = Connection::open(server.listen, SWAP_TIMEOUT)?;
+    let running = wrk.spawn(&server.url(PATH), plan.reload_secs)?;
+    let start = Instant::now();
+    let spacing = Duration::from_secs(plan.reload_secs)
+        .checked_div(u32::try_from(plan.swaps + 1).context("too many swaps")?)
+        .context("no swaps")?;
+    let mut latencies = Vec::with_capacity(plan.swaps);
+    let mut poller_non_200 = 0;
+    let mut last_swap_at = Duration::ZERO;
+    for index in 0..plan.swaps {
+        let build = if index % 2 == 0 { second } else { first };
+        stage.prepare(build)?;
+        let slot = start + spacing * u32::try_from(index + 1).context("too many swaps")?;
+        thread::sleep(slot.saturating_duration_since(Instant::now()));
+        last_swap_at = start.elapsed();
+        let swap = swap(&stage, &mut poller, &label(build))
+            .with_context(|| format!("swap {} of {}", index + 1, plan.swaps))?;
+        // In ms with µs precision: finer would be noise.
+        latencies.push(swap.latency.as_micros() as f64 / 1e3);
+        poller_non_200 += swap.non_200;
+    }
+    let during_swaps = running.wait()?;
+    let rss_after = procfs::rss_kib(server.pid())?;
+    let retired = retired(&server)?;
+    let instance = format!(
+        "a second host instance (pid {}, pinned like the first) whose plugins directory holds only {LIVE}",
+        server.pid()
+    );
+    server.stop()?;
+
+    let errors = during_swaps.stats.socket_errors;
+    let failed = Failed {
+        wrk_non_2xx_3xx: during_swaps.stats.non_2xx_3xx,
+        wrk_socket_errors: errors.connect + errors.read + errors.write + errors.timeout,
+        poller_non_200,
+        total: during_swaps.stats.failures() + poller_non_200,
+    };
+    Ok(Reload {
+        instance,
+        path: PATH,
+        phase_secs: plan.reload_secs,
+        swaps: plan.swaps,
+        versions: [label(first), label(second)],
+        poll_interval_us: POLL_INTERVAL.as_micros(),
+        ratios: Ratios {
+            requests_per_sec: during_swaps.stats.requests_per_sec / steady.stats.requests_per_sec,
+            p99: during_swaps.stats.p99_us / steady.stats.p99_us,
+        },
+        steady,
+        during_swaps,
+        failed,
+        reload_latency_ms: Latency {
+            median: stats::median(&latencies),
+            p99: stats::percentile(&latencies, 99.0),
+            max: stats::percentile(&latencies, 100.0),
+            samples: latencies,
+        },
+        last_swap_at_secs: last_swap_at.as_secs_f64(),
+        rss_kib: Rss {
+            before_first_swap: rss_before,
+            after_last_swap: rss_after,
+            // Precision does not matter for a few hundred MB in KiB.
+            growth_per_retired_version: (rss_after as f64 - rss_before as f64) / plan.swaps as f64,
+        },
+        retired,
+    })
+}
+
+/// The staging file and the live name, both in the plugins directory.
+struct Stage {
+    staging: std::path::PathBuf,
+    live: std::path::PathBuf,
+}
+
+impl Stage {
+    /// Copies `build` to the staging name. Not fsynced: a benchmark does not need the
+    /// durability `build-plugin` gives, and the copy happens before the timed rename.
+    fn prepare(&self, build: &BenchBuild) -> anyhow::Result<()> {
+        fs::copy(&build.library, &self.staging)
+            .map(drop)
+            .with_context(|| {
+                format!(
+                    "cannot copy {} to {}",
+                    build.library.display(),
+                    self.staging.display()
+                )
+            })
+    }
+
+    /// Renames the staging file onto the live name: the host sees a complete file appear.
+    fn rename(&self) -> anyhow::Result<()> {
+        fs::rename(&self.staging, &self.live).with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                self.staging.display(),
+                self.live.display()
+            )
+        })
+    }
+}
+
+struct Swap {
+    latency: Duration,
+    non_200: u64,
+}
+
+/// Renames the staged build into place and polls until `adapter` answers.
+fn swap(stage: &Stage, poller: &mut Connection, adapter: &str) -> anyhow::Result<Swap> {
+    let renamed = Instant::now();
+    stage.rename()?;
+    let mut non_200 = 0;
+    loop {
+        let sent = Instant::now();
+        let response = poller.get(POLL_PATH)?;
+        if response.status != 200 {
+            non_200 += 1;
+        } else if response.header("x-frontdoor-adapter") == Some(adapter) {
+            return Ok(Swap {
+                latency: renamed.elapsed(),
+                non_200,
+            });
+        }
+        if renamed.elapsed() >= SWAP_TIMEOUT {
+            bail!(
+                "GET {POLL_PATH} still answers {} from `{}`, not {adapter}, {} s after the rename onto {LIVE}; see the host log",
+                response.status,
+                response.header("x-frontdoor-adapter").unwrap_or_default(),
+                SWAP_TIMEOUT.as_secs()
+            );
+        }
+        thread::sleep((sent + POLL_INTERVAL).saturating_duration_since(Instant::now()));
+    }
+}
+
+/// `bench@1.0.1`, as in `x-frontdoor-adapter`.
+fn label(build: &BenchBuild) -> String {
+    format!("{BENCH_PACKAGE}@{}", build.version)
+}
+
+fn retired(server: &Server) -> anyhow::Result<Retired> {
+    let plugins = server.admin_plugins()?;
+    let field = |name: &str| {
+        plugins["retired"][name]
+            .as_u64()
+            .with_context(|| format!("GET /admin/plugins has no number retired.{name}"))
+    };
+    Ok(Retired {
+        count: field("count")?,
+        bytes: field("bytes")?,
+    })
+}

@@ -1,0 +1,143 @@
+//! A host instance started for benchmarking: release build, pinned, on free ports of
+//! 127.0.0.1, logging at `warn` into `target/bench/host.log` so logging does not distort it.
+
+use std::{
+    fs::{self, File},
+    io::Write as _,
+    net::SocketAddr,
+    path::Path,
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+
+use crate::{
+    host::{self, Host, Output, ServeConfig},
+    http::{self, Connection},
+};
+
+/// What every benchmark host shares.
+#[derive(Debug)]
+pub struct Launcher<'a> {
+    pub frontdoor: &'a Path,
+    pub workdir: &'a Path,
+    pub log: &'a Path,
+    pub core: Option<usize>,
+}
+
+/// What differs between two benchmark hosts.
+#[derive(Debug)]
+pub struct Instance<'a> {
+    /// Written to the log before the host starts, to tell the hosts apart.
+    pub label: &'a str,
+    pub plugins_dir: &'a Path,
+    pub copies_dir: &'a Path,
+    pub retired_limit: Option<usize>,
+}
+
+/// A running benchmark host.
+#[derive(Debug)]
+pub struct Server {
+    host: Host,
+    pub listen: SocketAddr,
+    pub admin: SocketAddr,
+    /// The core it is pinned to.
+    pub core: Option<usize>,
+}
+
+/// The log level of benchmark hosts.
+pub const RUST_LOG: &str = "warn";
+/// How long a host gets to become healthy, and an adapter to answer after it starts.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Launcher<'_> {
+    /// Starts a host; it is healthy when this returns.
+    pub fn start(&self, instance: &Instance<'_>) -> anyhow::Result<Server> {
+        let listen = host::free_port()?;
+        let admin = host::free_port()?;
+        fs::create_dir_all(instance.copies_dir)
+            .with_context(|| format!("cannot create {}", instance.copies_dir.display()))?;
+        File::options()
+            .create(true)
+            .append(true)
+            .open(self.log)
+            .and_then(|mut log| writeln!(log, "--- xtask bench: {} ---", instance.label))
+            .with_context(|| format!("cannot write to {}", self.log.display()))?;
+        let mut host = Host::spawn(
+            self.frontdoor,
+            &ServeConfig {
+                workdir: self.workdir,
+                plugins_dir: instance.plugins_dir,
+                listen,
+                admin_listen: admin,
+                copies_dir: Some(instance.copies_dir),
+                retired_limit: instance.retired_limit,
+                pin_core: self.core,
+                output: Output::Log {
+                    path: self.log,
+                    rust_log: RUST_LOG,
+                },
+            },
+        )?;
+        host.wait_healthy(admin, START_TIMEOUT)
+            .with_context(|| format!("see {}", self.log.display()))?;
+        Ok(Server {
+            host,
+            listen,
+            admin,
+            core: self.core,
+        })
+    }
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.host.id()
+    }
+
+    pub fn url(&self, target: &str) -> String {
+        format!("http://{}{target}", self.listen)
+    }
+
+    /// Waits until `GET target` answers 200 with `x-frontdoor-adapter: {adapter}`, i.e.
+    /// until the host has loaded that build from the plugins directory.
+    pub fn wait_for_adapter(&self, target: &str, adapter: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut connection = Connection::open(self.listen, REQUEST_TIMEOUT)?;
+        loop {
+            let response = connection.get(target)?;
+            let serving = response.header("x-frontdoor-adapter").unwrap_or_default();
+            if response.status == 200 && serving == adapter {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "GET {target} still answers {} from `{serving}` instead of {adapter} after {} s",
+                    response.status,
+                    START_TIMEOUT.as_secs()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `GET /admin/plugins`, parsed.
+    pub fn admin_plugins(&self) -> anyhow::Result<serde_json::Value> {
+        let response = http::get(self.admin, "/admin/plugins", REQUEST_TIMEOUT)?;
+        if response.status != 200 {
+            bail!("GET /admin/plugins answered {}", response.status);
+        }
+        serde_json::from_slice(&response.body).context("GET /admin/plugins is not JSON")
+    }
+
+    /// Stops the host gracefully; a host that does not exit cleanly is reported, not fatal.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        let status = self.host.terminate()?;
+        if !status.success() {
+            eprintln!("xtask: note: the benchmark host exited with {status} after SIGTERM");
+        }
+        Ok(())
+    }
+}
