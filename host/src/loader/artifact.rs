@@ -1,40 +1,60 @@
 //! Reads an artifact and checks it is a complete ELF shared object before anything maps it.
 //!
 //! `dlopen` of a truncated file can succeed and then fault (SIGBUS) when the loader touches a
-//! segment past the end of the file, killing the host. So the structure is checked here, on
-//! bytes read into memory, and the exact bytes checked are the ones later copied and opened.
+//! segment past the end of the file, killing the host. So the structure is checked here,
+//! on the host's private copy, which is the file later opened.
 
-use std::path::Path;
+use std::{io::Read as _, path::Path};
 
 use object::{
     Endianness,
-    elf::{ET_DYN, PT_LOAD},
-    read::elf::{ElfFile64, FileHeader, ProgramHeader},
+    elf::{ET_DYN, FileHeader64, PT_LOAD},
+    read::elf::{FileHeader, ProgramHeader},
 };
 
 use super::LoadError;
 
-/// Reads `path` and verifies every loadable segment and the section table lie inside it.
-pub(super) fn read_checked(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+/// How much of the file is read to find the ELF header and program headers, which linkers
+/// put at the start; the rest of the check needs only the file's length.
+const HEAD_BYTES: u64 = 64 * 1024;
+
+/// Verifies that every loadable segment and the section table of the ELF file at `path` lie
+/// inside it; returns the file's size.
+pub(super) fn check_file(path: &Path) -> Result<u64, LoadError> {
+    let io_error = |source| LoadError::Io {
         path: path.to_owned(),
         source,
-    })?;
-    check_elf(&bytes)?;
-    Ok(bytes)
+    };
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let file_len = file.metadata().map_err(io_error)?.len();
+    let mut head = Vec::new();
+    file.take(HEAD_BYTES)
+        .read_to_end(&mut head)
+        .map_err(io_error)?;
+    match check_elf(&head, file_len) {
+        // Program headers past the head: unusual, but valid; check with the whole file.
+        Err(LoadError::Truncated(_)) if file_len > head.len() as u64 => {
+            let whole = std::fs::read(path).map_err(io_error)?;
+            check_elf(&whole, whole.len() as u64)?;
+        }
+        outcome => outcome?,
+    }
+    Ok(file_len)
 }
 
-fn check_elf(bytes: &[u8]) -> Result<(), LoadError> {
-    if bytes.is_empty() {
+/// Checks an ELF file of `file_len` bytes from its first bytes, `head`.
+fn check_elf(head: &[u8], file_len: u64) -> Result<(), LoadError> {
+    if file_len == 0 {
         return Err(LoadError::Empty);
     }
-    if !bytes.starts_with(b"\x7fELF") {
+    if !head.starts_with(b"\x7fELF") {
         return Err(LoadError::NotElf("no ELF magic number".into()));
     }
-    let file = ElfFile64::<Endianness>::parse(bytes)
+    let header = FileHeader64::<Endianness>::parse(head)
         .map_err(|error| LoadError::Truncated(format!("ELF header: {error}")))?;
-    let endian = file.endian();
-    let header = file.elf_header();
+    let endian = header
+        .endian()
+        .map_err(|error| LoadError::NotElf(format!("ELF header: {error}")))?;
     if header.e_type(endian) != ET_DYN {
         return Err(LoadError::NotElf(
             "not a shared object (ELF type is not ET_DYN)".into(),
@@ -46,8 +66,10 @@ fn check_elf(bytes: &[u8]) -> Result<(), LoadError> {
             header.e_machine(endian)
         )));
     }
-    let file_len = bytes.len() as u64;
-    for segment in file.elf_program_headers() {
+    let segments = header
+        .program_headers(endian, head)
+        .map_err(|error| LoadError::Truncated(format!("program headers: {error}")))?;
+    for segment in segments {
         if segment.p_type(endian) != PT_LOAD {
             continue;
         }
