@@ -112,11 +112,13 @@ pub fn build(
                     plugin.name
                 )
             })?;
-        let file_name = format!("{}-{}.so", plugin.name, plugin.version);
+        // The plugin's name, which may differ from the package's (several releases of one
+        // shared module live in the workspace as differently named packages).
+        let file_name = format!("{}-{}.so", plugin.plugin_name, plugin.version);
         let (path, bytes) = install::atomically(library.as_std_path(), out, &file_name)
             .with_context(|| format!("cannot install plugin `{}`", plugin.name))?;
         installed.push(Installed {
-            name: plugin.name.clone(),
+            name: plugin.plugin_name.clone(),
             version: plugin.version.clone(),
             // `Workspace::plugins` and `find_plugin` only hand out plugins.
             kind: plugin.plugin.unwrap_or(PluginKind::Adapter),

@@ -1,6 +1,7 @@
-//! `cargo xtask demo`: build every plugin and the host, start the host against
-//! `<workspace>/plugins.d`, wait until it is healthy and print requests that work against it.
-//! With `--check` it sends the first requests itself, stops the host and reports (for CI).
+//! `cargo xtask demo`: build every plugin, the host and the sample backends; start the
+//! backends and the host against `<workspace>/plugins.d`, wait until it is healthy and print
+//! requests that work against it. With `--check` it sends requests itself, stops everything
+//! and reports (for CI).
 
 use std::{
     io,
@@ -16,6 +17,7 @@ use crate::{
     build_plugin::{self, Installed},
     cargo::Profile,
     host, http,
+    sample_backends::{self, SampleBackends},
     workspace::{PluginKind, Workspace},
 };
 
@@ -28,7 +30,10 @@ pub struct Args {
     /// Port of the admin API, on 127.0.0.1.
     #[arg(long, default_value_t = 8081)]
     admin_port: u16,
-    /// Send the first two requests, verify them, stop the host and exit.
+    /// Port of the sample backends' control API; the five services take the next ports.
+    #[arg(long, default_value_t = 9000)]
+    backends_port: u16,
+    /// Send requests, verify them, stop everything and exit.
     #[arg(long)]
     check: bool,
 }
@@ -37,8 +42,14 @@ pub struct Args {
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one request of `--check` may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// The requests `--check` sends; they are also the first lines printed.
-const CHECKED: [&str; 2] = ["/bench/hello", "/bench/home?profile=7"];
+/// The requests `--check` sends, with the adapter that must answer; also the first lines
+/// printed.
+const CHECKED: [(&str, &str); 4] = [
+    ("/bench/hello", "bench@"),
+    ("/bench/home?profile=7", "bench@"),
+    ("/tv/home?profile=42", "tv@"),
+    ("/mobile/home?profile=42", "mobile@"),
+];
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let workspace = Workspace::load()?;
@@ -57,11 +68,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .find(|artifact| artifact.name == "bench" && artifact.kind == PluginKind::Adapter)
         .context("the demo needs the bench adapter (plugins/bench), which was not built")?;
     let frontdoor = host::build(&workspace)?;
+    let backends_binary = sample_backends::build(&workspace)?;
 
     let listen = SocketAddr::from(([127, 0, 0, 1], args.port));
     let admin_listen = SocketAddr::from(([127, 0, 0, 1], args.admin_port));
     ensure_free(listen, "--port")?;
     ensure_free(admin_listen, "--admin-port")?;
+    for offset in 0..=sample_backends::SERVICES.len() as u16 {
+        let port = args.backends_port + offset;
+        ensure_free(SocketAddr::from(([127, 0, 0, 1], port)), "--backends-port")?;
+    }
+    let backends = SampleBackends::start(&backends_binary, args.backends_port, false)?;
+    let backend_flags = backends.backend_flags();
     let mut host = host::Host::spawn(
         &frontdoor,
         &host::ServeConfig {
@@ -72,6 +90,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             copies_dir: None,
             retired_limit: None,
             pin_core: None,
+            backends: &backend_flags,
             output: host::Output::Inherit,
         },
     )?;
@@ -84,14 +103,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     println!();
     println!("frontdoor serves http://{listen} (admin http://{admin_listen}); try:");
     println!();
-    for line in curl_lines(listen, admin_listen, bench, &installed) {
+    for line in curl_lines(listen, admin_listen, backends.control_addr(), bench) {
         println!("  {line}");
     }
     println!();
 
     if args.check {
         check(listen)?;
+        check_degradation(listen, &backends)?;
         let status = host.terminate()?;
+        backends.stop();
         ensure!(
             status.success(),
             "frontdoor did not stop cleanly after SIGTERM ({status})"
@@ -104,6 +125,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         host.id()
     );
     let status = host.wait()?;
+    backends.stop();
     if !status.success() {
         eprintln!("xtask: frontdoor exited ({status})");
     }
@@ -118,63 +140,69 @@ fn ensure_free(addr: SocketAddr, flag: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}; choose another port with {flag}"))
 }
 
-/// The commands to print, comments aligned: the bench lines, then one line per other adapter.
+/// The commands to print, each after its comment.
 fn curl_lines(
     listen: SocketAddr,
     admin: SocketAddr,
+    control: SocketAddr,
     bench: &Installed,
-    installed: &[Installed],
 ) -> Vec<String> {
     let base = format!("http://{listen}");
-    let [hello, home] = CHECKED;
-    let mut lines = vec![
-        (format!("curl -i {base}{hello}"), String::new()),
-        (format!("curl -i '{base}{home}'"), String::new()),
+    let json = "-H 'content-type: application/json'";
+    let mut lines: Vec<(String, &str)> = CHECKED
+        .iter()
+        .map(|(target, _)| (format!("curl -i '{base}{target}'"), ""))
+        .collect();
+    lines[0].1 = "W1: dispatch into an adapter";
+    lines[2].1 = "profiles + recommendations + bookmarks + catalog in parallel";
+    lines[3].1 = "the same backends, artwork v2 shared module";
+    lines.extend([
         (
             format!("curl -i {base}/static-bench/hello"),
-            "the same handler compiled into the host".to_owned(),
+            "the same handler compiled into the host",
+        ),
+        (
+            format!(
+                "curl -i -H 'x-frontdoor-version: ={}' {base}/bench/hello",
+                bench.version
+            ),
+            "ask for one loaded version",
+        ),
+        (
+            format!(
+                "curl -i -X POST {json} -d '{{\"profile\":42,\"title_id\":80000010,\"device\":\"tv\"}}' {base}/playback/start"
+            ),
+            "an ordered sequence with parallel steps",
         ),
         (
             format!("curl -s http://{admin}/admin/plugins"),
-            "every plugin, version and state".to_owned(),
+            "every plugin, version, state and binding",
         ),
         (
-            format!(
-                "curl -i -H 'x-frontdoor-version: ={}' {base}{hello}",
-                bench.version
-            ),
-            "ask for one loaded version".to_owned(),
+            format!("curl -s http://{admin}/admin/backends"),
+            "calls, errors, latency, breaker per backend",
         ),
-    ];
-    for adapter in installed
-        .iter()
-        .filter(|artifact| artifact.kind == PluginKind::Adapter && artifact.name != bench.name)
-    {
-        lines.push((
-            format!("curl -i {base}/{}/", adapter.name),
-            format!(
-                "{} {} serves under /{}/",
-                adapter.name, adapter.version, adapter.name
-            ),
-        ));
-    }
-    let width = lines
-        .iter()
-        .map(|(command, _)| command.len())
-        .max()
-        .unwrap_or(0);
+        (
+            format!("curl -X PUT {json} -d '{{\"refuse\":true}}' http://{control}/faults/bookmarks"),
+            "take bookmarks down, then reload /tv/home",
+        ),
+        (
+            format!("curl -X PUT {json} -d '{{}}' http://{control}/faults/bookmarks"),
+            "and bring it back",
+        ),
+    ]);
     lines
         .into_iter()
-        .map(|(command, comment)| match comment.as_str() {
+        .map(|(command, comment)| match comment {
             "" => command,
-            _ => format!("{command:width$}  # {comment}"),
+            _ => format!("# {comment}\n  {command}"),
         })
         .collect()
 }
 
-/// Sends the [`CHECKED`] requests; each must answer 200 from some version of bench.
+/// Sends the [`CHECKED`] requests; each must answer 200 from the expected adapter.
 fn check(listen: SocketAddr) -> anyhow::Result<()> {
-    for target in CHECKED {
+    for (target, expected) in CHECKED {
         let response = http::get(listen, target, REQUEST_TIMEOUT)
             .with_context(|| format!("GET {target} failed"))?;
         let adapter = response.header("x-frontdoor-adapter").unwrap_or_default();
@@ -184,11 +212,28 @@ fn check(listen: SocketAddr) -> anyhow::Result<()> {
             response.status
         );
         ensure!(
-            adapter.starts_with("bench@"),
-            "GET {target} answered with x-frontdoor-adapter `{adapter}` instead of bench@<version>"
+            adapter.starts_with(expected),
+            "GET {target} answered with x-frontdoor-adapter `{adapter}` instead of {expected}<version>"
         );
         println!("ok: GET {target} -> 200, x-frontdoor-adapter: {adapter}");
     }
+    Ok(())
+}
+
+/// Takes bookmarks down: the TV home page must still answer, without its bookmarks row.
+fn check_degradation(listen: SocketAddr, backends: &SampleBackends) -> anyhow::Result<()> {
+    backends.set_faults("bookmarks", r#"{"refuse":true}"#)?;
+    let target = "/tv/home?profile=42";
+    let response = http::get(listen, target, REQUEST_TIMEOUT)
+        .with_context(|| format!("GET {target} failed"))?;
+    backends.set_faults("bookmarks", "{}")?;
+    let body = String::from_utf8_lossy(&response.body);
+    ensure!(
+        response.status == 200 && body.contains(r#""degraded":["bookmarks"]"#),
+        "with bookmarks down, GET {target} answered {} {body}",
+        response.status
+    );
+    println!("ok: GET {target} with bookmarks refusing connections -> 200, degraded: [bookmarks]");
     Ok(())
 }
 

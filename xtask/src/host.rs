@@ -37,6 +37,8 @@ pub struct ServeConfig<'a> {
     pub retired_limit: Option<usize>,
     /// Run the host on this CPU only, with `taskset -c`.
     pub pin_core: Option<usize>,
+    /// Backends as (name, base URL), passed as `--backend name=url`.
+    pub backends: &'a [(String, String)],
     pub output: Output<'a>,
 }
 
@@ -104,6 +106,9 @@ impl Host {
         }
         if let Some(limit) = config.retired_limit {
             command.args(["--retired-limit", &limit.to_string()]);
+        }
+        for (name, url) in config.backends {
+            command.arg("--backend").arg(format!("{name}={url}"));
         }
         if let Output::Log { path, rust_log } = config.output {
             let log = File::options()

@@ -50,13 +50,34 @@ impl Response {
 /// `GET target` (path and query) on `addr`, with `connection: close` so the whole answer
 /// ends at end of stream. `timeout` bounds the connect and each read and write.
 pub fn get(addr: SocketAddr, target: &str, timeout: Duration) -> anyhow::Result<Response> {
+    request(addr, "GET", target, None, timeout)
+}
+
+/// `method target` on `addr` with an optional JSON `body`; otherwise as [`get`].
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    json_body: Option<&str>,
+    timeout: Duration,
+) -> anyhow::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)
         .with_context(|| format!("cannot connect to {addr}"))?;
     stream
         .set_read_timeout(Some(timeout))
         .and_then(|()| stream.set_write_timeout(Some(timeout)))
         .context("cannot set socket timeouts")?;
-    let request = format!("GET {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    let body = json_body.unwrap_or_default();
+    let content = match json_body {
+        Some(body) => format!(
+            "content-type: application/json\r\ncontent-length: {}\r\n",
+            body.len()
+        ),
+        None => String::new(),
+    };
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n{content}\r\n{body}"
+    );
     stream
         .write_all(request.as_bytes())
         .with_context(|| format!("cannot send the request to {addr}"))?;

@@ -9,6 +9,7 @@ mod cargo;
 mod demo;
 mod host;
 mod http;
+mod sample_backends;
 mod workspace;
 
 use std::process::ExitCode;

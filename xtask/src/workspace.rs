@@ -28,6 +28,9 @@ pub struct Workspace {
 pub struct Package {
     pub id: PackageId,
     pub name: String,
+    /// The plugin's name: `[package.metadata.frontdoor] name`, else the package's name.
+    /// It names the artifact, and must match the name the plugin's manifest declares.
+    pub plugin_name: String,
     pub version: Version,
     /// The directory holding its `Cargo.toml`.
     pub dir: PathBuf,
@@ -63,9 +66,13 @@ impl Workspace {
                     .parent()
                     .map_or_else(|| root.clone(), |dir| PathBuf::from(dir.as_std_path()));
                 let has_cdylib = package.targets.iter().any(|target| target.is_cdylib());
+                let plugin_name = package.metadata["frontdoor"]["name"]
+                    .as_str()
+                    .map_or_else(|| package.name.to_string(), str::to_owned);
                 Package {
                     id: package.id.clone(),
                     name: package.name.to_string(),
+                    plugin_name,
                     version: package.version.clone(),
                     plugin: plugin_kind(&root, &dir).filter(|_| has_cdylib),
                     dir,

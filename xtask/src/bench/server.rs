@@ -75,6 +75,7 @@ impl Launcher<'_> {
                 copies_dir: Some(instance.copies_dir),
                 retired_limit: instance.retired_limit,
                 pin_core: self.core,
+                backends: &[],
                 output: Output::Log {
                     path: self.log,
                     rust_log: RUST_LOG,
