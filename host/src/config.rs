@@ -104,6 +104,20 @@ pub struct ServeArgs {
     /// backend of that name in the config file, or adds one with default protections.
     #[arg(long = "backend", env = "FRONTDOOR_BACKENDS", value_delimiter = ',', value_parser = parse_backend)]
     pub backends: Vec<(String, String)>,
+    /// Overrides any key of the config file as KEY=VALUE, KEY dotted, VALUE in TOML
+    /// (`backends.catalog.timeout_ms=200`); repeatable; env: comma-separated.
+    #[arg(long = "set", env = "FRONTDOOR_SET", value_delimiter = ',', value_parser = parse_setting)]
+    pub set: Vec<(String, String)>,
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(format!("{key:?} is not a dotted key"));
+    }
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 fn parse_backend(text: &str) -> Result<(String, String), String> {
@@ -140,6 +154,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("invalid override {key}: {reason}")]
+    Override { key: String, reason: String },
     #[error("invalid config file {path}: {source}")]
     Parse {
         path: PathBuf,
@@ -150,13 +166,11 @@ pub enum ConfigError {
 impl ServeArgs {
     /// Resolves flags (and their env vars) over the config file over defaults.
     pub fn resolve(&self) -> Result<HostConfig, ConfigError> {
-        let file = match &self.config {
-            Some(path) => read_file_config(path)?,
-            None if Path::new("frontdoor.toml").is_file() => {
-                read_file_config(Path::new("frontdoor.toml"))?
-            }
-            None => FileConfig::default(),
+        let path = match &self.config {
+            Some(path) => Some(path.as_path()),
+            None => Some(Path::new("frontdoor.toml")).filter(|path| path.is_file()),
         };
+        let file = read_file_config(path, &self.set)?;
         let mut config = HostConfig::new(
             self.listen
                 .or(file.listen)
@@ -204,15 +218,57 @@ impl ServeArgs {
     }
 }
 
-fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
-        path: path.to_owned(),
+/// Reads the config file (if any) and applies `--set` overrides to its keys before the
+/// keys are checked, so an override is validated exactly like the file.
+fn read_file_config(
+    path: Option<&Path>,
+    overrides: &[(String, String)],
+) -> Result<FileConfig, ConfigError> {
+    let origin = path.map_or_else(|| PathBuf::from("--set"), Path::to_owned);
+    let mut table = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            toml::from_str::<toml::Table>(&text).map_err(|source| ConfigError::Parse {
+                path: path.to_owned(),
+                source: Box::new(source),
+            })?
+        }
+        None => toml::Table::new(),
+    };
+    for (key, value) in overrides {
+        apply_override(&mut table, key, value)?;
+    }
+    FileConfig::deserialize(toml::Value::Table(table)).map_err(|source| ConfigError::Parse {
+        path: origin,
         source: Box::new(source),
     })
+}
+
+/// Sets dotted `key` to `value` (TOML syntax; a bare word is taken as a string).
+fn apply_override(table: &mut toml::Table, key: &str, value: &str) -> Result<(), ConfigError> {
+    let invalid = |reason: String| ConfigError::Override {
+        key: key.to_owned(),
+        reason,
+    };
+    let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("value = {value}"))
+        .ok()
+        .and_then(|mut wrapper| wrapper.remove("value"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().ok_or_else(|| invalid("empty key".into()))?;
+    let mut current = table;
+    for part in parts {
+        current = current
+            .entry(part)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| invalid(format!("{part} is not a table")))?;
+    }
+    current.insert(last.to_owned(), parsed);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -71,3 +71,39 @@ fn tempfile_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+#[test]
+fn set_overrides_any_key_and_is_validated_like_the_file() {
+    let args = ServeArgs {
+        config: Some(example()),
+        set: vec![
+            ("backends.catalog.timeout_ms".into(), "200".into()),
+            ("backends.catalog.breaker.open_ms".into(), "750".into()),
+            ("backends.search.url".into(), "http://127.0.0.1:7003".into()),
+            ("max_body_bytes".into(), "1024".into()),
+        ],
+        ..ServeArgs::default()
+    };
+    let config = args.resolve().expect("resolves");
+    assert_eq!(config.max_body_bytes, 1024);
+    let catalog = config
+        .backends
+        .iter()
+        .find(|b| b.name == "catalog")
+        .expect("catalog");
+    assert_eq!(catalog.timeout, Duration::from_millis(200));
+    assert_eq!(catalog.breaker.open_for, Duration::from_millis(750));
+    assert!(
+        config
+            .backends
+            .iter()
+            .any(|b| b.name == "search" && b.url == "http://127.0.0.1:7003")
+    );
+
+    let typo = ServeArgs {
+        set: vec![("backends.catalog.timeout".into(), "200".into())],
+        ..ServeArgs::default()
+    };
+    let error = typo.resolve().expect_err("unknown key refused").to_string();
+    assert!(error.contains("timeout"), "{error}");
+}
