@@ -13,7 +13,7 @@ use std::{
 
 use abi_stable::{
     sabi_trait::TD_Opaque,
-    std_types::{RArc, RResult},
+    std_types::{RArc, RCow, RResult},
 };
 use bytes::Bytes;
 use frontdoor_plugin_api::{HandlerErrorKind, HostRequestObj, PluginModuleRef};
@@ -159,9 +159,11 @@ impl Dispatcher {
                 json_bytes_response(status, body)
             }
             Handler::Plugin(module) => {
+                // `/{namespace}` is skipped, not copied: the plugin reads the rest in place.
+                let path_offset = 1 + namespace.len();
                 let device_request = DeviceRequest {
-                    path: rest.to_owned(),
-                    query: parts.uri.query().unwrap_or("").to_owned(),
+                    uri: parts.uri,
+                    path_offset,
                     method: parts.method,
                     headers: parts.headers,
                     params,
@@ -269,12 +271,12 @@ async fn call_plugin(
     request: DeviceRequest,
 ) -> Result<Response<Body>, EdgeError> {
     let request_id = request.request_id;
-    let label = request.identity.label.clone();
+    let identity = request.identity.clone();
     let host_request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
     let future = (module.handle())(route, host_request);
     match AssertUnwindSafe(future).catch_unwind().await {
         Ok(RResult::ROk(response)) => convert_response(response).map_err(|reason| {
-            tracing::error!(plugin = %label, request_id, %reason, "adapter returned an invalid response");
+            tracing::error!(plugin = %identity.label, request_id, %reason, "adapter returned an invalid response");
             EdgeError::internal(format!("the adapter returned an invalid response (request {request_id})"))
         }),
         Ok(RResult::RErr(error)) => {
@@ -283,11 +285,11 @@ async fn call_plugin(
                 HandlerErrorKind::Failed => "adapter failed",
                 HandlerErrorKind::UnknownRoute => "adapter has no such route",
             };
-            tracing::error!(plugin = %label, request_id, message = %error.message, "{what}");
+            tracing::error!(plugin = %identity.label, request_id, message = %error.message, "{what}");
             Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
         }
         Err(_) => {
-            tracing::error!(plugin = %label, request_id, "adapter future panicked across the ABI");
+            tracing::error!(plugin = %identity.label, request_id, "adapter future panicked across the ABI");
             Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
         }
     }
@@ -307,21 +309,35 @@ fn convert_response(response: frontdoor_plugin_api::Response) -> Result<Response
         .ok()
         .filter(|status| (200..=599).contains(&status.as_u16()))
         .ok_or_else(|| format!("status {} is not a final HTTP status", response.status))?;
-    let mut out = Response::new(Full::new(Bytes::from_owner(response.body)));
+    let body = match response.body {
+        // A body the plugin borrows from its read-only data: plugins are never unloaded, so
+        // it lives as long as the process, and costs no copy.
+        RCow::Borrowed(bytes) => Bytes::from_static(bytes.as_slice()),
+        // The plugin's buffer, wrapped as is; freed through its own allocator's vtable.
+        RCow::Owned(bytes) => Bytes::from_owner(bytes),
+    };
+    let mut out = Response::new(Full::new(body));
     *out.status_mut() = status;
     let headers = out.headers_mut();
+    match response.content_type.as_str() {
+        "" => {}
+        "application/json" => {
+            headers.insert(CONTENT_TYPE, JSON);
+        }
+        other => {
+            let value = HeaderValue::from_str(other)
+                .map_err(|_| format!("content type {other:?} is invalid"))?;
+            headers.insert(CONTENT_TYPE, value);
+        }
+    }
     for header in response.headers.iter() {
         let name = HeaderName::from_bytes(header.name.as_bytes())
             .map_err(|_| format!("header name {:?} is invalid", header.name.as_str()))?;
         if HOST_OWNED_HEADERS.contains(&name.as_str()) {
             continue;
         }
-        let value = if name == CONTENT_TYPE && header.value.as_str() == "application/json" {
-            JSON
-        } else {
-            HeaderValue::from_str(header.value.as_str())
-                .map_err(|_| format!("header {name} has an invalid value"))?
-        };
+        let value = HeaderValue::from_str(header.value.as_str())
+            .map_err(|_| format!("header {name} has an invalid value"))?;
         headers.append(name, value);
     }
     Ok(out)

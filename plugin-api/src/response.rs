@@ -2,21 +2,25 @@
 
 use abi_stable::{
     StableAbi,
-    std_types::{RCowStr, RVec},
+    std_types::{RCowSlice, RCowStr, RVec},
 };
 use serde::Serialize;
 
 /// An HTTP response crossing back to the host.
 ///
-/// Header names and values are `RCowStr<'static>`: the common case, a literal such as
-/// `content-type: application/json`, borrows the plugin's read-only data and allocates
-/// nothing (plugins are never unloaded, so `'static` holds).
+/// Built for the hot path: the content type has its own field and the body may borrow, so a
+/// response with a literal body and type (`Response::json_static`) allocates nothing. Header
+/// names and values are `RCowStr<'static>`: literals borrow the plugin's read-only data
+/// (plugins are never unloaded, so `'static` holds).
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// `content-type`; empty for none.
+    pub content_type: RCowStr<'static>,
+    /// Other header fields.
     pub headers: RVec<Header>,
-    pub body: RVec<u8>,
+    pub body: RCowSlice<'static, u8>,
 }
 
 /// One response header field.
@@ -34,8 +38,9 @@ impl Response {
     pub fn new(status: u16) -> Self {
         Self {
             status,
+            content_type: RCowStr::from(""),
             headers: RVec::new(),
-            body: RVec::new(),
+            body: RCowSlice::from(&[][..]),
         }
     }
 
@@ -49,17 +54,21 @@ impl Response {
     pub fn json_with_status<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
         match serde_json::to_vec(value) {
             Ok(body) => Self::bytes(status, JSON, body),
-            Err(_) => Self::bytes(
-                500,
-                JSON,
-                br#"{"error":"response not serializable"}"#.to_vec(),
-            ),
+            Err(_) => Self::json_static(500, br#"{"error":"response not serializable"}"#),
         }
     }
 
     /// `status` with a JSON body the caller already serialized.
     pub fn json_bytes(status: u16, body: impl Into<Vec<u8>>) -> Self {
         Self::bytes(status, JSON, body)
+    }
+
+    /// `status` with a constant JSON body: nothing is copied or allocated.
+    pub fn json_static(status: u16, body: &'static [u8]) -> Self {
+        let mut response = Self::new(status);
+        response.content_type = RCowStr::from(JSON);
+        response.body = RCowSlice::from(body);
+        response
     }
 
     /// `status` with a UTF-8 text body.
@@ -73,13 +82,19 @@ impl Response {
 
     /// `status` with `body` of the given content type.
     pub fn bytes(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
-        let mut response = Self::new(status).with_header("content-type", content_type);
-        response.body = RVec::from(body.into());
+        let mut response = Self::new(status);
+        response.content_type = RCowStr::from(content_type);
+        response.body = RCowSlice::from(RVec::from(body.into()));
         response
     }
 
-    /// Appends a header whose name and value are string literals (no allocation).
+    /// Appends a header whose name and value are string literals (no allocation but the
+    /// header list's). `content-type` goes to its own field.
     pub fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        if name.eq_ignore_ascii_case("content-type") {
+            self.content_type = RCowStr::from(value);
+            return self;
+        }
         self.headers.push(Header {
             name: RCowStr::from(name),
             value: RCowStr::from(value),
@@ -98,9 +113,17 @@ impl Response {
 
     /// The first value of header `name` (case-insensitive), if set.
     pub fn header(&self, name: &str) -> Option<&str> {
+        if name.eq_ignore_ascii_case("content-type") && !self.content_type.is_empty() {
+            return Some(self.content_type.as_str());
+        }
         self.headers
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value.as_str())
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &[u8] {
+        self.body.as_slice()
     }
 }

@@ -18,7 +18,7 @@ use frontdoor_plugin_api::{
 use tokio::time::Instant;
 
 use crate::backends::{Backends, RequestScope};
-use hyper::{HeaderMap, Method};
+use hyper::{HeaderMap, Method, Uri};
 use tracing::level_filters::LevelFilter;
 
 /// Who a plugin is, for log lines and response headers.
@@ -82,9 +82,9 @@ impl PluginHost for HostServices {
 /// One device request as a plugin sees it through [`HostRequest`].
 pub struct DeviceRequest {
     pub method: Method,
-    /// The path below the adapter's namespace (`/home` for `/tv/home`), never empty.
-    pub path: String,
-    pub query: String,
+    pub uri: Uri,
+    /// Where the path below the adapter's namespace starts in `uri.path()` (after `/tv`).
+    pub path_offset: usize,
     pub headers: HeaderMap,
     pub params: Vec<(Arc<str>, String)>,
     pub body: Bytes,
@@ -105,11 +105,13 @@ impl HostRequest for DeviceRequest {
     }
 
     fn path(&self) -> RStr<'_> {
-        RStr::from(self.path.as_str())
+        // `/tv/home` → `/home`; `/tv` → `/`.
+        let path = self.uri.path().get(self.path_offset..).unwrap_or("");
+        RStr::from(if path.is_empty() { "/" } else { path })
     }
 
     fn query(&self) -> RStr<'_> {
-        RStr::from(self.query.as_str())
+        RStr::from(self.uri.query().unwrap_or(""))
     }
 
     fn param(&self, name: RStr<'_>) -> ROption<RStr<'_>> {

@@ -13,16 +13,15 @@ use abi_stable::std_types::{RResult, RString};
 use crate::{HandlerError, HandlerErrorKind, Response};
 
 /// Polls the inner future inside `catch_unwind`; after a panic it reports the error once
-/// and never polls the (possibly broken) inner future again.
+/// and never polls the (possibly broken) inner future again. The inner future is stored
+/// inline (pinned through `self`): the `FfiFuture` around it is the request's one box.
 pub(crate) struct CatchPanic<F> {
-    inner: Option<Pin<Box<F>>>,
+    inner: Option<F>,
 }
 
 impl<F> CatchPanic<F> {
     pub(crate) fn new(inner: F) -> Self {
-        Self {
-            inner: Some(Box::pin(inner)),
-        }
+        Self { inner: Some(inner) }
     }
 }
 
@@ -32,23 +31,28 @@ where
 {
     type Output = RResult<Response, HandlerError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(inner) = self.inner.as_mut() else {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of `inner`: it is never moved out while it may be
+        // pinned. It is only polled through `Pin::new_unchecked` on its place inside `self`
+        // (which is pinned), and only ever dropped in place by assigning `None`.
+        let this = unsafe { self.get_unchecked_mut() };
+        let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(RResult::RErr(HandlerError::failed(
                 "polled after completion",
             )));
         };
-        match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+        // SAFETY: `inner` lives inside the pinned `self` and is not moved (see above).
+        let inner = unsafe { Pin::new_unchecked(inner) };
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
-                self.inner = None;
+                this.inner = None;
                 Poll::Ready(output)
             }
             Err(payload) => {
-                // Drop the inner future inside catch_unwind too: its destructor runs the same
-                // author code that just panicked.
-                let inner = self.inner.take();
-                let _ = catch_unwind(AssertUnwindSafe(move || drop(inner)));
+                // Drop the inner future in place, inside catch_unwind too: its destructor
+                // runs the same author code that just panicked.
+                let _ = catch_unwind(AssertUnwindSafe(|| this.inner = None));
                 Poll::Ready(RResult::RErr(panicked(payload)))
             }
         }

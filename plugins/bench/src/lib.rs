@@ -26,13 +26,13 @@ frontdoor_plugin_api::export_adapter! {
 }
 
 async fn hello(_request: Request, _ctx: Ctx) -> Response {
-    Response::json_bytes(200, workloads::HELLO_BODY)
+    Response::json_static(200, workloads::HELLO_BODY)
 }
 
 async fn home(request: Request, _ctx: Ctx) -> Response {
     match workloads::home(request.query()) {
         Ok(body) => Response::json_bytes(200, body),
-        Err(workloads::BadProfile) => Response::json_bytes(400, workloads::BAD_PROFILE_BODY),
+        Err(workloads::BadProfile) => Response::json_static(400, workloads::BAD_PROFILE_BODY),
     }
 }
 
