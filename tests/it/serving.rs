@@ -59,6 +59,18 @@ async fn unknown_adapters_routes_and_methods_get_json_errors() {
 
     let reply = send(Method::DELETE, &host.url("/echo/hello"), &[], Vec::new()).await;
     assert_eq!(reply.status, 405);
+    // A method no route could ever have.
+    let brew = Method::from_bytes(b"BREW").expect("extension method");
+    let reply = send(brew, &host.url("/echo/hello"), &[], Vec::new()).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.json()["error"], "method not allowed");
+
+    // The namespace alone, and doubled slashes.
+    let reply = get(&host.url("/echo")).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.json()["error"], "not found");
+    let reply = get(&host.url("/echo//hello")).await;
+    assert_eq!(reply.status, 200, "empty segments are ignored");
 
     // A malformed percent escape in a path parameter matches no route.
     let reply = send(
