@@ -1,8 +1,13 @@
 //! `cargo xtask bench`: the workloads of `shared/bench/WORKLOADS.md` against a release host on
 //! 127.0.0.1. W1 and W2 through the `bench` adapter against the same code compiled into the
-//! host (`/static-bench/`), a profile of W1, W3 (skipped until backends exist) and R1 (reload
-//! under load). Prints a table and writes `target/bench/latest.json`; fails when any request
-//! failed, never on timing.
+//! host (`/static-bench/`), a profile of W1, W3 (fan-out: ten parallel calls to a sample
+//! backend answering after 5 ms, against that 5 ms ideal, on the same host), R1 (reload under
+//! load), and the cost of a shared-module call (the host's `module_call` benchmark, not with
+//! `--quick`). Prints a table and writes `target/bench/latest.json`; fails when any request
+//! or W3 backend call failed, never on timing.
+//!
+//! Placement on two cores or more: the hosts and the module-call benchmark on core 0; wrk,
+//! perf, xtask and the sample backends on core 1.
 //!
 //! `target/bench/` holds `latest.json`, `host.log` (both host instances, `RUST_LOG=warn`),
 //! the `w1-*.perf.{data,txt}` profiles, and `work/`: the adapter builds and plugins
@@ -10,6 +15,8 @@
 //! 100 × 7 MB after R1, are removed at the end).
 
 mod artifacts;
+mod fanout;
+mod module_call;
 mod pinning;
 mod procfs;
 mod profile;
@@ -33,6 +40,7 @@ use serde::Serialize;
 
 use crate::{build_plugin::relative_to_cwd, workspace::Workspace};
 use artifacts::BENCH_PACKAGE;
+use module_call::ModuleCall;
 use pinning::Pinning;
 use profile::Profile;
 use reload::ReloadConfig;
@@ -44,8 +52,8 @@ use wrk::Wrk;
 /// Run the benchmark workloads against a release build and report against the static baseline.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// One short run of each workload and no profile, to check that the benchmark works
-    /// (figures too rough to compare).
+    /// One short run of each workload, no profile and no shared-module call, to check that
+    /// the benchmark works (figures too rough to compare).
     #[arg(long)]
     quick: bool,
 }
@@ -86,8 +94,6 @@ const QUICK: Plan = Plan {
     profile_secs: None,
 };
 
-const W3_SKIPPED: &str = "backend calls are not implemented yet (issue #5)";
-
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let plan = if args.quick { QUICK } else { FULL };
     let started = unix_secs();
@@ -102,7 +108,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create {}", work_dir.display()))?;
     tools::ensure_wrk()?;
     let wrk_version = tools::wrk_version()?;
-    let artifacts = artifacts::build(&workspace, &work_dir.join("builds"))?;
+    let builds_dir = work_dir.join("builds");
+    let artifacts = artifacts::build(&workspace, &builds_dir)?;
+    let module_call_build = if args.quick {
+        None
+    } else {
+        Some(module_call::build(&workspace, &builds_dir)?)
+    };
 
     let pinning = Pinning::decide();
     pinning.apply_to_self()?;
@@ -123,11 +135,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let installed = plugins_dir.join(format!("{BENCH_PACKAGE}-{}.so", artifacts.base.version));
     fs::copy(&artifacts.base.library, &installed)
         .with_context(|| format!("cannot copy the bench adapter to {}", installed.display()))?;
+    // Dropping them on an error stops them.
+    let backends = fanout::start_backends(&artifacts.sample_backends, pinning.load_core)?;
     let server = launcher.start(&Instance {
-        label: "W1/W2 host",
+        label: "W1/W2/W3 host",
         plugins_dir: &plugins_dir,
         copies_dir: &work_dir.join("copies"),
         retired_limit: None,
+        backends: &backends.host_flags(),
     })?;
     server.wait_for_adapter(
         W1.adapter,
@@ -144,8 +159,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("profile skipped: {reason}");
     }
     let w2 = workloads::measure(&wrk, &server, &plan, &W2)?;
-    eprintln!("W3 skipped: {W3_SKIPPED}");
+    let w3 = fanout::measure(&wrk, &server, &plan, &backends)?;
     server.stop()?;
+    backends.stop();
 
     let reload = reload::run(&ReloadConfig {
         launcher: &launcher,
@@ -155,6 +171,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         work_dir: &work_dir,
     })?;
     remove_copies(&work_dir);
+    // Last, when no host is left on its core.
+    let module_call = match &module_call_build {
+        Some(built) => ModuleCall::Measured(module_call::run(built, pinning.host_core)?),
+        None => ModuleCall::Skipped {
+            reason: "--quick".to_owned(),
+        },
+    };
 
     let mut report = Report {
         started_unix_secs: started,
@@ -169,14 +192,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         workloads: vec![
             Entry::Measured(Box::new(w1)),
             Entry::Measured(Box::new(w2)),
-            Entry::Skipped {
-                id: "W3",
-                name: "fan-out",
-                reason: W3_SKIPPED,
-            },
+            Entry::FanOut(Box::new(w3)),
         ],
         profile,
         reload,
+        module_call,
         plan,
         failures: Vec::new(),
     };

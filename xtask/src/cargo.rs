@@ -1,10 +1,11 @@
-//! Running `cargo build` and collecting what it built from its JSON messages.
+//! Running `cargo build` (and `cargo bench --no-run`) and collecting what it built from its
+//! JSON messages.
 
 use std::{
     env,
     ffi::OsString,
     io::BufReader,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 
@@ -35,10 +36,7 @@ pub fn build_with_env(
     profile: Profile,
     env: &[EnvVar<'_>],
 ) -> anyhow::Result<Vec<Artifact>> {
-    // `CARGO` is the cargo that runs us: the same toolchain the user chose.
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut command = Command::new(cargo);
-    command.current_dir(root).arg("build");
+    let mut command = cargo_command(root, "build");
     for &(name, value) in env {
         match value {
             Some(value) => command.env(name, value),
@@ -51,13 +49,46 @@ pub fn build_with_env(
     for package in packages {
         command.args(["--package", package]);
     }
+    artifacts(command, &format!("cargo build of {}", packages.join(", ")))
+}
+
+/// Builds the benchmark target `bench` of `package` without running it (`cargo bench
+/// --no-run`, cargo's `bench` profile) and returns its executable, to be run by hand: under
+/// taskset, with arguments of our choosing.
+pub fn build_bench(root: &Path, package: &str, bench: &str) -> anyhow::Result<PathBuf> {
+    let mut command = cargo_command(root, "bench");
+    command.args(["--no-run", "--package", package, "--bench", bench]);
+    artifacts(command, &format!("cargo bench --no-run of {package}"))?
+        .into_iter()
+        .filter(|artifact| artifact.target.is_bench() && artifact.target.name == bench)
+        .find_map(|artifact| artifact.executable)
+        .map(|path| path.into_std_path_buf())
+        .with_context(|| format!("cargo bench --no-run reported no executable for {bench}"))
+}
+
+/// `cargo SUBCOMMAND` in `root`, with the cargo that runs us: the toolchain the user chose.
+fn cargo_command(root: &Path, subcommand: &str) -> Command {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut command = Command::new(cargo);
+    command.current_dir(root).arg(subcommand);
+    command
+}
+
+/// Runs `command` (a cargo build of some kind) and collects the artifacts it reports.
+/// Cargo's diagnostics and progress go straight to our stderr; `what` names it in errors.
+fn artifacts(mut command: Command, what: &str) -> anyhow::Result<Vec<Artifact>> {
     command
         .arg("--message-format=json-render-diagnostics")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    let mut child = command.spawn().context("cannot run cargo build")?;
-    let stdout = child.stdout.take().context("cargo build has no stdout")?;
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot run {what}"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .with_context(|| format!("{what} has no stdout"))?;
 
     let mut artifacts = Vec::new();
     let mut read_error = None;
@@ -73,13 +104,15 @@ pub fn build_with_env(
             }
         }
     }
-    let status = child.wait().context("cannot wait for cargo build")?;
+    let status = child
+        .wait()
+        .with_context(|| format!("cannot wait for {what}"))?;
     // A read error comes first: cargo may have failed only because we stopped reading.
     if let Some(error) = read_error {
-        return Err(error).context("cannot read the json messages of cargo build");
+        return Err(error).with_context(|| format!("cannot read the json messages of {what}"));
     }
     if !status.success() {
-        bail!("cargo build of {} failed ({status})", packages.join(", "));
+        bail!("{what} failed ({status})");
     }
     Ok(artifacts)
 }

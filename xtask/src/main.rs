@@ -31,6 +31,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the benchmark workloads against a release build and report against the static baseline.
+    ///
+    /// W1 hello and W2 home: the `bench` adapter against the same code compiled into the host,
+    /// with the host's CPU time per request. W3 fan-out: /bench/fanout, 10 parallel calls to a
+    /// sample backend answering after 5 ms, against that 5 ms ideal (wrk -c8, so the backend
+    /// is not saturated). R1: reload under load. Then the cost of a shared-module call
+    /// (host/benches/module_call.rs against a release build of `artwork`) on the host's core.
+    /// Prints a table and writes target/bench/latest.json; fails when a request or a W3
+    /// backend call failed, never on timing.
     Bench(bench::Args),
     /// Build plugin cdylibs and install them atomically into the plugins directory.
     BuildPlugin(build_plugin::Args),

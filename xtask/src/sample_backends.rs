@@ -1,12 +1,12 @@
 //! The sample backend services (`tests/sample-backends`) as a child process, for the demo
-//! and the benchmarks: build, start on a base port, wait until the control API answers,
-//! switch faults, stop.
+//! and the benchmarks: build, start on a base port (pinned to a core if asked), wait until
+//! the control API answers, switch faults, stop.
 //!
 //! **Invariant:** the child never outlives xtask: dropping [`SampleBackends`] kills it.
 
 use std::{
     net::SocketAddr,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -53,8 +53,27 @@ pub fn build(workspace: &Workspace) -> anyhow::Result<PathBuf> {
 impl SampleBackends {
     /// Starts the services on 127.0.0.1: control on `base_port`, services on the next five.
     /// `quiet` sends their output to /dev/null (benchmarks), else to our terminal.
-    pub fn start(binary: &PathBuf, base_port: u16, quiet: bool) -> anyhow::Result<Self> {
-        let mut command = Command::new(binary);
+    pub fn start(binary: &Path, base_port: u16, quiet: bool) -> anyhow::Result<Self> {
+        Self::start_pinned(binary, base_port, quiet, None)
+    }
+
+    /// [`start`](Self::start), and with `Some(core)` on that CPU only, with `taskset -c`
+    /// (benchmarks, to keep the services off the host's core).
+    pub fn start_pinned(
+        binary: &Path,
+        base_port: u16,
+        quiet: bool,
+        core: Option<usize>,
+    ) -> anyhow::Result<Self> {
+        let mut command = match core {
+            Some(core) => {
+                // taskset execs the binary: the child's pid is the services'.
+                let mut command = Command::new("taskset");
+                command.args(["-c", &core.to_string()]).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .args(["--base-port", &base_port.to_string()])
             .stdin(Stdio::null())

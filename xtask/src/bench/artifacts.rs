@@ -1,5 +1,6 @@
-//! What the benchmark runs: the release host, and two release builds of the `bench` adapter
-//! that differ only in version (R1 swaps them), copied out of cargo's target directory.
+//! What the benchmark runs: the release host, two release builds of the `bench` adapter that
+//! differ only in version (R1 swaps them), copied out of cargo's target directory, and the
+//! sample backends (W3's backend).
 
 use std::{
     fs,
@@ -12,7 +13,7 @@ use serde::Serialize;
 
 use crate::{
     cargo::{self, Profile},
-    host,
+    host, sample_backends,
     workspace::Workspace,
 };
 
@@ -29,6 +30,7 @@ pub struct Artifacts {
     pub base: BenchBuild,
     /// The same code with the patch version one higher.
     pub alternate: BenchBuild,
+    pub sample_backends: PathBuf,
 }
 
 /// One build of the bench adapter, copied to a file of its own.
@@ -38,10 +40,11 @@ pub struct BenchBuild {
     pub library: PathBuf,
 }
 
-/// Builds the host and both adapter builds in release; the adapter libraries are copied into
-/// `builds_dir`.
+/// Builds the host, both adapter builds and the sample backends in release; the adapter
+/// libraries are copied into `builds_dir`.
 pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<Artifacts> {
     let frontdoor = host::build(workspace)?;
+    let sample_backends = sample_backends::build(workspace)?;
     let package = workspace.find_plugin(BENCH_PACKAGE)?;
     let base_version = package.version.clone();
     let alternate_version = Version::new(
@@ -71,6 +74,7 @@ pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<Artifac
         frontdoor,
         base,
         alternate,
+        sample_backends,
     })
 }
 

@@ -16,9 +16,10 @@ use super::tools;
 pub struct Pinning {
     /// `std::thread::available_parallelism`.
     pub cores: usize,
-    /// The host runs under `taskset -c HOST_CORE`.
+    /// The hosts, and then the shared-module call benchmark, run under `taskset -c HOST_CORE`.
     pub host_core: Option<usize>,
-    /// wrk, perf and xtask itself (its reload poller) run under `taskset -c LOAD_CORE`.
+    /// wrk, perf, xtask itself (its reload poller) and the sample backends (W3) run under
+    /// `taskset -c LOAD_CORE`.
     pub load_core: Option<usize>,
     /// The above in words, as printed.
     pub description: String,
@@ -40,7 +41,7 @@ impl Pinning {
             (
                 Some(0),
                 Some(1),
-                "host on core 0 (taskset -c 0); wrk, perf and xtask's reload poller on core 1 (taskset -c 1)"
+                "host and module-call benchmark on core 0 (taskset -c 0); wrk, perf, xtask's reload poller and the sample backends on core 1 (taskset -c 1)"
                     .to_owned(),
             )
         };

@@ -136,6 +136,7 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
         // R1 retires one version per swap by design: keep the host's warning about too many
         // retired versions out of the log.
         retired_limit: Some(plan.swaps + 1),
+        backends: &[],
     })?;
     server.wait_for_adapter(POLL_PATH, &label(first))?;
 

@@ -11,10 +11,12 @@ use serde::Serialize;
 use super::{
     Plan,
     artifacts::Artifacts,
+    fanout::FanOut,
+    module_call::ModuleCall,
     pinning::Pinning,
     profile::Profile,
     reload::Reload,
-    workloads::Measured,
+    workloads::{Measured, Side},
     wrk::{self, Load},
 };
 
@@ -32,6 +34,7 @@ pub struct Report {
     pub workloads: Vec<Entry>,
     pub profile: Profile,
     pub reload: Reload,
+    pub module_call: ModuleCall,
     /// One line per run with failed requests; the command fails when there is any.
     pub failures: Vec<String>,
 }
@@ -54,16 +57,16 @@ pub struct LoadGenerator {
     pub command: String,
 }
 
-/// One workload of WORKLOADS.md.
+/// One workload of WORKLOADS.md. Both kinds are `"status": "measured"` in the JSON, as
+/// before W3 existed; W3's entry is told apart by its `compared_with`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Entry {
+    /// Adapter against the static handler.
     Measured(Box<Measured>),
-    Skipped {
-        id: &'static str,
-        name: &'static str,
-        reason: &'static str,
-    },
+    /// Adapter against an ideal (W3), as there is no static counterpart.
+    #[serde(rename = "measured")]
+    FanOut(Box<FanOut>),
 }
 
 impl LoadGenerator {
@@ -77,39 +80,48 @@ impl LoadGenerator {
     }
 }
 
+impl Entry {
+    pub fn id(&self) -> &'static str {
+        match self {
+            Self::Measured(measured) => measured.id,
+            Self::FanOut(fanout) => fanout.id,
+        }
+    }
+
+    /// The ways the workload was served, each with its name.
+    pub fn sides(&self) -> Vec<(&'static str, &Side)> {
+        match self {
+            Self::Measured(measured) => {
+                vec![
+                    ("adapter", &measured.adapter),
+                    ("static", &measured.baseline),
+                ]
+            }
+            Self::FanOut(fanout) => vec![("adapter", &fanout.adapter)],
+        }
+    }
+}
+
 impl Report {
-    /// Lists every run with failed requests into `failures`.
+    /// Lists every run with failed requests into `failures`, and W3's failed backend calls.
     pub fn collect_failures(&mut self) {
         let mut failures = Vec::new();
-        let mut check = |what: String, load: &Load| {
-            let stats = load.stats;
-            if stats.failures() > 0 {
-                let errors = stats.socket_errors;
-                failures.push(format!(
-                    "{what}: {} non-2xx/3xx answers, socket errors connect {} read {} write {} timeout {} ({})",
-                    stats.non_2xx_3xx,
-                    errors.connect,
-                    errors.read,
-                    errors.write,
-                    errors.timeout,
-                    load.command
-                ));
-            }
-        };
         for entry in &self.workloads {
-            let Entry::Measured(measured) = entry else {
-                continue;
-            };
-            for (side, name) in [
-                (&measured.adapter, "adapter"),
-                (&measured.baseline, "static"),
-            ] {
-                check(format!("{} {name} warm-up", measured.id), &side.warmup);
+            let id = entry.id();
+            for (name, side) in entry.sides() {
+                failures.extend(failed(format!("{id} {name} warm-up"), &side.warmup));
                 for (index, run) in side.runs.iter().enumerate() {
-                    check(
-                        format!("{} {name} run {}", measured.id, index + 1),
-                        &run.load,
-                    );
+                    failures.extend(failed(format!("{id} {name} run {}", index + 1), &run.load));
+                }
+            }
+            if let Entry::FanOut(fanout) = entry {
+                failures.extend(failed(format!("{id} backend alone"), &fanout.backend_alone));
+                let calls = fanout.backend_calls;
+                if calls.failed > 0 {
+                    failures.push(format!(
+                        "{id}: {} of {} calls to backend `{}` failed (W3 answers 200 all the same, with a lower \"ok\")",
+                        calls.failed, calls.calls, fanout.backend.backend
+                    ));
                 }
             }
         }
@@ -117,11 +129,17 @@ impl Report {
             adapter, baseline, ..
         } = &self.profile
         {
-            check("profile load on the adapter".to_owned(), &adapter.load);
-            check("profile load on static".to_owned(), &baseline.load);
+            failures.extend(failed(
+                "profile load on the adapter".to_owned(),
+                &adapter.load,
+            ));
+            failures.extend(failed("profile load on static".to_owned(), &baseline.load));
         }
-        check("R1 steady state".to_owned(), &self.reload.steady);
-        check("R1 during swaps".to_owned(), &self.reload.during_swaps);
+        failures.extend(failed("R1 steady state".to_owned(), &self.reload.steady));
+        failures.extend(failed(
+            "R1 during swaps".to_owned(),
+            &self.reload.during_swaps,
+        ));
         if self.reload.failed.poller_non_200 > 0 {
             failures.push(format!(
                 "R1 poller: {} non-200 answers to GET /bench/hello during swaps",
@@ -136,4 +154,17 @@ impl Report {
         let json = serde_json::to_string_pretty(self).context("cannot serialize the report")?;
         fs::write(path, json + "\n").with_context(|| format!("cannot write {}", path.display()))
     }
+}
+
+/// The line for `load` when it had failed requests.
+fn failed(what: String, load: &Load) -> Option<String> {
+    let stats = load.stats;
+    if stats.failures() == 0 {
+        return None;
+    }
+    let errors = stats.socket_errors;
+    Some(format!(
+        "{what}: {} non-2xx/3xx answers, socket errors connect {} read {} write {} timeout {} ({})",
+        stats.non_2xx_3xx, errors.connect, errors.read, errors.write, errors.timeout, load.command
+    ))
 }

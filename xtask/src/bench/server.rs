@@ -34,6 +34,8 @@ pub struct Instance<'a> {
     pub plugins_dir: &'a Path,
     pub copies_dir: &'a Path,
     pub retired_limit: Option<usize>,
+    /// Backends as (name, base URL).
+    pub backends: &'a [(String, String)],
 }
 
 /// A running benchmark host.
@@ -75,7 +77,7 @@ impl Launcher<'_> {
                 copies_dir: Some(instance.copies_dir),
                 retired_limit: instance.retired_limit,
                 pin_core: self.core,
-                backends: &[],
+                backends: instance.backends,
                 output: Output::Log {
                     path: self.log,
                     rust_log: RUST_LOG,
@@ -126,11 +128,12 @@ impl Server {
 
     /// `GET /admin/plugins`, parsed.
     pub fn admin_plugins(&self) -> anyhow::Result<serde_json::Value> {
-        let response = http::get(self.admin, "/admin/plugins", REQUEST_TIMEOUT)?;
-        if response.status != 200 {
-            bail!("GET /admin/plugins answered {}", response.status);
-        }
-        serde_json::from_slice(&response.body).context("GET /admin/plugins is not JSON")
+        self.admin_get("/admin/plugins")
+    }
+
+    /// `GET /admin/backends`, parsed.
+    pub fn admin_backends(&self) -> anyhow::Result<serde_json::Value> {
+        self.admin_get("/admin/backends")
     }
 
     /// Stops the host gracefully; a host that does not exit cleanly is reported, not fatal.
@@ -140,5 +143,13 @@ impl Server {
             eprintln!("xtask: note: the benchmark host exited with {status} after SIGTERM");
         }
         Ok(())
+    }
+
+    fn admin_get(&self, target: &str) -> anyhow::Result<serde_json::Value> {
+        let response = http::get(self.admin, target, REQUEST_TIMEOUT)?;
+        if response.status != 200 {
+            bail!("GET {target} answered {}", response.status);
+        }
+        serde_json::from_slice(&response.body).with_context(|| format!("GET {target} is not JSON"))
     }
 }

@@ -154,7 +154,7 @@ pub fn measure(
 }
 
 /// One wrk run with the host's CPU time read from `/proc` before and after it.
-fn measure_run(wrk: &Wrk, server: &Server, path: &str, secs: u64) -> anyhow::Result<Run> {
+pub fn measure_run(wrk: &Wrk, server: &Server, path: &str, secs: u64) -> anyhow::Result<Run> {
     let core_busy = || server.core.map(procfs::core_busy).transpose();
     let (busy_before, before) = (core_busy()?, procfs::cpu_time(server.pid())?);
     let load = wrk.run(&server.url(path), secs)?;
@@ -184,7 +184,8 @@ fn cpu_us_per_request(cpu: Duration, requests: u64) -> f64 {
     cpu.as_secs_f64() * 1e6 / requests as f64
 }
 
-fn side(path: &'static str, warmup: Load, runs: Vec<Run>) -> Side {
+/// The runs of one side with their medians.
+pub fn side(path: &'static str, warmup: Load, runs: Vec<Run>) -> Side {
     let median =
         |figure: fn(&Run) -> f64| stats::median(&runs.iter().map(figure).collect::<Vec<_>>());
     let median = Summary {

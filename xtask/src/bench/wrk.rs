@@ -12,17 +12,18 @@ use serde::Serialize;
 
 /// wrk threads: one, as its core is shared with nothing else but xtask.
 pub const THREADS: u32 = 1;
-/// Open connections, each with one request in flight.
+/// Open connections, each with one request in flight, unless a workload says otherwise.
 pub const CONNECTIONS: u32 = 32;
 /// How long past its duration a wrk run may take (its connect and 2 s request timeouts)
 /// before it is killed.
 const GRACE: Duration = Duration::from_secs(15);
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
-/// How wrk is started: on which core.
+/// How wrk is started: on which core, with how many connections.
 #[derive(Debug, Clone, Copy)]
 pub struct Wrk {
     core: Option<usize>,
+    connections: u32,
 }
 
 /// A wrk run in the background; dropping it kills wrk.
@@ -65,9 +66,20 @@ pub struct SocketErrors {
 }
 
 impl Wrk {
-    /// wrk pinned to `core` with taskset, or unpinned.
+    /// wrk pinned to `core` with taskset, or unpinned, with [`CONNECTIONS`] connections.
     pub fn new(core: Option<usize>) -> Self {
-        Self { core }
+        Self {
+            core,
+            connections: CONNECTIONS,
+        }
+    }
+
+    /// The same wrk with `connections` connections.
+    pub fn with_connections(self, connections: u32) -> Self {
+        Self {
+            connections,
+            ..self
+        }
     }
 
     /// The command line of a run of `secs` seconds against `url`.
@@ -79,7 +91,7 @@ impl Wrk {
         line.extend([
             "wrk".to_owned(),
             format!("-t{THREADS}"),
-            format!("-c{CONNECTIONS}"),
+            format!("-c{}", self.connections),
             format!("-d{secs}s"),
             "--latency".to_owned(),
             url.to_owned(),

@@ -1,10 +1,11 @@
-//! The report as text: a table of the workloads, the R1 block and where the files are.
+//! The report as text: a table of the workloads, the shared-module call block, the R1 block
+//! and where the files are.
 
 use std::fmt::Write as _;
 
 use super::{Entry, Report};
 use crate::{
-    bench::{profile::Profile, reload::Reload},
+    bench::{fanout::FanOut, module_call::ModuleCall, profile::Profile, reload::Reload},
     build_plugin::relative_to_cwd,
 };
 
@@ -33,6 +34,8 @@ fn render(report: &Report) -> String {
     out.push_str(&workload_table(report));
     out.push_str(&noise_line(report));
     out.push('\n');
+    out.push_str(&module_call_block(&report.module_call));
+    out.push('\n');
     out.push_str(&profile_lines(&report.profile));
     out.push('\n');
     out.push_str(&reload_block(&report.reload));
@@ -52,7 +55,7 @@ fn workload_table(report: &Report) -> String {
     ]
     .map(str::to_owned);
     let mut rows = vec![header];
-    let mut skipped = Vec::new();
+    let mut notes = Vec::new();
     for entry in &report.workloads {
         match entry {
             Entry::Measured(measured) => {
@@ -68,8 +71,19 @@ fn workload_table(report: &Report) -> String {
                     format!("{:.2}", measured.ratios.cpu_per_request),
                 ]);
             }
-            Entry::Skipped { id, name, reason } => {
-                skipped.push(format!("{id} {name}: skipped, {reason}"));
+            Entry::FanOut(fanout) => {
+                let a = fanout.adapter.median;
+                rows.push([
+                    format!("{} {}", fanout.id, fanout.name),
+                    thousands(a.requests_per_sec),
+                    "-".to_owned(),
+                    "-".to_owned(),
+                    format!("{} / ideal {}", latency(a.p50_us), latency(fanout.ideal_us)),
+                    format!("{} / -", latency(a.p99_us)),
+                    format!("{:.2} / -", a.cpu_us_per_request),
+                    "-".to_owned(),
+                ]);
+                notes.push(fanout_note(fanout));
             }
         }
     }
@@ -94,10 +108,48 @@ fn workload_table(report: &Report) -> String {
             .collect();
         let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
-    for line in skipped {
+    for line in notes {
         let _ = writeln!(out, "{line}");
     }
     out
+}
+
+/// What W3's row is compared with, and how it was loaded.
+fn fanout_note(fanout: &FanOut) -> String {
+    let backend = &fanout.backend;
+    let alone = &fanout.backend_alone;
+    let command = fanout
+        .adapter
+        .runs
+        .first()
+        .map_or("", |run| run.load.command.as_str());
+    let calls = fanout.backend_calls;
+    format!(
+        "{} {}: no static counterpart; the ideal is one backend round trip of {} ms ({} parallel calls to backend `{}` = {} at {}, each answered after {} ms; sequential would be {}): p50 / ideal {:.2}, p99 / ideal {:.2}\n  \
+         backend alone ({}, one run): p50 {}, p99 {}\n  \
+         load: {command} ({} connections, so the backend is not saturated); CPU is the host's only, backend calls included{}; {} backend calls, {} failed",
+        fanout.id,
+        fanout.name,
+        backend.latency_ms,
+        fanout.calls_per_request,
+        backend.backend,
+        backend.service,
+        backend.url,
+        backend.latency_ms,
+        latency(fanout.sequential_us),
+        fanout.ratios.p50_over_ideal,
+        fanout.ratios.p99_over_ideal,
+        alone.command,
+        latency(alone.stats.p50_us),
+        latency(alone.stats.p99_us),
+        fanout.connections,
+        backend
+            .core
+            .map(|core| format!(", the sample backends run on core {core}"))
+            .unwrap_or_default(),
+        thousands(calls.calls as f64),
+        calls.failed,
+    )
 }
 
 /// How much of the host's core other work took during the measured runs: the figures are
@@ -106,11 +158,8 @@ fn noise_line(report: &Report) -> String {
     let worst = report
         .workloads
         .iter()
-        .filter_map(|entry| match entry {
-            Entry::Measured(measured) => Some(measured),
-            Entry::Skipped { .. } => None,
-        })
-        .flat_map(|measured| measured.adapter.runs.iter().chain(&measured.baseline.runs))
+        .flat_map(Entry::sides)
+        .flat_map(|(_, side)| &side.runs)
         .filter_map(|run| run.other_busy_share())
         .max_by(f64::total_cmp);
     match (worst, report.machine.host_core) {
@@ -141,6 +190,19 @@ fn profile_lines(profile: &Profile) -> String {
             out
         }
         Profile::Skipped { reason } => format!("profile skipped: {reason}\n"),
+    }
+}
+
+fn module_call_block(module_call: &ModuleCall) -> String {
+    match module_call {
+        ModuleCall::Measured(measured) => {
+            let mut out = format!("shared-module call: {}\n", measured.command);
+            for line in &measured.output {
+                let _ = writeln!(out, "  {line}");
+            }
+            out
+        }
+        ModuleCall::Skipped { reason } => format!("shared-module call skipped: {reason}\n"),
     }
 }
 

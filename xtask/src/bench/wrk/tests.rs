@@ -97,3 +97,15 @@ fn the_command_line_is_pinned_when_asked() {
         format!("wrk -t1 -c32 -d2s --latency {url}")
     );
 }
+
+#[test]
+fn the_command_line_carries_the_connection_count() {
+    let url = "http://127.0.0.1:1/bench/fanout";
+    assert_eq!(
+        Wrk::new(Some(1))
+            .with_connections(8)
+            .command_line(url, 5)
+            .join(" "),
+        format!("taskset -c 1 wrk -t1 -c8 -d5s --latency {url}")
+    );
+}
