@@ -134,6 +134,8 @@ pub struct RetiredView {
     /// Their artifact sizes, roughly their cost in resident memory.
     pub bytes: u64,
     pub limit: usize,
+    /// More retired versions are mapped than `limit`: restart the host to reclaim them.
+    pub over_limit: bool,
 }
 
 fn file_name(path: &std::path::Path) -> String {
@@ -245,6 +247,7 @@ fn plugins_view(snapshot: &Snapshot) -> PluginsView {
             count: snapshot.retired_count,
             bytes: snapshot.retired_bytes,
             limit: snapshot.retired_limit,
+            over_limit: snapshot.retired_count > snapshot.retired_limit,
         },
     }
 }

@@ -19,7 +19,7 @@ const MAX_REQUESTS_PER_WORKER: u64 = 200_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swapping_under_load_fails_no_request() {
-    let host = TestHost::with(&[]).await;
+    let host = TestHost::with_config(&[], |config| config.retired_limit = 5).await;
     let builds = [Fixture::Echo("1.0.0"), Fixture::Echo("2.0.0")];
     // Build both variants before the clock starts.
     for build in builds {
@@ -100,6 +100,11 @@ async fn swapping_under_load_fails_no_request() {
     assert_eq!(
         plugins["retired"]["count"], SWAPS,
         "every replaced build retired: {plugins:#}"
+    );
+    assert_eq!(plugins["retired"]["limit"], 5);
+    assert_eq!(
+        plugins["retired"]["over_limit"], true,
+        "past the cap the host says so"
     );
     host.stop().await;
 }
