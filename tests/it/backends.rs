@@ -46,6 +46,14 @@ async fn host_for(
     .await
 }
 
+/// The names of a home page's rows.
+fn row_names(home: &serde_json::Value) -> Vec<&str> {
+    home["rows"]
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|row| row["name"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 async fn set_faults(backends: &SampleBackends, service: Service, faults: Faults) {
     backends
         .set_faults(service, faults)
@@ -151,12 +159,7 @@ async fn a_refusing_bookmarks_service_only_removes_continue_watching() {
     assert_eq!(reply.status, 200);
     let home = reply.json();
     assert_eq!(home["degraded"], serde_json::json!(["bookmarks"]));
-    let names: Vec<&str> = home["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .filter_map(|r| r["name"].as_str())
-        .collect();
+    let names = row_names(&home);
     assert!(!names.contains(&"Continue Watching"), "{names:?}");
     assert!(!names.is_empty());
     assert!(
@@ -192,12 +195,7 @@ async fn a_slow_backend_hits_its_timeout_and_the_fallback_is_served() {
     assert_eq!(reply.status, 200);
     let home = reply.json();
     assert_eq!(home["degraded"], serde_json::json!(["recommendations"]));
-    let names: Vec<&str> = home["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .filter_map(|r| r["name"].as_str())
-        .collect();
+    let names = row_names(&home);
     assert!(names.contains(&"Popular"), "{names:?}");
     assert_eq!(
         backend_view(&host, "recommendations").await["totals"]["timeout"],

@@ -41,7 +41,7 @@ macro_rules! export_adapter {
         routes: { $($method:ident $path:literal => $handler:path),* $(,)? } $(,)?
     ) => {
         const _: () = {
-            use $crate::abi_stable::std_types::{ROption, RResult, RString, RVec};
+            use $crate::abi_stable::std_types::{ROption, RResult, RString};
 
             const __FRONTDOOR_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
             const __FRONTDOOR_HANDLERS: &[$crate::sdk::entry::HandlerFn] =
@@ -60,9 +60,6 @@ macro_rules! export_adapter {
                 )
             }
 
-            extern "C" fn __frontdoor_init(host: $crate::PluginHostObj) -> RResult<(), RString> {
-                $crate::sdk::entry::init(host, __FRONTDOOR_REQUIRES)
-            }
 
             extern "C" fn __frontdoor_handle(route: u32, request: $crate::HostRequestObj) -> $crate::abi::HandlerFuture {
                 $crate::sdk::entry::handle(__FRONTDOOR_HANDLERS, route, request)
@@ -72,17 +69,7 @@ macro_rules! export_adapter {
                 ROption::RNone
             }
 
-            extern "C" fn __frontdoor_bind(bindings: RVec<$crate::ModuleTable>) {
-                $crate::sdk::entry::bind(bindings)
-            }
-
-            $crate::__export_root_module!(
-                __frontdoor_manifest,
-                __frontdoor_init,
-                __frontdoor_handle,
-                __frontdoor_export,
-                __frontdoor_bind
-            );
+            $crate::__export_plugin!(__FRONTDOOR_REQUIRES, __frontdoor_manifest, __frontdoor_handle, __frontdoor_export);
         };
     };
 }
@@ -127,7 +114,7 @@ macro_rules! export_shared_module {
         interface: $exported:ty => $build:expr $(,)?
     ) => {
         const _: () = {
-            use $crate::abi_stable::std_types::{ROption, RResult, RString, RVec};
+            use $crate::abi_stable::std_types::{ROption, RResult, RString};
 
             const __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
                 $($($crate::sdk::modules::required_module::<$interface>($module, $requirement)),*)?
@@ -143,9 +130,6 @@ macro_rules! export_shared_module {
                 )
             }
 
-            extern "C" fn __frontdoor_init(host: $crate::PluginHostObj) -> RResult<(), RString> {
-                $crate::sdk::entry::init(host, __FRONTDOOR_REQUIRES)
-            }
 
             extern "C" fn __frontdoor_handle(route: u32, request: $crate::HostRequestObj) -> $crate::abi::HandlerFuture {
                 $crate::sdk::entry::handle(&[], route, request)
@@ -156,18 +140,36 @@ macro_rules! export_shared_module {
                 $crate::sdk::entry::export::<$exported>(&__FRONTDOOR_TABLE, || $build)
             }
 
-            extern "C" fn __frontdoor_bind(bindings: RVec<$crate::ModuleTable>) {
-                $crate::sdk::entry::bind(bindings)
-            }
-
-            $crate::__export_root_module!(
-                __frontdoor_manifest,
-                __frontdoor_init,
-                __frontdoor_handle,
-                __frontdoor_export,
-                __frontdoor_bind
-            );
+            $crate::__export_plugin!(__FRONTDOOR_REQUIRES, __frontdoor_manifest, __frontdoor_handle, __frontdoor_export);
         };
+    };
+}
+
+/// The entry points every plugin shares (`init` with its requirements, `bind`), and the
+/// export of the root module.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_plugin {
+    ($requires:ident, $manifest:ident, $handle:ident, $export:ident) => {
+        extern "C" fn __frontdoor_init(
+            host: $crate::PluginHostObj,
+        ) -> $crate::abi_stable::std_types::RResult<(), $crate::abi_stable::std_types::RString> {
+            $crate::sdk::entry::init(host, $requires)
+        }
+
+        extern "C" fn __frontdoor_bind(
+            bindings: $crate::abi_stable::std_types::RVec<$crate::ModuleTable>,
+        ) {
+            $crate::sdk::entry::bind(bindings)
+        }
+
+        $crate::__export_root_module!(
+            $manifest,
+            __frontdoor_init,
+            $handle,
+            $export,
+            __frontdoor_bind
+        );
     };
 }
 
