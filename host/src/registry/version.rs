@@ -140,7 +140,8 @@ impl PluginVersion {
             source: None,
             mapped_copy: None,
             file_bytes: 0,
-            sdk_version: frontdoor_plugin_api_version().to_owned(),
+            // Compiled-in handlers use no SDK; plugins overwrite this from their manifest.
+            sdk_version: "builtin".to_owned(),
             routes,
             requires: Vec::new(),
             export: None,
@@ -182,10 +183,6 @@ impl PluginVersion {
     pub fn is_removed(&self) -> bool {
         self.removed.load(Ordering::Acquire)
     }
-}
-
-fn frontdoor_plugin_api_version() -> &'static str {
-    "builtin"
 }
 
 /// Counts one request in a version for as long as it lives; holding it keeps the version's
