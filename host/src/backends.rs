@@ -375,7 +375,8 @@ async fn send(client: &HttpClient, call: &OutgoingCall) -> CallResult {
     Ok(BackendResponse {
         status,
         headers,
-        body: RVec::from(body.to_vec()),
+        // Zero-copy when hyper handed us one contiguous, unshared buffer (the usual case).
+        body: RVec::from(Vec::<u8>::from(body)),
     })
 }
 

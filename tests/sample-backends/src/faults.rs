@@ -131,7 +131,7 @@ impl Plan {
                 std::future::pending::<()>().await;
             }
             if self.faults.latency_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(self.faults.latency_ms)).await;
+                precise_sleep(Duration::from_millis(self.faults.latency_ms)).await;
             }
         };
         tokio::select! {
@@ -143,6 +143,29 @@ impl Plan {
         } else {
             Verdict::Answer
         })
+    }
+}
+
+/// Sleeps `latency` to within a fraction of a millisecond. tokio's timer has a 1 ms
+/// granularity and rounds up, which turned a 5 ms latency into 6-7 ms and hid the host's
+/// own cost in the fan-out benchmark. The bulk is a tokio sleep; the last stretch a thread
+/// sleep on the blocking pool (precise in real time); a paused test clock is then moved to
+/// the deadline.
+async fn precise_sleep(latency: Duration) {
+    const COARSE_MARGIN: Duration = Duration::from_millis(2);
+    let deadline = tokio::time::Instant::now() + latency;
+    let real_deadline = std::time::Instant::now() + latency;
+    if latency > COARSE_MARGIN {
+        tokio::time::sleep_until(deadline - COARSE_MARGIN).await;
+    }
+    let remaining = real_deadline.saturating_duration_since(std::time::Instant::now());
+    if !remaining.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(remaining)).await;
+    }
+    // Real time is past the deadline now; a paused test clock is not, so move it there.
+    // (A timer for a deadline just past would still wait for tokio's next 1 ms tick.)
+    if tokio::time::Instant::now() < deadline {
+        tokio::time::sleep_until(deadline).await;
     }
 }
 
