@@ -121,6 +121,7 @@ impl Host {
                 .with_context(|| format!("cannot reopen the host log {}", path.display()))?;
             command.env("RUST_LOG", rust_log).stdout(log).stderr(stderr);
         }
+        crate::child::terminate_with_parent(&mut command);
         let child = command
             .spawn()
             .with_context(|| format!("cannot start {}", frontdoor.display()))?;

@@ -6,6 +6,7 @@
 mod bench;
 mod build_plugin;
 mod cargo;
+mod child;
 mod demo;
 mod host;
 mod http;

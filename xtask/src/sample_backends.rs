@@ -81,6 +81,7 @@ impl SampleBackends {
         if quiet {
             command.stderr(Stdio::null());
         }
+        crate::child::terminate_with_parent(&mut command);
         let child = command
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
