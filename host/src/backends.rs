@@ -108,10 +108,6 @@ impl Backends {
         Ok(Self { by_name, client })
     }
 
-    pub fn get(&self, name: &str) -> Option<&Arc<Backend>> {
-        self.by_name.get(name)
-    }
-
     /// Makes one backend call for the device request `scope`.
     pub async fn call(&self, scope: &Arc<RequestScope>, request: BackendRequest) -> CallResult {
         let Some(backend) = self.by_name.get(request.backend.as_str()) else {

@@ -119,16 +119,8 @@ impl Registry {
         self.publish(&mut state);
     }
 
-    /// Deploys the artifact at `path`, new or replaced. On failure the file is recorded as
-    /// failed and whatever served before keeps serving.
-    pub fn deploy_file(&self, path: &Path) -> Result<Arc<PluginVersion>, String> {
-        let _deploying = self
-            .deploying
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.deploy_locked(path)
-    }
-
+    /// Deploys the artifact at `path`, new or replaced (the caller holds `deploying`). On
+    /// failure the file is recorded as failed and whatever served before keeps serving.
     fn deploy_locked(&self, path: &Path) -> Result<Arc<PluginVersion>, String> {
         let fingerprint = std::fs::metadata(path)
             .ok()

@@ -4,7 +4,7 @@ use std::{io::Write as _, time::Duration};
 
 use hyper::Method;
 
-use crate::support::{Fixture, TestHost, get, send};
+use crate::support::{Fixture, TestHost, eventually, get, send};
 
 const V1: Fixture = Fixture::Echo("1.0.0");
 const V2: Fixture = Fixture::Echo("2.0.0");
@@ -188,19 +188,16 @@ async fn get_owned(url: String) -> crate::support::Reply {
 }
 
 async fn wait_for_failure(host: &TestHost, file: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually(&format!("{file} listed as failed"), || async {
         let plugins = host.plugins().await;
         let listed = plugins["failed"]
             .as_array()
             .is_some_and(|failed| failed.iter().any(|failure| failure["file"] == file));
         if listed {
-            return;
+            Ok(())
+        } else {
+            Err(format!("{plugins:#}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{file} never failed: {plugins:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await;
 }

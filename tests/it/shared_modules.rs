@@ -1,9 +1,7 @@
 //! Shared modules bound by semver requirement and interface layout, side by side, rebound
 //! live: real module and consumer cdylibs, real files, real HTTP.
 
-use std::time::Duration;
-
-use crate::support::{Fixture, TestHost, get};
+use crate::support::{Fixture, TestHost, eventually, get};
 
 const GALLERY: Fixture = Fixture::Gallery {
     version: "1.0.0",
@@ -23,22 +21,20 @@ async fn gallery_boxart(host: &TestHost, id: u64) -> String {
 /// Polls until `gallery` is served by artwork `version`.
 async fn wait_for_gallery_module(host: &TestHost, version: &str) {
     let expected = format!("artwork@{version}/");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let reply = get(&host.url("/gallery/art/7")).await;
+    let url = host.url("/gallery/art/7");
+    eventually(&format!("gallery bound to {expected}"), || async {
+        let reply = get(&url).await;
         let boxart = reply.json()["boxart"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
         if reply.status == 200 && boxart.starts_with(&expected) {
-            return;
+            Ok(())
+        } else {
+            Err(boxart)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gallery never bound {expected}; last: {boxart}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await;
 }
 
 fn requirement_binding(entry: &serde_json::Value) -> &str {

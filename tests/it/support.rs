@@ -3,7 +3,9 @@
 pub mod fixtures;
 pub mod host;
 pub mod http;
+pub mod poll;
 
 pub use fixtures::Fixture;
 pub use host::TestHost;
 pub use http::{Reply, client, get, send, try_send};
+pub use poll::eventually;

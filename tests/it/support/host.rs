@@ -96,20 +96,16 @@ impl TestHost {
 
     /// Polls `path` until the answer comes from `label` (`name@version`); panics after 20 s.
     pub async fn wait_for_version(&self, path: &str, label: &str) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let reply = super::get(&self.url(path)).await;
+        let url = self.url(path);
+        super::eventually(&format!("{label} answering {path}"), || async {
+            let reply = super::get(&url).await;
             if reply.status == 200 && reply.adapter() == label {
-                return;
+                Ok(())
+            } else {
+                Err(format!("{} {}", reply.status, reply.adapter()))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{label} never answered {path}; last: {} {}",
-                reply.status,
-                reply.adapter()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        })
+        .await;
     }
 
     /// The admin entry for `name@version`.
@@ -132,18 +128,18 @@ impl TestHost {
         version: &str,
         check: impl Fn(&serde_json::Value) -> bool,
     ) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let entry = self.version_entry(name, version).await;
-            if entry.as_ref().is_some_and(&check) {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{name}@{version} never reached the expected state; last: {entry:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        super::eventually(
+            &format!("{name}@{version} reaching the expected state"),
+            || async {
+                let entry = self.version_entry(name, version).await;
+                if entry.as_ref().is_some_and(&check) {
+                    Ok(())
+                } else {
+                    Err(format!("{entry:?}"))
+                }
+            },
+        )
+        .await;
     }
 
     pub async fn stop(self) -> PathBuf {
