@@ -5,9 +5,11 @@
 //! path only ever reads the current table. **Invariant:** a version that failed any check is
 //! never in a published table; the version that served before it stays there.
 
+mod admission;
 mod binding;
 mod fingerprint;
-mod fits;
+mod publication;
+mod report;
 mod version;
 
 use std::{
@@ -18,18 +20,15 @@ use std::{
 };
 
 use arc_swap::{ArcSwap, Guard};
-use frontdoor_plugin_api::PluginKind;
 
 pub use binding::Binding;
+pub use report::{Snapshot, VersionReport};
 pub use version::{BuiltinHandler, Handler, InflightGuard, PluginVersion, VersionState};
 
 use binding::Resolution;
 use fingerprint::Fingerprint;
 
-use crate::{
-    loader,
-    router::{AdapterVersions, Routed, RoutingTable},
-};
+use crate::{loader, router::RoutingTable};
 
 /// Tunables of the registry.
 #[derive(Debug, Clone)]
@@ -38,18 +37,6 @@ pub struct RegistryConfig {
     pub copies_dir: PathBuf,
     /// How many retired versions may stay mapped before the host warns.
     pub retired_limit: usize,
-}
-
-/// One loaded version as the admin API reports it.
-pub struct VersionReport {
-    pub version: Arc<PluginVersion>,
-    pub state: VersionState,
-    /// Why it is `failed` (its shared-module requirements could not be bound).
-    pub reason: Option<String>,
-    /// For each requirement, the module version it is bound to (if bound).
-    pub bindings: Vec<Option<String>>,
-    /// For a shared module, the plugin versions bound to it.
-    pub bound_by: Vec<String>,
 }
 
 /// A file that could not be deployed, with the one-line reason.
@@ -86,15 +73,6 @@ struct RegistryState {
     fingerprints: HashMap<PathBuf, Fingerprint>,
     /// The shared-module bindings of the last publication.
     resolution: Resolution,
-}
-
-/// Everything `/admin/plugins` shows, taken under one lock so it is consistent.
-pub struct Snapshot {
-    pub versions: Vec<VersionReport>,
-    pub failures: Vec<Failure>,
-    pub retired_count: usize,
-    pub retired_bytes: u64,
-    pub retired_limit: usize,
 }
 
 impl Registry {
@@ -137,7 +115,7 @@ impl Registry {
             .map_err(|error| (None, error.to_string()))
             .and_then(|library| {
                 let label = library.identity.label.clone();
-                fits::check_fits(&state, path, &library)
+                admission::check_admission(&state, path, &library)
                     .map_err(|reason| (Some(label.clone()), reason))?;
                 Ok(Arc::new(PluginVersion::from_library(path, library)))
             });
@@ -230,83 +208,6 @@ impl Registry {
             .collect()
     }
 
-    pub fn snapshot(&self) -> Snapshot {
-        let state = self.lock();
-        let table = self.table();
-        let resolution = &state.resolution;
-        let everyone: Vec<Arc<PluginVersion>> = state
-            .builtins
-            .iter()
-            .chain(state.live.values())
-            .chain(&state.retired)
-            .cloned()
-            .collect();
-        let bound = binding::bound_modules(resolution);
-        let mut versions: Vec<VersionReport> = everyone
-            .iter()
-            .map(|version| {
-                let reason = resolution.unresolved(version).map(str::to_owned);
-                let is_bound = bound.contains(&(Arc::as_ptr(version) as usize));
-                let state = if version.is_removed() {
-                    if version.in_flight() > 0 || is_bound {
-                        VersionState::Draining
-                    } else {
-                        VersionState::Retired
-                    }
-                } else if reason.is_some() {
-                    VersionState::Failed
-                } else if version.kind == PluginKind::SharedModule {
-                    if is_bound {
-                        VersionState::Active
-                    } else {
-                        VersionState::Standby
-                    }
-                } else if table.is_default(version) {
-                    VersionState::Active
-                } else {
-                    VersionState::Standby
-                };
-                let bindings = match resolution.bindings(version) {
-                    Some(bindings) => bindings
-                        .iter()
-                        .map(|b| Some(b.module.identity.label.clone()))
-                        .collect(),
-                    None => vec![None; version.requires.len()],
-                };
-                VersionReport {
-                    bound_by: if version.kind == PluginKind::SharedModule {
-                        resolution.bound_by(version, &everyone)
-                    } else {
-                        Vec::new()
-                    },
-                    version: version.clone(),
-                    state,
-                    reason,
-                    bindings,
-                }
-            })
-            .collect();
-        versions.sort_by(|a, b| {
-            a.version
-                .identity
-                .name
-                .cmp(&b.version.identity.name)
-                .then_with(|| {
-                    b.version
-                        .identity
-                        .version
-                        .cmp_precedence(&a.version.identity.version)
-                })
-        });
-        Snapshot {
-            versions,
-            failures: state.failed.values().cloned().collect(),
-            retired_count: state.retired.len(),
-            retired_bytes: state.retired.iter().map(|v| v.file_bytes).sum(),
-            retired_limit: self.config.retired_limit,
-        }
-    }
-
     fn lock(&self) -> MutexGuard<'_, RegistryState> {
         // A panic while holding this lock leaves plain data behind, still consistent enough
         // to serve and to report; refusing every later deploy would be worse.
@@ -327,90 +228,6 @@ impl Registry {
                 "retired plugin versions stay mapped (plugins are never unloaded); past the limit, \
                  restart the host to reclaim their memory"
             );
-        }
-    }
-
-    /// Re-binds shared modules, builds the routing table from the live versions whose
-    /// requirements are bound, and swaps it in.
-    fn publish(&self, state: &mut RegistryState) {
-        // Removed shared modules take part: consumers may still be bound to them.
-        let participants: Vec<Arc<PluginVersion>> = state
-            .builtins
-            .iter()
-            .chain(state.live.values())
-            .chain(
-                state
-                    .retired
-                    .iter()
-                    .filter(|v| v.kind == PluginKind::SharedModule),
-            )
-            .cloned()
-            .collect();
-        let resolution = binding::resolve(&participants, &state.resolution);
-        for version in &participants {
-            report_binding_change(version, &state.resolution, &resolution);
-        }
-
-        let mut adapters: HashMap<Box<str>, AdapterVersions> = HashMap::new();
-        for version in state.builtins.iter().chain(state.live.values()) {
-            if version.kind != PluginKind::Adapter {
-                continue;
-            }
-            let Some(bindings) = resolution.bindings(version) else {
-                continue;
-            };
-            adapters
-                .entry(version.identity.name.as_str().into())
-                .or_insert_with(|| AdapterVersions {
-                    versions: Vec::new(),
-                })
-                .versions
-                .push(Routed::new(version.clone(), bindings.clone()));
-        }
-        for adapter in adapters.values_mut() {
-            adapter.versions.sort_by(|a, b| {
-                b.version
-                    .identity
-                    .version
-                    .cmp_precedence(&a.version.identity.version)
-            });
-        }
-        state.resolution = resolution;
-        self.table.store(Arc::new(RoutingTable::new(adapters)));
-    }
-}
-
-/// Logs what changed for `version` between two resolutions, and hands a shared module its
-/// new bindings (adapters read theirs per request from the routing table).
-fn report_binding_change(version: &Arc<PluginVersion>, before: &Resolution, after: &Resolution) {
-    let label = &version.identity.label;
-    match (before.unresolved(version), after.unresolved(version)) {
-        (old, Some(reason)) if old != Some(reason) && !version.is_removed() => {
-            tracing::warn!(plugin = %label, %reason, "requirements cannot be bound; this version takes no requests");
-        }
-        _ => {}
-    }
-    let tables = |resolution: &Resolution| {
-        resolution.bindings(version).map(|bindings| {
-            bindings
-                .iter()
-                .map(|b| (b.module.identity.label.clone(), b.table))
-                .collect::<Vec<_>>()
-        })
-    };
-    let (old, new) = (tables(before), tables(after));
-    if old == new {
-        return;
-    }
-    if let Some(new) = &new
-        && !new.is_empty()
-    {
-        let bound: Vec<&str> = new.iter().map(|(module, _)| module.as_str()).collect();
-        tracing::info!(plugin = %label, bound = %bound.join(", "), "shared modules bound");
-        if let Handler::Plugin(module) = &version.handler
-            && version.kind == PluginKind::SharedModule
-        {
-            (module.bind())(new.iter().map(|(_, table)| *table).collect());
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Registry-level checks on a library that loaded fine on its own: does it fit beside what
-//! is already deployed?
+//! Admission: does a library that loaded fine on its own fit beside what is already
+//! deployed (file name, kind, duplicate versions)?
 
 use std::path::Path;
 
@@ -7,7 +7,7 @@ use super::RegistryState;
 use crate::loader;
 
 /// Registry-level checks on a library that loaded fine on its own.
-pub(super) fn check_fits(
+pub(super) fn check_admission(
     state: &RegistryState,
     path: &Path,
     library: &loader::LoadedLibrary,
