@@ -14,6 +14,7 @@ mod log_forwarding;
 mod macros;
 pub mod modules;
 mod request;
+pub(crate) mod stats;
 
 pub use backend::Backend;
 pub use ctx::Ctx;

@@ -67,10 +67,13 @@ impl std::error::Error for ModuleError {}
 pub fn guarded<T>(body: impl FnOnce() -> T) -> RResult<T, ModuleCallError> {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => RResult::ROk(value),
-        Err(payload) => RResult::RErr(ModuleCallError {
-            panicked: true,
-            message: RString::from(super::catch_panic::panicked(payload).message.as_str()),
-        }),
+        Err(payload) => {
+            super::stats::module_panicked();
+            RResult::RErr(ModuleCallError {
+                panicked: true,
+                message: RString::from(super::catch_panic::panicked(payload).message.as_str()),
+            })
+        }
     }
 }
 
