@@ -37,7 +37,12 @@ fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("usage: module_call ARTWORK_1_1_ARTIFACT.so"))?;
     let copies =
         std::env::temp_dir().join(format!("frontdoor-module-bench-{}", std::process::id()));
-    let library = load_library(&artifact, &copies).map_err(|error| anyhow::anyhow!("{error}"))?;
+    // The module's host services (unused by `boxart_url`) need a runtime to point at.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let library = load_library(&artifact, &copies, runtime.handle())
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
     let export = library
         .export
         .ok_or_else(|| anyhow::anyhow!("{} is not a shared module", artifact.display()))?;

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::{
     backends::{BackendView, Backends},
+    containment::{HealthView, MemoryView, watchdog},
     edge::{Body, EdgeError, json_response},
     registry::{Registry, Snapshot},
 };
@@ -36,6 +37,7 @@ impl Admin {
                     &Health {
                         status: "ok",
                         adapters: table.adapter_count(),
+                        blocked_polls: watchdog::blocked_now(),
                     },
                 )
             }
@@ -66,6 +68,8 @@ struct BackendsView {
 struct Health {
     status: &'static str,
     adapters: usize,
+    /// Polls of plugin code holding a thread longer than their limit right now.
+    blocked_polls: Vec<watchdog::BlockedPoll>,
 }
 
 /// The JSON document of `GET /admin/plugins`.
@@ -76,6 +80,16 @@ pub struct PluginsView {
     /// when the manifest could be read).
     pub failed: Vec<FailureView>,
     pub retired: RetiredView,
+    pub mapped: MappedView,
+}
+
+/// Libraries mapped into the process (never unloaded), refused ones included.
+#[derive(Serialize)]
+pub struct MappedView {
+    pub count: usize,
+    pub bytes: u64,
+    /// `max_mapped_libraries`: past it, new loads are refused.
+    pub limit: usize,
 }
 
 #[derive(Serialize)]
@@ -103,6 +117,12 @@ pub struct VersionView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bound_by: Vec<String>,
     pub loaded_at_unix_ms: u128,
+    /// Requests, panics, timeouts, blocked polls and quarantine (absent for failed files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthView>,
+    /// The last heap sample of this loaded copy (absent before the first sample).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryView>,
 }
 
 #[derive(Serialize)]
@@ -189,6 +209,8 @@ fn plugins_view(snapshot: &Snapshot) -> PluginsView {
                 .collect(),
             bound_by: report.bound_by.clone(),
             loaded_at_unix_ms: unix_ms(version.loaded_at),
+            health: Some(version.health.view()),
+            memory: version.health.memory_view(),
         };
         match plugins.iter_mut().find(|p| p.name == version.identity.name) {
             Some(plugin) => plugin.versions.push(view),
@@ -221,6 +243,8 @@ fn plugins_view(snapshot: &Snapshot) -> PluginsView {
             requires: Vec::new(),
             bound_by: Vec::new(),
             loaded_at_unix_ms: unix_ms(failure.at),
+            health: None,
+            memory: None,
         };
         match plugins.iter_mut().find(|p| p.name == name) {
             Some(plugin) => plugin.versions.push(view),
@@ -248,6 +272,11 @@ fn plugins_view(snapshot: &Snapshot) -> PluginsView {
             bytes: snapshot.retired_bytes,
             limit: snapshot.retired_limit,
             over_limit: snapshot.retired_count > snapshot.retired_limit,
+        },
+        mapped: MappedView {
+            count: snapshot.mapped.count,
+            bytes: snapshot.mapped.bytes,
+            limit: snapshot.mapped_limit,
         },
     }
 }

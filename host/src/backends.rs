@@ -52,6 +52,8 @@ type HttpClient = Client<HttpConnector, Full<Bytes>>;
 pub struct Backends {
     by_name: HashMap<String, Arc<Backend>>,
     client: HttpClient,
+    /// The runtime the client's connections live on (the one `new` was called in).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 /// One backend: its configuration, protections and metrics.
@@ -105,7 +107,16 @@ impl Backends {
             };
             by_name.insert(backend.config.name.clone(), Arc::new(backend));
         }
-        Ok(Self { by_name, client })
+        Ok(Self {
+            by_name,
+            client,
+            runtime: tokio::runtime::Handle::try_current().ok(),
+        })
+    }
+
+    /// The runtime backend calls run on, for calls polled from a plugin's own thread.
+    pub fn runtime(&self) -> Option<&tokio::runtime::Handle> {
+        self.runtime.as_ref()
     }
 
     /// Makes one backend call for the device request `scope`.

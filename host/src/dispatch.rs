@@ -27,9 +27,10 @@ use hyper::{
 
 use crate::{
     backends::Backends,
+    containment::{Failure, HandlerBudget, Watched, watchdog},
     edge::{Body, EdgeError, JSON},
     loader::DeviceRequest,
-    registry::{Handler, InflightGuard, Registry},
+    registry::{Handler, InflightGuard, PluginVersion, Registry},
     router::{self, RouteMatch},
 };
 
@@ -43,6 +44,9 @@ pub struct Dispatcher {
     registry: Arc<Registry>,
     backends: Arc<Backends>,
     limits: RequestLimits,
+    /// Where the futures of a version that blocked a worker run from then on, so it cannot
+    /// stall device workers again.
+    isolation: tokio::runtime::Handle,
     next_request_id: AtomicU64,
 }
 
@@ -52,14 +56,22 @@ pub struct RequestLimits {
     pub max_body_bytes: usize,
     /// Bounds the request's backend calls.
     pub deadline: std::time::Duration,
+    /// How long a handler may run before the device gets a 504.
+    pub handler_timeout: std::time::Duration,
 }
 
 impl Dispatcher {
-    pub fn new(registry: Arc<Registry>, backends: Arc<Backends>, limits: RequestLimits) -> Self {
+    pub fn new(
+        registry: Arc<Registry>,
+        backends: Arc<Backends>,
+        limits: RequestLimits,
+        isolation: tokio::runtime::Handle,
+    ) -> Self {
         Self {
             registry,
             backends,
             limits,
+            isolation,
             next_request_id: AtomicU64::new(1),
         }
     }
@@ -107,7 +119,7 @@ impl Dispatcher {
                 ),
                 None => {
                     return Err((
-                        no_matching_version(namespace, requirement.as_ref(), &adapter.versions),
+                        no_healthy_version(namespace, requirement.as_ref(), &adapter.versions),
                         None,
                     ));
                 }
@@ -175,7 +187,7 @@ impl Dispatcher {
                     deadline: started + self.limits.deadline,
                     scope: std::sync::OnceLock::new(),
                 };
-                call_plugin(*module, route, device_request)
+                self.call_plugin(version, *module, route, device_request)
                     .await
                     .map_err(fail)?
             }
@@ -205,6 +217,38 @@ fn parse_requirement(value: &HeaderValue) -> Result<semver::VersionReq, EdgeErro
             "{VERSION_HEADER}: {text:?} is not a semver requirement: {error}"
         ))
     })
+}
+
+/// The answer when no version takes the request: 503 when versions match but every one of
+/// them is quarantined, else 404 listing what is loaded.
+fn no_healthy_version(
+    namespace: &str,
+    requirement: Option<&semver::VersionReq>,
+    versions: &[crate::router::Routed],
+) -> EdgeError {
+    let quarantined: Vec<String> = versions
+        .iter()
+        .filter(|routed| {
+            requirement.is_none_or(|req| req.matches(&routed.version.identity.version))
+        })
+        .filter_map(|routed| {
+            let health = routed.version.health;
+            health
+                .quarantine_reason()
+                .map(|reason| format!("{} ({reason})", health.label))
+        })
+        .collect();
+    if !quarantined.is_empty() {
+        return EdgeError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "adapter unavailable",
+            format!(
+                "every version of {namespace} that could serve this request is quarantined: {}",
+                quarantined.join("; ")
+            ),
+        );
+    }
+    no_matching_version(namespace, requirement, versions)
 }
 
 fn no_matching_version(
@@ -262,45 +306,101 @@ async fn read_body(
     }
 }
 
-/// Calls into the plugin and converts what comes back. A panic becomes a 500 for this
-/// request only: the SDK catches panics inside the plugin, and what async-ffi re-raises on
-/// the host side is caught here. **Invariant:** a plugin never unwinds into the host.
-async fn call_plugin(
-    module: PluginModuleRef,
-    route: u32,
-    request: DeviceRequest,
-) -> Result<Response<Body>, EdgeError> {
-    let request_id = request.request_id;
-    let identity = request.identity.clone();
-    let host_request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
-    let future = (module.handle())(route, host_request);
-    match AssertUnwindSafe(future).catch_unwind().await {
-        Ok(RResult::ROk(response)) => convert_response(response).map_err(|reason| {
-            tracing::error!(plugin = %identity.label, request_id, %reason, "adapter returned an invalid response");
-            EdgeError::internal(format!("the adapter returned an invalid response (request {request_id})"))
-        }),
-        Ok(RResult::RErr(error)) => {
-            let what = match error.kind {
-                HandlerErrorKind::Panicked => "adapter panicked",
-                HandlerErrorKind::Failed => "adapter failed",
-                HandlerErrorKind::UnknownRoute => "adapter has no such route",
-            };
-            tracing::error!(plugin = %identity.label, request_id, message = %error.message, "{what}");
-            Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
-        }
-        Err(_) => {
-            tracing::error!(plugin = %identity.label, request_id, "adapter future panicked across the ABI");
-            Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
+impl Dispatcher {
+    /// Calls into the plugin and converts what comes back. A panic becomes a 500 for this
+    /// request only: the SDK catches panics inside the plugin, and what async-ffi re-raises
+    /// on the host side is caught here. **Invariant:** a plugin never unwinds into the host.
+    /// The handler runs under its budget (then a 504, and its future is dropped, which the
+    /// SDK guards), every poll marked for the watchdog; a version that once blocked a
+    /// worker runs on the isolation runtime.
+    async fn call_plugin(
+        &self,
+        version: &PluginVersion,
+        module: PluginModuleRef,
+        route: u32,
+        request: DeviceRequest,
+    ) -> Result<Response<Body>, EdgeError> {
+        let request_id = request.request_id;
+        let health = version.health;
+        let label = &version.identity.label;
+        let host_request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
+        let future = {
+            // Starting a handler runs author code synchronously too.
+            let _mark = watchdog::enter(health, route);
+            (module.handle())(route, host_request)
+        };
+        let budget = self.limits.handler_timeout;
+        let guarded = AssertUnwindSafe(HandlerBudget::new(
+            Watched::new(future, health, route),
+            budget,
+        ))
+        .catch_unwind();
+        let outcome = if health.is_offloaded() {
+            match self.isolation.spawn(guarded).await {
+                Ok(outcome) => outcome,
+                // The isolation runtime is shutting down, or the task panicked outside
+                // the catch above: either way this request fails alone.
+                Err(join_error) => Err(Box::new(join_error.to_string()) as _),
+            }
+        } else {
+            guarded.await
+        };
+        match outcome {
+            Ok(Ok(RResult::ROk(response))) => convert_response(response).map_err(|reason| {
+                tracing::error!(plugin = %label, request_id, %reason, "adapter returned an invalid response");
+                EdgeError::internal(format!("the adapter returned an invalid response (request {request_id})"))
+            }),
+            Ok(Ok(RResult::RErr(error))) => {
+                let what = match error.kind {
+                    HandlerErrorKind::Panicked => {
+                        health.record(Failure::Panic);
+                        "adapter panicked"
+                    }
+                    HandlerErrorKind::Failed => "adapter failed",
+                    HandlerErrorKind::UnknownRoute => "adapter has no such route",
+                };
+                tracing::error!(plugin = %label, request_id, message = %error.message, "{what}");
+                Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
+            }
+            Ok(Err(_elapsed)) => {
+                health.record(Failure::Timeout);
+                tracing::error!(
+                    plugin = %label,
+                    request_id,
+                    route = %health.route(route),
+                    budget_ms = budget.as_millis() as u64,
+                    "handler timed out; its future is dropped"
+                );
+                Err(EdgeError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "handler timeout",
+                    format!(
+                        "{label} did not answer within {} ms (request {request_id})",
+                        budget.as_millis()
+                    ),
+                ))
+            }
+            Err(_) => {
+                health.record(Failure::Panic);
+                tracing::error!(plugin = %label, request_id, "adapter future panicked across the ABI");
+                Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
+            }
         }
     }
 }
 
-/// Framing headers are the host's business: a plugin's value could desynchronise the
-/// connection, so they are dropped rather than trusted.
-const HOST_OWNED_HEADERS: [&str; 4] = [
+/// Headers a plugin may not set. Framing is the host's business (a plugin's value could
+/// desynchronise the connection), the connection-specific ones are forbidden in HTTP/2 (a
+/// response carrying one is a stream reset for the device), and `x-frontdoor-adapter` is
+/// the host's word on who answered. They are dropped rather than trusted.
+const HOST_OWNED_HEADERS: [&str; 8] = [
     "content-length",
     "transfer-encoding",
     "connection",
+    "keep-alive",
+    "proxy-connection",
+    "upgrade",
+    "te",
     "x-frontdoor-adapter",
 ];
 

@@ -9,6 +9,7 @@ pub mod backends;
 pub mod baseline;
 pub mod cli;
 pub mod config;
+pub mod containment;
 pub mod deploy;
 pub mod dispatch;
 pub mod edge;

@@ -28,7 +28,11 @@ pub use version::{BuiltinHandler, Handler, InflightGuard, PluginVersion, Version
 use binding::Resolution;
 use fingerprint::Fingerprint;
 
-use crate::{loader, router::RoutingTable};
+use crate::{
+    containment::{ContainmentConfig, HealthLimits, VersionHealth, monitor::MonitorMessage},
+    loader,
+    router::RoutingTable,
+};
 
 /// Tunables of the registry.
 #[derive(Debug, Clone)]
@@ -37,6 +41,13 @@ pub struct RegistryConfig {
     pub copies_dir: PathBuf,
     /// How many retired versions may stay mapped before the host warns.
     pub retired_limit: usize,
+    /// Limits every loaded version is judged by (quarantine, memory, mapped libraries).
+    pub containment: ContainmentConfig,
+    /// The runtime whose timers and I/O plugins reach through host services, whichever
+    /// thread calls them.
+    pub runtime: tokio::runtime::Handle,
+    /// Where versions report that they were quarantined (the host's monitor thread).
+    pub notices: Option<crossbeam_channel::Sender<MonitorMessage>>,
 }
 
 /// A file that could not be deployed, with the one-line reason.
@@ -73,6 +84,23 @@ struct RegistryState {
     fingerprints: HashMap<PathBuf, Fingerprint>,
     /// The shared-module bindings of the last publication.
     resolution: Resolution,
+    /// Libraries mapped into the process: never unmapped, so counted and capped.
+    mapped: MappedLibraries,
+}
+
+/// Every library `dlopen`ed into the process, loaded or refused after opening.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MappedLibraries {
+    pub count: usize,
+    /// Their file sizes, roughly what they cost in resident memory.
+    pub bytes: u64,
+}
+
+impl MappedLibraries {
+    fn add(&mut self, bytes: u64) {
+        self.count += 1;
+        self.bytes += bytes;
+    }
 }
 
 impl Registry {
@@ -103,21 +131,39 @@ impl Registry {
         let fingerprint = std::fs::metadata(path)
             .ok()
             .map(|metadata| Fingerprint::of(&metadata));
+        let cap = self.config.containment.max_mapped_libraries;
+        let mapped = self.lock().mapped;
         // Loading (file read, dlopen, plugin init) happens outside the lock: admin reads and
         // other bookkeeping are never blocked behind a slow disk.
-        let loaded = loader::load_library(path, &self.config.copies_dir);
+        let loaded = if mapped.count >= cap {
+            Err(loader::LoadError::MappedLibraryCap {
+                mapped: mapped.count,
+                cap,
+            })
+        } else {
+            loader::load_library(path, &self.config.copies_dir, &self.config.runtime)
+        };
         let mut state = self.lock();
         match fingerprint {
             Some(fingerprint) => state.fingerprints.insert(path.to_owned(), fingerprint),
             None => state.fingerprints.remove(path),
         };
+        match &loaded {
+            Ok(library) => state.mapped.add(library.file_bytes),
+            Err(error) => {
+                if let Some(bytes) = error.mapped_bytes() {
+                    state.mapped.add(bytes);
+                }
+            }
+        }
         let outcome = loaded
             .map_err(|error| (None, error.to_string()))
             .and_then(|library| {
                 let label = library.identity.label.clone();
                 admission::check_admission(&state, path, &library)
                     .map_err(|reason| (Some(label.clone()), reason))?;
-                Ok(Arc::new(PluginVersion::from_library(path, library)))
+                let health = |label: &str, routes| self.new_health(label, routes);
+                Ok(Arc::new(PluginVersion::from_library(path, library, health)))
             });
         match outcome {
             Ok(version) => {
@@ -195,6 +241,46 @@ impl Registry {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => self.remove_locked(path),
             Err(error) => tracing::warn!(file = %path.display(), %error, "cannot inspect artifact"),
         }
+    }
+
+    /// Publishes again: a version's health changed (quarantine), so defaults, bindings and
+    /// reports follow.
+    pub fn republish(&self) {
+        let mut state = self.lock();
+        self.publish(&mut state);
+    }
+
+    /// Every version whose code is loaded: live, built in and retired (for sampling).
+    pub fn loaded_versions(&self) -> Vec<Arc<PluginVersion>> {
+        let state = self.lock();
+        state
+            .builtins
+            .iter()
+            .chain(state.live.values())
+            .chain(&state.retired)
+            .cloned()
+            .collect()
+    }
+
+    /// The libraries mapped so far.
+    pub fn mapped_libraries(&self) -> MappedLibraries {
+        self.lock().mapped
+    }
+
+    /// A health record for a newly loaded version of `label` with `routes`.
+    fn new_health(&self, label: &str, routes: Vec<String>) -> &'static VersionHealth {
+        let containment = &self.config.containment;
+        let name = label.split_once('@').map_or(label, |(name, _)| name);
+        VersionHealth::leak(
+            label.to_owned(),
+            routes,
+            HealthLimits {
+                quarantine: containment.quarantine.clone(),
+                max_poll: containment.max_poll,
+                memory_limit: containment.memory_limit(name),
+            },
+            self.config.notices.clone(),
+        )
     }
 
     /// The files currently deployed (loaded or failed), for reconciling with the directory.

@@ -200,23 +200,25 @@ impl RoutingTable {
         self.adapters.len()
     }
 
-    /// True when `version` is its adapter's default (the highest routable version).
+    /// True when `version` is its adapter's default (the highest healthy version).
     pub fn is_default(&self, version: &PluginVersion) -> bool {
         self.adapter(&version.identity.name)
-            .and_then(|adapter| adapter.versions.first())
+            .and_then(|adapter| adapter.select(None))
             .is_some_and(|first| std::ptr::eq(Arc::as_ptr(&first.version), version))
     }
 }
 
 impl AdapterVersions {
-    /// The default version (the highest), or the highest that satisfies `requirement`.
+    /// The default version (the highest), or the highest that satisfies `requirement`;
+    /// quarantined versions take no requests, so the next one down takes their traffic.
     pub fn select(&self, requirement: Option<&semver::VersionReq>) -> Option<&Routed> {
+        let mut healthy = self
+            .versions
+            .iter()
+            .filter(|routed| !routed.version.health.is_quarantined());
         match requirement {
-            None => self.versions.first(),
-            Some(req) => self
-                .versions
-                .iter()
-                .find(|routed| req.matches(&routed.version.identity.version)),
+            None => healthy.next(),
+            Some(req) => healthy.find(|routed| req.matches(&routed.version.identity.version)),
         }
     }
 }

@@ -15,6 +15,10 @@ use crate::{
     backends::Backends,
     baseline,
     config::HostConfig,
+    containment::{
+        monitor::{self, Monitor},
+        watchdog,
+    },
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
     edge::Body,
@@ -28,6 +32,9 @@ pub struct RunningHost {
     pub registry: Arc<Registry>,
     config: HostConfig,
     deployer: Deployer,
+    monitor: Monitor,
+    /// Runs the futures of versions that blocked a device worker.
+    isolation: tokio::runtime::Runtime,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -40,9 +47,14 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             config.plugins_dir.display()
         )
     })?;
+    watchdog::ensure_running();
+    let (notices, monitor_inbox) = monitor::channel();
     let registry = Arc::new(Registry::new(RegistryConfig {
         copies_dir: config.copies_dir.clone(),
         retired_limit: config.retired_limit,
+        containment: config.containment.clone(),
+        runtime: tokio::runtime::Handle::current(),
+        notices: Some(notices.clone()),
     }));
     if config.builtin_bench {
         registry.add_builtin(baseline::version());
@@ -79,13 +91,28 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
     let (shutdown, shutdown_rx) = watch::channel(false);
 
     let backends = Arc::new(Backends::new(config.backends.clone())?);
+    let isolation = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("frontdoor-isolation")
+        .enable_all()
+        .build()
+        .context("cannot start the isolation runtime")?;
+    let monitor = Monitor::start(
+        registry.clone(),
+        config.containment.sample_every,
+        notices,
+        monitor_inbox,
+    )
+    .context("cannot start the monitor thread")?;
     let dispatcher = Arc::new(Dispatcher::new(
         registry.clone(),
         backends.clone(),
         RequestLimits {
             max_body_bytes: config.max_body_bytes,
             deadline: config.request_deadline,
+            handler_timeout: config.containment.handler_timeout(config.request_deadline),
         },
+        isolation.handle().clone(),
     ));
     let admin = Arc::new(Admin::new(registry.clone(), backends));
     let grace = config.shutdown_grace;
@@ -116,6 +143,8 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         registry,
         config,
         deployer,
+        monitor,
+        isolation,
         shutdown,
         tasks,
     })
@@ -126,11 +155,19 @@ impl RunningHost {
     /// removes the private copies of artifacts.
     pub async fn shutdown(self) {
         let deployer = self.deployer;
-        let _ = tokio::task::spawn_blocking(move || deployer.stop()).await;
+        let monitor = self.monitor;
+        let _ = tokio::task::spawn_blocking(move || {
+            deployer.stop();
+            monitor.stop();
+        })
+        .await;
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;
         }
+        // Requests of offloaded versions were awaited above; a future still parked there
+        // belongs to a connection the grace period already gave up on.
+        self.isolation.shutdown_background();
         // The copies stay mapped until the process exits; unlinking them only frees the names.
         let _ = std::fs::remove_dir_all(&self.config.copies_dir);
         tracing::info!("frontdoor stopped");

@@ -34,7 +34,7 @@ use crate::{
 /// abi_stable already refuses a root module whose layout or crate version is incompatible;
 /// this number lets the host refuse, with a readable reason, a plugin whose *semantics*
 /// changed without a layout change (bump it in that case and write an ADR).
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The root module every artifact exports with `#[export_root_module]`.
 ///
@@ -57,8 +57,32 @@ pub struct PluginModule {
     /// The host's current bindings for this plugin's requirements, in manifest order.
     /// Called whenever they change; shared modules reach their own dependencies through
     /// them (adapters get theirs per request, from [`HostRequest::module`]).
-    #[sabi(last_prefix_field)]
     pub bind: extern "C" fn(bindings: RVec<ModuleTable>),
+    /// This loaded copy's health counters: heap use (from the SDK's counting allocator) and
+    /// panics the SDK contained where the host cannot see them (module calls, drops). Cheap;
+    /// the host samples it periodically.
+    pub stats: extern "C" fn() -> PluginStats,
+    /// The host's log level changed: forward only lines at `level` or more severe.
+    #[sabi(last_prefix_field)]
+    pub set_log_level: extern "C" fn(level: LogLevel),
+}
+
+/// What [`PluginModule::stats`] reports about one loaded copy of a plugin.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PluginStats {
+    /// Heap bytes this copy has allocated and not freed.
+    pub live_bytes: u64,
+    /// The highest `live_bytes` seen by a `stats` call so far.
+    pub peak_bytes: u64,
+    /// Allocations made since load (their rate is the host's difference of two samples).
+    pub allocations: u64,
+    /// Bytes allocated since load.
+    pub allocated_bytes: u64,
+    /// Panics caught at this copy's shared-module boundary.
+    pub module_panics: u64,
+    /// Panics caught while dropping this copy's values (a handler future the host dropped).
+    pub drop_panics: u64,
 }
 
 /// What a shared module exports: its interface table and the layout of the interface type,

@@ -19,10 +19,10 @@ pub mod sdk;
 pub use abi::{
     ABI_VERSION, HandlerError, HandlerErrorKind, HostRequest, HostRequestObj, LogLevel,
     ModuleCallError, ModuleExport, ModuleTable, PluginHost, PluginHostObj, PluginModule,
-    PluginModuleRef,
+    PluginModuleRef, PluginStats,
 };
 pub use backend::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
-pub use manifest::{Manifest, PluginKind, Requirement, RouteSpec};
+pub use manifest::{Manifest, PanicStrategy, PluginKind, Requirement, RouteSpec};
 pub use response::{Header, Response};
 pub use sdk::{
     Backend, BadRequest, Ctx, IntoResponse, Json, ModuleError, Request, guarded, required_module,

@@ -16,6 +16,28 @@ pub enum PluginKind {
     SharedModule = 2,
 }
 
+/// How the plugin's code was compiled to handle a panic (`[profile] panic` in Cargo).
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanicStrategy {
+    /// Panics unwind: the SDK's `catch_unwind` guards turn them into error values.
+    Unwind = 1,
+    /// Panics abort the process: no guard can contain them, so the host refuses the plugin.
+    Abort = 2,
+}
+
+impl PanicStrategy {
+    /// The strategy the crate calling this was compiled with. Cargo applies one panic
+    /// strategy to a whole build, so the SDK's answer is the plugin's.
+    pub const fn of_this_build() -> Self {
+        if cfg!(panic = "unwind") {
+            Self::Unwind
+        } else {
+            Self::Abort
+        }
+    }
+}
+
 /// A plugin's self-description, returned by [`crate::PluginModule::manifest`].
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone)]
@@ -33,6 +55,8 @@ pub struct Manifest {
     pub routes: RVec<RouteSpec>,
     /// Shared modules this plugin needs, by name and semver requirement.
     pub requires: RVec<Requirement>,
+    /// How the plugin was compiled to handle panics; only `Unwind` can be contained.
+    pub panic_strategy: PanicStrategy,
 }
 
 /// One route: an HTTP method and a path pattern with `{param}` segments (`/items/{id}`).

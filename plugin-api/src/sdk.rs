@@ -7,6 +7,7 @@
 
 mod backend;
 mod catch_panic;
+pub mod counting_alloc;
 mod ctx;
 pub mod entry;
 mod into_response;

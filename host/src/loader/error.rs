@@ -29,4 +29,34 @@ pub enum LoadError {
     },
     #[error("invalid manifest: {0}")]
     InvalidManifest(String),
+    #[error(
+        "built with panic = \"abort\": its panics could not be contained and would end the host; \
+         build it with the default panic = \"unwind\""
+    )]
+    PanicAbort,
+    #[error(
+        "{mapped} libraries are mapped into the host, its cap (max_mapped_libraries = {cap}); \
+         libraries are never unloaded: restart the host to load more"
+    )]
+    MappedLibraryCap { mapped: usize, cap: usize },
+}
+
+impl LoadError {
+    /// For a failure after `dlopen`: the library stays mapped (libraries are never closed),
+    /// so the registry counts it; `Some(bytes)` of its file when known, else `Some(0)`.
+    pub fn mapped_bytes(&self) -> Option<u64> {
+        match self {
+            Self::NotAPlugin(_)
+            | Self::IncompatibleApi(_)
+            | Self::EntryPoint { .. }
+            | Self::InvalidManifest(_)
+            | Self::PanicAbort => Some(0),
+            Self::Io { .. }
+            | Self::Empty
+            | Self::NotElf(_)
+            | Self::Truncated(_)
+            | Self::Open(_)
+            | Self::MappedLibraryCap { .. } => None,
+        }
+    }
 }

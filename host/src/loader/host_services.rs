@@ -1,11 +1,17 @@
 //! The host's side of the function tables a plugin calls: logging, timers, and the device
 //! request it reads from.
 //!
-//! These run inside `sabi_trait` shims, where a panic would end the process: every method
-//! here is written not to panic.
+//! These run inside `sabi_trait` shims, where a panic would end the process, and on any
+//! thread a plugin chooses (its own threads included): every method runs under
+//! [`contained`], and whatever needs the runtime (timers, backend I/O) enters the host's
+//! runtime explicitly instead of relying on the calling thread's context.
 
 use std::{
+    future::Future,
+    panic::{AssertUnwindSafe, catch_unwind},
+    pin::Pin,
     sync::{Arc, OnceLock},
+    task::{Context, Poll},
     time::Duration,
 };
 
@@ -13,9 +19,10 @@ use abi_stable::std_types::{ROption, RResult, RSlice, RStr, Tuple2};
 use async_ffi::{FfiFuture, FutureExt as _};
 use bytes::Bytes;
 use frontdoor_plugin_api::{
-    BackendError, BackendRequest, BackendResponse, HostRequest, LogLevel, ModuleTable, PluginHost,
+    BackendError, BackendErrorKind, BackendRequest, BackendResponse, HostRequest, LogLevel,
+    ModuleTable, PluginHost,
 };
-use tokio::time::Instant;
+use tokio::{runtime::Handle, time::Instant};
 
 use crate::backends::{Backends, RequestScope};
 use hyper::{HeaderMap, Method, Uri};
@@ -43,39 +50,96 @@ impl PluginIdentity {
 /// The services object handed to one loaded copy of a plugin at `init`.
 pub(super) struct HostServices {
     identity: Arc<PluginIdentity>,
+    runtime: Handle,
 }
 
 impl HostServices {
-    pub(super) fn new(identity: Arc<PluginIdentity>) -> Self {
-        Self { identity }
+    pub(super) fn new(identity: Arc<PluginIdentity>, runtime: Handle) -> Self {
+        Self { identity, runtime }
     }
 }
 
 impl PluginHost for HostServices {
     fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
-        emit(
-            level,
-            &self.identity.label,
-            target.as_str(),
-            None,
-            message.as_str(),
-        );
+        contained("log", (), || {
+            emit(
+                level,
+                &self.identity.label,
+                target.as_str(),
+                None,
+                message.as_str(),
+            );
+        });
     }
 
     fn max_level(&self) -> LogLevel {
-        match LevelFilter::current() {
-            LevelFilter::OFF | LevelFilter::ERROR => LogLevel::Error,
-            LevelFilter::WARN => LogLevel::Warn,
-            LevelFilter::INFO => LogLevel::Info,
-            LevelFilter::DEBUG => LogLevel::Debug,
-            _ => LogLevel::Trace,
-        }
+        contained("max_level", LogLevel::Info, host_max_level)
     }
 
     fn sleep(&self, nanos: u64) -> FfiFuture<()> {
-        // Called from a plugin's poll, which runs on a host runtime thread, so the tokio
-        // context is the host's own.
-        tokio::time::sleep(Duration::from_nanos(nanos)).into_ffi()
+        contained("sleep", std::future::ready(()).into_ffi(), || {
+            // A plugin may wait from a thread of its own: the timer is made, and polled,
+            // inside the host's runtime, whichever thread this is.
+            let _entered = self.runtime.enter();
+            InRuntime::new(
+                self.runtime.clone(),
+                tokio::time::sleep(Duration::from_nanos(nanos)),
+            )
+            .into_ffi()
+        })
+    }
+}
+
+/// The host's log level as a plugin's: the most verbose level the host records now.
+pub fn host_max_level() -> LogLevel {
+    match LevelFilter::current() {
+        LevelFilter::OFF | LevelFilter::ERROR => LogLevel::Error,
+        LevelFilter::WARN => LogLevel::Warn,
+        LevelFilter::INFO => LogLevel::Info,
+        LevelFilter::DEBUG => LogLevel::Debug,
+        _ => LogLevel::Trace,
+    }
+}
+
+/// Runs host code a plugin called. It runs inside an `extern "C"` shim, where an unwinding
+/// panic ends the process, so a panic (a bug of the host's, or a runtime that is shutting
+/// down) becomes `fallback` and a log line instead.
+fn contained<T>(service: &'static str, fallback: T, body: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(value) => value,
+        Err(_) => {
+            tracing::error!(
+                service,
+                "a host service called by a plugin panicked; the plugin got a neutral answer"
+            );
+            fallback
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Polls a host future inside the host's runtime context, for plugins that poll it from
+    /// a thread of their own (timers and the HTTP client look their runtime up per poll).
+    struct InRuntime<F> {
+        runtime: Handle,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F> InRuntime<F> {
+    fn new(runtime: Handle, inner: F) -> Self {
+        Self { runtime, inner }
+    }
+}
+
+impl<F: Future> Future for InRuntime<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.runtime.enter();
+        this.inner.poll(cx)
     }
 }
 
@@ -101,54 +165,68 @@ pub struct DeviceRequest {
 
 impl HostRequest for DeviceRequest {
     fn method(&self) -> RStr<'_> {
-        RStr::from(self.method.as_str())
+        contained("method", RStr::from(""), || {
+            RStr::from(self.method.as_str())
+        })
     }
 
     fn path(&self) -> RStr<'_> {
-        // `/tv/home` → `/home`; `/tv` → `/`.
-        let path = self.uri.path().get(self.path_offset..).unwrap_or("");
-        RStr::from(if path.is_empty() { "/" } else { path })
+        contained("path", RStr::from("/"), || {
+            // `/tv/home` → `/home`; `/tv` → `/`.
+            let path = self.uri.path().get(self.path_offset..).unwrap_or("");
+            RStr::from(if path.is_empty() { "/" } else { path })
+        })
     }
 
     fn query(&self) -> RStr<'_> {
-        RStr::from(self.uri.query().unwrap_or(""))
+        contained("query", RStr::from(""), || {
+            RStr::from(self.uri.query().unwrap_or(""))
+        })
     }
 
     fn param(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
-        self.params
-            .iter()
-            .find(|(key, _)| **key == *name.as_str())
-            .map(|(_, value)| RStr::from(value.as_str()))
-            .into()
+        contained("param", ROption::RNone, || {
+            self.params
+                .iter()
+                .find(|(key, _)| **key == *name.as_str())
+                .map(|(_, value)| RStr::from(value.as_str()))
+                .into()
+        })
     }
 
     fn header(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
-        self.headers
-            .get(name.as_str())
-            .and_then(|value| value.to_str().ok())
-            .map(RStr::from)
-            .into()
+        contained("header", ROption::RNone, || {
+            self.headers
+                .get(name.as_str())
+                .and_then(|value| value.to_str().ok())
+                .map(RStr::from)
+                .into()
+        })
     }
 
     fn header_count(&self) -> usize {
-        self.headers.len()
+        contained("header_count", 0, || self.headers.len())
     }
 
     fn header_at(&self, index: usize) -> ROption<Tuple2<RStr<'_>, RStr<'_>>> {
-        self.headers
-            .iter()
-            .nth(index)
-            .map(|(name, value)| {
-                Tuple2(
-                    RStr::from(name.as_str()),
-                    RStr::from(value.to_str().unwrap_or("")),
-                )
-            })
-            .into()
+        contained("header_at", ROption::RNone, || {
+            self.headers
+                .iter()
+                .nth(index)
+                .map(|(name, value)| {
+                    Tuple2(
+                        RStr::from(name.as_str()),
+                        RStr::from(value.to_str().unwrap_or("")),
+                    )
+                })
+                .into()
+        })
     }
 
     fn body(&self) -> RSlice<'_, u8> {
-        RSlice::from(&self.body[..])
+        contained("body", RSlice::from(&[][..]), || {
+            RSlice::from(&self.body[..])
+        })
     }
 
     fn request_id(&self) -> u64 {
@@ -156,37 +234,58 @@ impl HostRequest for DeviceRequest {
     }
 
     fn log(&self, level: LogLevel, message: RStr<'_>) {
-        emit(
-            level,
-            &self.identity.label,
-            "request",
-            Some(self.request_id),
-            message.as_str(),
-        );
+        contained("request log", (), || {
+            emit(
+                level,
+                &self.identity.label,
+                "request",
+                Some(self.request_id),
+                message.as_str(),
+            );
+        });
     }
 
     fn module(&self, index: u32) -> ROption<ModuleTable> {
-        usize::try_from(index)
-            .ok()
-            .and_then(|index| self.modules.get(index).copied())
-            .into()
+        contained("module", ROption::RNone, || {
+            usize::try_from(index)
+                .ok()
+                .and_then(|index| self.modules.get(index).copied())
+                .into()
+        })
     }
 
     fn backend(
         &self,
         request: BackendRequest,
     ) -> FfiFuture<RResult<BackendResponse, BackendError>> {
-        let scope = self
-            .scope
-            .get_or_init(|| Arc::new(RequestScope::new(&self.identity.name, self.deadline)))
-            .clone();
-        let backends = self.backends.clone();
-        async move { backends.call(&scope, request).await.into() }.into_ffi()
+        let refused = || {
+            std::future::ready(RResult::RErr(BackendError::new(
+                BackendErrorKind::Invalid,
+                "the host could not start this backend call",
+            )))
+            .into_ffi()
+        };
+        contained("backend", refused(), || {
+            let scope = self
+                .scope
+                .get_or_init(|| Arc::new(RequestScope::new(&self.identity.name, self.deadline)))
+                .clone();
+            let backends = self.backends.clone();
+            let call = async move { backends.call(&scope, request).await.into() };
+            match self.backends.runtime() {
+                // The call may be polled from a plugin's own thread: the HTTP client spawns
+                // its connection tasks on the runtime it finds current.
+                Some(runtime) => InRuntime::new(runtime.clone(), call).into_ffi(),
+                None => call.into_ffi(),
+            }
+        })
     }
 
     fn deadline_remaining_ms(&self) -> u64 {
-        let remaining = self.deadline.saturating_duration_since(Instant::now());
-        u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX)
+        contained("deadline_remaining_ms", 0, || {
+            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX)
+        })
     }
 }
 

@@ -39,8 +39,13 @@ pub struct LoadedLibrary {
     pub file_bytes: u64,
 }
 
-/// Loads the artifact at `source`, opening a private copy of it under `copies_dir`.
-pub fn load_library(source: &Path, copies_dir: &Path) -> Result<LoadedLibrary, LoadError> {
+/// Loads the artifact at `source`, opening a private copy of it under `copies_dir`. The
+/// plugin's host services reach timers and I/O on `runtime`.
+pub fn load_library(
+    source: &Path,
+    copies_dir: &Path,
+    runtime: &tokio::runtime::Handle,
+) -> Result<LoadedLibrary, LoadError> {
     let started = std::time::Instant::now();
     let mapped_copy = unique_copy(copies_dir, source)?;
     let copied = started.elapsed();
@@ -73,8 +78,10 @@ pub fn load_library(source: &Path, copies_dir: &Path) -> Result<LoadedLibrary, L
     let manifest = manifest_check::validate(&raw_manifest)?;
     let identity = Arc::new(PluginIdentity::new(&manifest.name, &manifest.version));
 
-    let services: PluginHostObj =
-        PluginHostObj::from_ptr(RBox::new(HostServices::new(identity.clone())), TD_Opaque);
+    let services: PluginHostObj = PluginHostObj::from_ptr(
+        RBox::new(HostServices::new(identity.clone(), runtime.clone())),
+        TD_Opaque,
+    );
     if let RResult::RErr(message) = (module.init())(services) {
         return Err(LoadError::EntryPoint {
             entry: "init",

@@ -1,6 +1,6 @@
 //! Validates what a plugin says about itself before anything routes to it.
 
-use frontdoor_plugin_api::{ABI_VERSION, Manifest, PluginKind};
+use frontdoor_plugin_api::{ABI_VERSION, Manifest, PanicStrategy, PluginKind};
 use hyper::Method;
 
 use super::LoadError;
@@ -50,6 +50,11 @@ pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
             "built against Frontdoor ABI v{}, this host speaks v{ABI_VERSION}",
             raw.abi_version
         )));
+    }
+    // A plugin built with `panic = "abort"` turns every `catch_unwind` of the SDK into a
+    // no-op: its first panic would end the host, so it is never let in.
+    if raw.panic_strategy != PanicStrategy::Unwind {
+        return Err(LoadError::PanicAbort);
     }
     let name = raw.name.as_str();
     check_name(name).map_err(invalid)?;

@@ -11,7 +11,8 @@ use super::{Failure, PluginVersion, Registry, VersionState, binding};
 pub struct VersionReport {
     pub version: Arc<PluginVersion>,
     pub state: VersionState,
-    /// Why it is `failed` (its shared-module requirements could not be bound).
+    /// Why it is `failed` (its shared-module requirements could not be bound) or
+    /// `quarantined`.
     pub reason: Option<String>,
     /// For each requirement, the module version it is bound to (if bound).
     pub bindings: Vec<Option<String>>,
@@ -26,6 +27,8 @@ pub struct Snapshot {
     pub retired_count: usize,
     pub retired_bytes: u64,
     pub retired_limit: usize,
+    pub mapped: super::MappedLibraries,
+    pub mapped_limit: usize,
 }
 
 impl Registry {
@@ -44,7 +47,10 @@ impl Registry {
         let mut versions: Vec<VersionReport> = everyone
             .iter()
             .map(|version| {
-                let reason = resolution.unresolved(version).map(str::to_owned);
+                let reason = version
+                    .health
+                    .quarantine_reason()
+                    .or_else(|| resolution.unresolved(version).map(str::to_owned));
                 let is_bound = bound.contains(&(Arc::as_ptr(version) as usize));
                 let state = if version.is_removed() {
                     if version.in_flight() > 0 || is_bound {
@@ -52,6 +58,8 @@ impl Registry {
                     } else {
                         VersionState::Retired
                     }
+                } else if version.health.is_quarantined() {
+                    VersionState::Quarantined
                 } else if reason.is_some() {
                     VersionState::Failed
                 } else if version.kind == PluginKind::SharedModule {
@@ -103,6 +111,8 @@ impl Registry {
             retired_count: state.retired.len(),
             retired_bytes: state.retired.iter().map(|v| v.file_bytes).sum(),
             retired_limit: self.config.retired_limit,
+            mapped: state.mapped,
+            mapped_limit: self.config.containment.max_mapped_libraries,
         }
     }
 }

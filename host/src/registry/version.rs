@@ -14,6 +14,7 @@ use frontdoor_plugin_api::{ModuleExport, PluginKind, PluginModuleRef};
 use hyper::{Method, header::HeaderValue};
 
 use crate::{
+    containment::{HealthLimits, VersionHealth},
     loader::{LoadedLibrary, PluginIdentity, ValidRequirement},
     router::RoutePattern,
 };
@@ -42,6 +43,8 @@ pub enum VersionState {
     Retired,
     /// Loaded, but its shared-module requirements cannot be bound: takes no requests.
     Failed,
+    /// Taken out of traffic for panics, timeouts, blocked polls or memory growth.
+    Quarantined,
 }
 
 impl VersionState {
@@ -52,6 +55,7 @@ impl VersionState {
             Self::Draining => "draining",
             Self::Retired => "retired",
             Self::Failed => "failed",
+            Self::Quarantined => "quarantined",
         }
     }
 }
@@ -70,6 +74,8 @@ pub struct PluginVersion {
     /// A shared module's exported interface.
     pub export: Option<ModuleExport>,
     pub handler: Handler,
+    /// Its failures, quarantine and sampled heap (shared with the watchdog, never freed).
+    pub health: &'static VersionHealth,
     /// `x-frontdoor-adapter` for every response of this version, built once.
     pub adapter_header: HeaderValue,
     pub loaded_at: SystemTime,
@@ -78,17 +84,24 @@ pub struct PluginVersion {
 }
 
 impl PluginVersion {
-    pub(super) fn from_library(source: &Path, library: LoadedLibrary) -> Self {
+    pub(super) fn from_library(
+        source: &Path,
+        library: LoadedLibrary,
+        health: impl FnOnce(&str, Vec<String>) -> &'static VersionHealth,
+    ) -> Self {
         let manifest = library.manifest;
+        let routes: Vec<(Method, RoutePattern)> = manifest
+            .routes
+            .into_iter()
+            .map(|r| (r.method, r.pattern))
+            .collect();
+        let health = health(&library.identity.label, route_names(&routes));
         let mut version = Self::new(
             library.identity,
             manifest.kind,
-            manifest
-                .routes
-                .into_iter()
-                .map(|r| (r.method, r.pattern))
-                .collect(),
+            routes,
             Handler::Plugin(library.module),
+            health,
         )
         .with_files(
             source,
@@ -108,7 +121,7 @@ impl PluginVersion {
         routes: &[(Method, &str)],
         handler: BuiltinHandler,
     ) -> Self {
-        let routes = routes
+        let routes: Vec<(Method, RoutePattern)> = routes
             .iter()
             .map(|(method, path)| {
                 let pattern = RoutePattern::parse(path).unwrap_or_else(|reason| {
@@ -117,11 +130,25 @@ impl PluginVersion {
                 (method.clone(), pattern)
             })
             .collect();
+        let identity = Arc::new(PluginIdentity::new(name, version));
+        // Compiled-in code is the host's own: judged by the default limits, never notified.
+        let defaults = crate::containment::ContainmentConfig::default();
+        let health = VersionHealth::leak(
+            identity.label.clone(),
+            route_names(&routes),
+            HealthLimits {
+                quarantine: defaults.quarantine,
+                max_poll: defaults.max_poll,
+                memory_limit: defaults.memory_limit_bytes,
+            },
+            None,
+        );
         Self::new(
-            Arc::new(PluginIdentity::new(name, version)),
+            identity,
             PluginKind::Adapter,
             routes,
             Handler::Builtin(handler),
+            health,
         )
     }
 
@@ -130,6 +157,7 @@ impl PluginVersion {
         kind: PluginKind,
         routes: Vec<(Method, RoutePattern)>,
         handler: Handler,
+        health: &'static VersionHealth,
     ) -> Self {
         // Names and versions were validated (a-z0-9-_ and semver), so this is a valid value.
         let adapter_header = HeaderValue::from_str(&identity.label)
@@ -146,6 +174,7 @@ impl PluginVersion {
             requires: Vec::new(),
             export: None,
             handler,
+            health,
             adapter_header,
             loaded_at: SystemTime::now(),
             in_flight: AtomicUsize::new(0),
@@ -194,6 +223,7 @@ pub struct InflightGuard {
 impl InflightGuard {
     pub fn enter(version: Arc<PluginVersion>) -> Self {
         version.in_flight.fetch_add(1, Ordering::AcqRel);
+        version.health.count_request();
         Self { version }
     }
 
@@ -206,4 +236,12 @@ impl Drop for InflightGuard {
     fn drop(&mut self) {
         self.version.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// `METHOD /pattern` of each route, for log lines about a route by index.
+fn route_names(routes: &[(Method, RoutePattern)]) -> Vec<String> {
+    routes
+        .iter()
+        .map(|(method, pattern)| format!("{method} {pattern}"))
+        .collect()
 }

@@ -1,4 +1,10 @@
-//! A future adapter that turns a panic in a handler's `poll` into a [`HandlerError`].
+//! A future adapter that turns a panic in a handler's `poll` — or in its destructor — into
+//! a [`HandlerError`] or a counted, logged event, never an unwind across the ABI.
+//!
+//! async-ffi drops the boxed future inside a "drop bomb" that aborts the process if the
+//! destructor panics; the host drops a handler future whenever a device disconnects, a
+//! handler times out or the host shuts down. So the inner future is dropped here, under
+//! `catch_unwind`, before async-ffi's bomb is armed around an empty shell.
 
 use std::{
     any::Any,
@@ -50,12 +56,36 @@ where
                 Poll::Ready(output)
             }
             Err(payload) => {
-                // Drop the inner future in place, inside catch_unwind too: its destructor
-                // runs the same author code that just panicked.
-                let _ = catch_unwind(AssertUnwindSafe(|| this.inner = None));
+                // Drop the inner future in place, guarded too: its destructor runs the same
+                // author code that just panicked.
+                drop_inner(&mut this.inner);
                 Poll::Ready(RResult::RErr(panicked(payload)))
             }
         }
+    }
+}
+
+impl<F> Drop for CatchPanic<F> {
+    fn drop(&mut self) {
+        // Dropping in place is what structural pinning allows: `inner` is not moved.
+        drop_inner(&mut self.inner);
+    }
+}
+
+/// Drops a future in place; a panic in its destructor is counted and swallowed (the panic
+/// hook already logged it through the host).
+fn drop_inner<F>(inner: &mut Option<F>) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| *inner = None)) {
+        super::stats::drop_panicked();
+        drop_payload(payload);
+    }
+}
+
+/// Drops a panic payload, whose own destructor is author code too: if that panics, the
+/// second payload is leaked rather than risk a third.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(second);
     }
 }
 
@@ -68,7 +98,6 @@ pub(crate) fn panicked(payload: Box<dyn Any + Send>) -> HandlerError {
     } else {
         RString::from("non-string panic payload")
     };
-    // The payload's own destructor is author code too.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+    drop_payload(payload);
     HandlerError::new(HandlerErrorKind::Panicked, message)
 }

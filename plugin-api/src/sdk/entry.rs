@@ -22,7 +22,8 @@ use super::{
 };
 use crate::{
     ABI_VERSION, HandlerError, HandlerErrorKind, HostRequestObj, LogLevel, Manifest, ModuleExport,
-    ModuleTable, PluginHostObj, PluginKind, Requirement, RouteSpec, abi::HandlerFuture,
+    ModuleTable, PanicStrategy, PluginHostObj, PluginKind, PluginStats, Requirement, RouteSpec,
+    abi::HandlerFuture,
 };
 
 /// A route's entry point as stored in the macro-generated table.
@@ -60,6 +61,7 @@ pub fn manifest(
                 interface: required.interface,
             })
             .collect::<RVec<_>>(),
+        panic_strategy: PanicStrategy::of_this_build(),
     })
 }
 
@@ -107,6 +109,19 @@ where
 /// Stores the host's current bindings for this plugin's requirements.
 pub fn bind(bindings: RVec<ModuleTable>) {
     let _ = guard("bind", || modules::set_bindings(bindings.into_vec()));
+}
+
+/// This copy's health counters (heap, contained panics).
+pub fn stats() -> PluginStats {
+    match guard("stats", super::stats::snapshot) {
+        RResult::ROk(stats) => stats,
+        RResult::RErr(_) => PluginStats::default(),
+    }
+}
+
+/// Follows the host's log level.
+pub fn set_log_level(level: LogLevel) {
+    let _ = guard("set_log_level", || log_forwarding::set_max_level(level));
 }
 
 /// Dispatches to the handler of `route`, turning a synchronous panic into an error future.

@@ -6,7 +6,7 @@
 
 use std::{
     fmt::Write as _,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{AtomicU8, AtomicU64, Ordering},
 };
 
 use tracing::{
@@ -18,12 +18,14 @@ use tracing::{
 
 use crate::{LogLevel, PluginHostObj};
 
+/// The most verbose level forwarded, as a `LogLevel` discriminant; follows the host's.
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
+
 /// Installs the bridge as this plugin copy's global subscriber and its panic hook.
 pub(super) fn install(host: &PluginHostObj) {
-    let max_level = host.max_level();
+    MAX_LEVEL.store(host.max_level() as u8, Ordering::Relaxed);
     // Fails only if the author installed their own subscriber first; theirs wins.
     let _ = tracing::subscriber::set_global_default(HostBridge {
-        max_level,
         next_span: AtomicU64::new(1),
     });
     std::panic::set_hook(Box::new(|info| {
@@ -31,8 +33,24 @@ pub(super) fn install(host: &PluginHostObj) {
     }));
 }
 
+/// The host's level changed: forward what it now records, and have `tracing` ask every
+/// call site again (it caches each site's interest).
+pub(super) fn set_max_level(level: LogLevel) {
+    MAX_LEVEL.store(level as u8, Ordering::Relaxed);
+    tracing::callsite::rebuild_interest_cache();
+}
+
+fn max_level() -> LogLevel {
+    match MAX_LEVEL.load(Ordering::Relaxed) {
+        1 => LogLevel::Error,
+        2 => LogLevel::Warn,
+        3 => LogLevel::Info,
+        4 => LogLevel::Debug,
+        _ => LogLevel::Trace,
+    }
+}
+
 struct HostBridge {
-    max_level: LogLevel,
     next_span: AtomicU64,
 }
 
@@ -48,11 +66,11 @@ fn to_log_level(level: &Level) -> LogLevel {
 
 impl Subscriber for HostBridge {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        to_log_level(metadata.level()) <= self.max_level
+        to_log_level(metadata.level()) <= max_level()
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(match self.max_level {
+        Some(match max_level() {
             LogLevel::Error => LevelFilter::ERROR,
             LogLevel::Warn => LevelFilter::WARN,
             LogLevel::Info => LevelFilter::INFO,

@@ -163,12 +163,29 @@ macro_rules! __export_plugin {
             $crate::sdk::entry::bind(bindings)
         }
 
+        extern "C" fn __frontdoor_stats() -> $crate::PluginStats {
+            $crate::sdk::entry::stats()
+        }
+
+        extern "C" fn __frontdoor_set_log_level(level: $crate::LogLevel) {
+            $crate::sdk::entry::set_log_level(level)
+        }
+
+        // Meters this plugin copy's heap for the host (per-version memory in the admin API,
+        // soft limits). A plugin that declares its own global allocator does not compile:
+        // there is one per artifact.
+        #[global_allocator]
+        static __FRONTDOOR_ALLOCATOR: $crate::sdk::counting_alloc::CountingAllocator =
+            $crate::sdk::counting_alloc::CountingAllocator;
+
         $crate::__export_root_module!(
             $manifest,
             __frontdoor_init,
             $handle,
             $export,
-            __frontdoor_bind
+            __frontdoor_bind,
+            __frontdoor_stats,
+            __frontdoor_set_log_level
         );
     };
 }
@@ -186,7 +203,7 @@ macro_rules! __first {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_root_module {
-    ($manifest:ident, $init:ident, $handle:ident, $export:ident, $bind:ident) => {
+    ($manifest:ident, $init:ident, $handle:ident, $export:ident, $bind:ident, $stats:ident, $set_log_level:ident) => {
         fn __frontdoor_root_module() -> $crate::PluginModuleRef {
             use $crate::abi_stable::prefix_type::PrefixTypeTrait;
             $crate::PluginModule {
@@ -195,6 +212,8 @@ macro_rules! __export_root_module {
                 handle: $handle,
                 export: $export,
                 bind: $bind,
+                stats: $stats,
+                set_log_level: $set_log_level,
             }
             .leak_into_prefix()
         }

@@ -55,12 +55,17 @@ pub enum Fixture {
     Texter,
     /// The real `playback` example adapter.
     Playback,
+    /// Adapter `misbehaver` at a version: panics, hangs, blocks, leaks on demand.
+    Misbehaver(&'static str),
+    /// `misbehaver` 1.0.0 built with `panic = "abort"`.
+    MisbehaverPanicAbort,
 }
 
 /// Every variable a fixture build may read: cleared before each build, so a variant never
 /// inherits another's settings.
-const FIXTURE_ENV: [&str; 6] = [
+const FIXTURE_ENV: [&str; 7] = [
     "ECHO_VERSION",
+    "MISBEHAVER_VERSION",
     "ARTWORK_VERSION",
     "GALLERY_VERSION",
     "GALLERY_REQUIREMENT",
@@ -87,6 +92,15 @@ impl Fixture {
             Fixture::Facade { .. } => "text-facade",
             Fixture::Texter => "texter",
             Fixture::Playback => "playback",
+            Fixture::Misbehaver(_) | Fixture::MisbehaverPanicAbort => "misbehaver",
+        }
+    }
+
+    /// The cargo profile it is built with.
+    fn profile(self) -> &'static str {
+        match self {
+            Fixture::MisbehaverPanicAbort => "fixture-panic-abort",
+            _ => "dev",
         }
     }
 
@@ -94,6 +108,7 @@ impl Fixture {
     fn env(self) -> Vec<(&'static str, &'static str)> {
         match self {
             Fixture::Echo(version) => vec![("ECHO_VERSION", version)],
+            Fixture::Misbehaver(version) => vec![("MISBEHAVER_VERSION", version)],
             Fixture::ArtworkImpl(version) => vec![("ARTWORK_VERSION", version)],
             Fixture::Gallery {
                 version,
@@ -130,6 +145,8 @@ impl Fixture {
             Fixture::Facade { name, .. } => format!("{name}-1.0.0.so"),
             Fixture::Texter => "texter-1.0.0.so".into(),
             Fixture::Playback => "playback-1.0.0.so".into(),
+            Fixture::Misbehaver(version) => format!("misbehaver-{version}.so"),
+            Fixture::MisbehaverPanicAbort => "misbehaver-1.0.0.so".into(),
         }
     }
 
@@ -195,6 +212,8 @@ fn build(fixture: Fixture) -> PathBuf {
             "--message-format=json-render-diagnostics",
             "-p",
             fixture.package(),
+            "--profile",
+            fixture.profile(),
         ])
         .arg("--target-dir")
         .arg(&fixtures_dir)

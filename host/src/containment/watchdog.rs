@@ -1,0 +1,212 @@
+//! The poll watchdog: sees, from outside, a poll of plugin code that holds a thread too long.
+//!
+//! A handler that blocks its thread (`std::thread::sleep`, a spin, synchronous I/O) never
+//! returns to the runtime, so nothing on that thread can notice. Instead each thread that
+//! polls plugin code owns a slot in a fixed table, and marks in it which version and route
+//! it is polling and since when (a coarse tick: one relaxed load and three relaxed stores
+//! per poll). One watchdog thread per process advances the tick every [`TICK`] and scans
+//! the slots: a poll that has been running longer than its version's `max_poll` is logged
+//! with plugin@version and route, counted once, and recorded toward quarantine.
+//!
+//! The tick counts watchdog iterations, not wall time: if the watchdog itself is delayed
+//! (an overloaded machine), polls look shorter, never longer, so a report is never a false
+//! alarm.
+
+use std::{
+    cell::Cell,
+    sync::{
+        Once,
+        atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use super::{Failure, VersionHealth, health};
+
+/// How often the watchdog looks; also the resolution of poll durations.
+pub const TICK: Duration = Duration::from_millis(5);
+
+/// Threads that can be watched at once; a thread beyond them polls unwatched.
+const SLOT_COUNT: usize = 1024;
+
+/// What one thread is polling right now.
+#[repr(align(64))]
+struct PollSlot {
+    /// The tick the current poll started at; 0 when the thread is not in plugin code.
+    started: AtomicU64,
+    /// The version being polled, as its health record's id.
+    health: AtomicU32,
+    route: AtomicU32,
+    /// The `started` value already reported, so one blocked poll counts once.
+    reported: AtomicU64,
+}
+
+#[allow(
+    clippy::declare_interior_mutable_const,
+    reason = "the constant only initialises the slot table; each element is its own static"
+)]
+const IDLE: PollSlot = PollSlot {
+    started: AtomicU64::new(0),
+    health: AtomicU32::new(0),
+    route: AtomicU32::new(0),
+    reported: AtomicU64::new(0),
+};
+
+static SLOTS: [PollSlot; SLOT_COUNT] = [IDLE; SLOT_COUNT];
+/// Slots handed out so far (the watchdog scans only these).
+static CLAIMED: AtomicUsize = AtomicUsize::new(0);
+/// The coarse clock, advanced by the watchdog; starts at 1 so that 0 means idle.
+static NOW: AtomicU64 = AtomicU64::new(1);
+static STARTED: Once = Once::new();
+
+thread_local! {
+    /// This thread's slot, claimed on its first plugin poll.
+    static MY_SLOT: Cell<Option<&'static PollSlot>> = const { Cell::new(None) };
+}
+
+/// Starts the process's watchdog thread (once; later calls do nothing).
+pub fn ensure_running() {
+    STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("frontdoor-watchdog".into())
+            .spawn(watch);
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start the poll watchdog; blocked polls go unseen");
+        }
+    });
+}
+
+/// Marks the calling thread as polling `route` of `health` until the mark is dropped.
+pub struct PollMark {
+    slot: Option<&'static PollSlot>,
+    /// What the slot held before (a poll nested in another restores its outer mark).
+    outer: (u64, u32, u32),
+}
+
+/// Marks the start of a poll of plugin code on this thread.
+#[inline]
+pub fn enter(health: &'static VersionHealth, route: u32) -> PollMark {
+    let slot = MY_SLOT.with(|mine| {
+        mine.get().or_else(|| {
+            let index = CLAIMED.fetch_add(1, Ordering::Relaxed);
+            let claimed = SLOTS.get(index);
+            if claimed.is_none() {
+                CLAIMED.store(SLOT_COUNT, Ordering::Relaxed);
+            }
+            mine.set(claimed);
+            claimed
+        })
+    });
+    let Some(slot) = slot else {
+        return PollMark {
+            slot: None,
+            outer: (0, 0, 0),
+        };
+    };
+    let outer = (
+        slot.started.load(Ordering::Relaxed),
+        slot.health.load(Ordering::Relaxed),
+        slot.route.load(Ordering::Relaxed),
+    );
+    slot.health.store(health.id(), Ordering::Relaxed);
+    slot.route.store(route, Ordering::Relaxed);
+    // Release: a watchdog that sees this tick sees the version and route stored above.
+    slot.started
+        .store(NOW.load(Ordering::Relaxed), Ordering::Release);
+    PollMark {
+        slot: Some(slot),
+        outer,
+    }
+}
+
+impl Drop for PollMark {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            let (started, health, route) = self.outer;
+            slot.started.store(0, Ordering::Release);
+            if started != 0 {
+                slot.health.store(health, Ordering::Relaxed);
+                slot.route.store(route, Ordering::Relaxed);
+                slot.started.store(started, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// A poll running right now for longer than its version's limit.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BlockedPoll {
+    pub plugin: String,
+    pub route: String,
+    pub running_ms: u64,
+}
+
+/// The polls currently holding a thread longer than their version's limit.
+pub fn blocked_now() -> Vec<BlockedPoll> {
+    let now = NOW.load(Ordering::Relaxed);
+    claimed_slots()
+        .iter()
+        .filter_map(|slot| read_slot(slot, now))
+        .filter(|(health, _, ticks, _)| is_blocked(health, *ticks))
+        .map(|(health, route, ticks, _)| BlockedPoll {
+            plugin: health.label.clone(),
+            route: health.route(route).to_owned(),
+            running_ms: ticks_to_ms(ticks),
+        })
+        .collect()
+}
+
+fn watch() {
+    loop {
+        std::thread::sleep(TICK);
+        let now = NOW.fetch_add(1, Ordering::Relaxed) + 1;
+        for slot in claimed_slots() {
+            let Some((health, route, ticks, started)) = read_slot(slot, now) else {
+                continue;
+            };
+            if !is_blocked(health, ticks) || slot.reported.load(Ordering::Relaxed) == started {
+                continue;
+            }
+            slot.reported.store(started, Ordering::Relaxed);
+            tracing::warn!(
+                plugin = %health.label,
+                route = %health.route(route),
+                running_ms = ticks_to_ms(ticks),
+                limit_ms = health.max_poll().as_millis() as u64,
+                "a poll of plugin code is blocking its worker thread"
+            );
+            health.record(Failure::BlockedPoll);
+        }
+    }
+}
+
+fn claimed_slots() -> &'static [PollSlot] {
+    &SLOTS[..CLAIMED.load(Ordering::Relaxed).min(SLOT_COUNT)]
+}
+
+/// A consistent reading of a busy slot: (version, route, whole ticks running, start tick).
+fn read_slot(slot: &PollSlot, now: u64) -> Option<(&'static VersionHealth, u32, u64, u64)> {
+    let started = slot.started.load(Ordering::Acquire);
+    if started == 0 {
+        return None;
+    }
+    let id = slot.health.load(Ordering::Relaxed);
+    let route = slot.route.load(Ordering::Relaxed);
+    // The thread may have finished and started another poll in between: only a slot whose
+    // start did not change describes one poll.
+    if slot.started.load(Ordering::Acquire) != started {
+        return None;
+    }
+    let health = health::by_id(id)?;
+    // The poll began somewhere within its start tick: count only whole ticks since.
+    Some((health, route, now.saturating_sub(started + 1), started))
+}
+
+fn is_blocked(health: &VersionHealth, ticks: u64) -> bool {
+    u128::from(ticks) * TICK.as_nanos() > health.max_poll().as_nanos()
+}
+
+fn ticks_to_ms(ticks: u64) -> u64 {
+    ticks.saturating_mul(TICK.as_millis() as u64)
+}
