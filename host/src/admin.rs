@@ -5,6 +5,7 @@
 use std::{sync::Arc, time::UNIX_EPOCH};
 
 use frontdoor_plugin_api::PluginKind;
+use http_body_util::{BodyExt as _, Limited};
 use hyper::{Method, Request, Response, StatusCode, body::Incoming};
 use serde::Serialize;
 
@@ -12,21 +13,42 @@ use crate::{
     backends::{BackendView, Backends},
     containment::{HealthView, MemoryView, watchdog},
     edge::{Body, EdgeError, json_response},
+    logging::LogControl,
     registry::{Registry, Snapshot},
 };
 
 pub struct Admin {
     registry: Arc<Registry>,
     backends: Arc<Backends>,
+    log_control: Option<Arc<LogControl>>,
 }
 
 impl Admin {
-    pub fn new(registry: Arc<Registry>, backends: Arc<Backends>) -> Self {
-        Self { registry, backends }
+    pub fn new(
+        registry: Arc<Registry>,
+        backends: Arc<Backends>,
+        log_control: Option<Arc<LogControl>>,
+    ) -> Self {
+        Self {
+            registry,
+            backends,
+            log_control,
+        }
     }
 
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
         match (request.method(), request.uri().path()) {
+            (&Method::GET, "/admin/log-level") => match &self.log_control {
+                Some(control) => json_response(
+                    StatusCode::OK,
+                    &LogLevelView {
+                        directives: control.current(),
+                        plugins_told: None,
+                    },
+                ),
+                None => log_level_fixed(),
+            },
+            (&Method::PUT, "/admin/log-level") => self.set_log_level(request).await,
             (&Method::GET, "/admin/plugins") => {
                 json_response(StatusCode::OK, &plugins_view(&self.registry.snapshot()))
             }
@@ -47,6 +69,12 @@ impl Admin {
                     backends: self.backends.view(),
                 },
             ),
+            (_, "/admin/log-level") => EdgeError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                "use GET or PUT",
+            )
+            .into_response(),
             (_, "/admin/plugins" | "/admin/health" | "/admin/backends") => EdgeError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed",
@@ -56,6 +84,67 @@ impl Admin {
             (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
         }
     }
+}
+
+impl Admin {
+    /// `PUT /admin/log-level` with `tracing` directives as the body (`debug`,
+    /// `info,plugin=trace`): the host's filter changes and every loaded plugin follows.
+    async fn set_log_level(&self, request: Request<Incoming>) -> Response<Body> {
+        let Some(control) = &self.log_control else {
+            return log_level_fixed();
+        };
+        let body = match Limited::new(request.into_body(), 1024).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return EdgeError::bad_request("the body must be at most 1024 bytes of directives")
+                    .into_response();
+            }
+        };
+        let Ok(directives) = std::str::from_utf8(&body) else {
+            return EdgeError::bad_request("the directives are not UTF-8").into_response();
+        };
+        let directives = directives.trim();
+        let registry = self.registry.clone();
+        let control = control.clone();
+        let owned = directives.to_owned();
+        // Telling plugins calls into each loaded copy: off the admin runtime's thread.
+        let outcome = tokio::task::spawn_blocking(move || control.set(&owned, &registry)).await;
+        match outcome {
+            Ok(Ok(told)) => {
+                tracing::info!(%directives, plugins_told = told, "log filter changed");
+                json_response(
+                    StatusCode::OK,
+                    &LogLevelView {
+                        directives: directives.to_owned(),
+                        plugins_told: Some(told),
+                    },
+                )
+            }
+            Ok(Err(reason)) => EdgeError::bad_request(format!(
+                "{directives:?} are not valid log directives: {reason}"
+            ))
+            .into_response(),
+            Err(_) => EdgeError::internal("changing the log filter failed").into_response(),
+        }
+    }
+}
+
+fn log_level_fixed() -> Response<Body> {
+    EdgeError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "not implemented",
+        "this host's log filter is set by the program embedding it",
+    )
+    .into_response()
+}
+
+/// The JSON document of `GET /admin/log-level`.
+#[derive(Serialize)]
+struct LogLevelView {
+    directives: String,
+    /// How many loaded plugin copies were told the new level (on a change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugins_told: Option<usize>,
 }
 
 /// The JSON document of `GET /admin/backends`.

@@ -2,13 +2,13 @@
 //!
 //! Lives in the library so the integration tests can build the very same binary.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, sync::Arc};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::config::ServeArgs;
+use crate::{config::ServeArgs, logging::LogControl};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,19 +30,12 @@ pub enum Command {
 /// The whole binary: returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let log_control = init_logging();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")
-        .and_then(|runtime| runtime.block_on(run(cli)));
+        .and_then(|runtime| runtime.block_on(run(cli, log_control)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -52,10 +45,34 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Logs to stderr through a filter from `RUST_LOG` (default `info`) that the admin API can
+/// change while the host runs.
+fn init_logging() -> Arc<LogControl> {
+    use tracing_subscriber::{
+        EnvFilter, layer::SubscriberExt as _, reload, util::SubscriberInitExt as _,
+    };
+    let initial = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let filter = EnvFilter::try_new(&initial).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, handle) = reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
+        .init();
+    Arc::new(LogControl::new(initial, move |directives| {
+        let filter = EnvFilter::try_new(directives).map_err(|error| error.to_string())?;
+        handle.reload(filter).map_err(|error| error.to_string())
+    }))
+}
+
+async fn run(cli: Cli, log_control: Arc<LogControl>) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let config = args.resolve()?;
+            let mut config = args.resolve()?;
+            config.log_control = Some(log_control);
             let host = crate::start(config).await?;
             wait_for_stop_signal().await?;
             tracing::info!("stop signal received; finishing in-flight requests");

@@ -43,6 +43,9 @@ pub struct HostConfig {
     pub request_deadline: Duration,
     /// Handler budget, watchdog, quarantine and memory limits.
     pub containment: ContainmentConfig,
+    /// Changes the log filter at run time (`PUT /admin/log-level`); set by the binary,
+    /// which owns the subscriber. `None` leaves the filter to the embedding program.
+    pub log_control: Option<std::sync::Arc<crate::logging::LogControl>>,
 }
 
 impl HostConfig {
@@ -61,6 +64,7 @@ impl HostConfig {
             backends: Vec::new(),
             request_deadline: Duration::from_secs(5),
             containment: ContainmentConfig::default(),
+            log_control: None,
         }
     }
 }

@@ -25,4 +25,4 @@ pub use config::{ContainmentConfig, QuarantineConfig};
 pub use health::{
     Failure, HealthLimits, HealthView, MemoryVerdict, MemoryView, QuarantineNotice, VersionHealth,
 };
-pub use watched::{HandlerBudget, Watched};
+pub use watched::{HandlerBudget, Offloaded, Watched};

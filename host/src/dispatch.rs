@@ -27,7 +27,7 @@ use hyper::{
 
 use crate::{
     backends::Backends,
-    containment::{Failure, HandlerBudget, Watched, watchdog},
+    containment::{Failure, HandlerBudget, Offloaded, Watched, watchdog},
     edge::{Body, EdgeError, JSON},
     loader::DeviceRequest,
     registry::{Handler, InflightGuard, PluginVersion, Registry},
@@ -336,7 +336,7 @@ impl Dispatcher {
         ))
         .catch_unwind();
         let outcome = if health.is_offloaded() {
-            match self.isolation.spawn(guarded).await {
+            match Offloaded::spawn(&self.isolation, guarded).await {
                 Ok(outcome) => outcome,
                 // The isolation runtime is shutting down, or the task panicked outside
                 // the catch above: either way this request fails alone.

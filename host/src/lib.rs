@@ -14,6 +14,7 @@ pub mod deploy;
 pub mod dispatch;
 pub mod edge;
 pub mod loader;
+pub mod logging;
 pub mod registry;
 pub mod router;
 pub mod server;

@@ -17,6 +17,6 @@ mod library;
 mod manifest_check;
 
 pub use error::LoadError;
-pub use host_services::{DeviceRequest, PluginIdentity};
+pub use host_services::{DeviceRequest, PluginIdentity, host_max_level};
 pub use library::{LoadedLibrary, check_interface, load_library};
 pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};

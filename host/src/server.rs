@@ -114,7 +114,11 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         },
         isolation.handle().clone(),
     ));
-    let admin = Arc::new(Admin::new(registry.clone(), backends));
+    let admin = Arc::new(Admin::new(
+        registry.clone(),
+        backends,
+        config.log_control.clone(),
+    ));
     let grace = config.shutdown_grace;
     let tasks = vec![
         tokio::spawn(accept_loop(

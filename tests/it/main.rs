@@ -9,6 +9,7 @@ mod bad_artifacts;
 mod binary;
 mod containment;
 mod hot_reload;
+mod log_level;
 mod serving;
 mod shared_modules;
 mod swap_under_load;

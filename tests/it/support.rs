@@ -4,8 +4,10 @@ pub mod fixtures;
 pub mod host;
 pub mod http;
 pub mod poll;
+pub mod process;
 
 pub use fixtures::Fixture;
 pub use host::TestHost;
 pub use http::{Reply, client, get, send, try_send};
 pub use poll::eventually;
+pub use process::HostProcess;

@@ -23,6 +23,48 @@ fn the_example_file_is_valid_and_complete() {
     assert_eq!(catalog.url, "http://127.0.0.1:9001");
     assert_eq!(catalog.breaker.min_requests, 20);
     assert_eq!(catalog.retry.attempts, 1);
+    let containment = &config.containment;
+    assert_eq!(containment.handler_timeout, None);
+    assert_eq!(
+        containment.handler_timeout(config.request_deadline),
+        Duration::from_millis(6000)
+    );
+    assert_eq!(containment.max_poll, Duration::from_millis(250));
+    assert_eq!(containment.memory_limit("tv"), 1_073_741_824);
+    assert_eq!(containment.memory_limit("mobile"), 536_870_912);
+    assert_eq!(containment.max_mapped_libraries, 256);
+    assert_eq!(containment.quarantine.blocked_polls, 3);
+    assert_eq!(containment.quarantine.window, Duration::from_secs(60));
+}
+
+#[test]
+fn containment_settings_are_checked() {
+    let resolve = |key: &str, value: &str| {
+        ServeArgs {
+            set: vec![(key.into(), value.into())],
+            ..ServeArgs::default()
+        }
+        .resolve()
+    };
+    let config = resolve("containment.handler_timeout_ms", "750").expect("valid");
+    assert_eq!(
+        config.containment.handler_timeout,
+        Some(Duration::from_millis(750))
+    );
+    for (key, value) in [
+        ("containment.quarantine.min_failure_ratio", "1.5"),
+        ("containment.quarantine.window_secs", "0"),
+        ("containment.max_poll_ms", "0"),
+        ("containment.handler_timeout_ms", "0"),
+    ] {
+        let error = resolve(key, value).expect_err(key).to_string();
+        assert!(
+            error.contains(key.rsplit('.').next().unwrap_or(key)),
+            "{error}"
+        );
+    }
+    let error = resolve("containment.no_such_key", "1").expect_err("unknown key");
+    assert!(error.to_string().contains("no_such_key"), "{error}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use tokio::time::Sleep;
+use tokio::{task::JoinHandle, time::Sleep};
 
 use super::{VersionHealth, watchdog};
 
@@ -91,5 +91,34 @@ impl<F: Future + Unpin> Future for HandlerBudget<F> {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed)),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+/// A future running on another runtime, awaited from this one; dropping it (the device went
+/// away) aborts the task instead of letting it run on unobserved.
+pub struct Offloaded<T>(JoinHandle<T>);
+
+impl<T: Send + 'static> Offloaded<T> {
+    /// Spawns `future` on `runtime`.
+    pub fn spawn(
+        runtime: &tokio::runtime::Handle,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> Self {
+        Self(runtime.spawn(future))
+    }
+}
+
+impl<T> Future for Offloaded<T> {
+    /// `Err` when the task did not complete (the runtime shut down, or it panicked).
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for Offloaded<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
