@@ -13,9 +13,8 @@
 //! alarm.
 
 use std::{
-    cell::Cell,
     sync::{
-        Once,
+        Mutex, Once,
         atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
@@ -26,7 +25,8 @@ use super::{Failure, VersionHealth, health};
 /// How often the watchdog looks; also the resolution of poll durations.
 pub const TICK: Duration = Duration::from_millis(5);
 
-/// Threads that can be watched at once; a thread beyond them polls unwatched.
+/// Threads that can be watched at once (a thread gives its slot back when it exits); a
+/// thread beyond them polls unwatched.
 const SLOT_COUNT: usize = 1024;
 
 /// What one thread is polling right now.
@@ -59,9 +59,49 @@ static CLAIMED: AtomicUsize = AtomicUsize::new(0);
 static NOW: AtomicU64 = AtomicU64::new(1);
 static STARTED: Once = Once::new();
 
+/// Slots whose thread exited, for the next thread to reuse.
+static FREE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// A thread's claim on a slot, given back when the thread exits.
+struct SlotClaim(Option<usize>);
+
+impl SlotClaim {
+    fn claim() -> Self {
+        let reused = FREE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let index = reused.or_else(|| {
+            let index = CLAIMED.fetch_add(1, Ordering::Relaxed);
+            if index < SLOT_COUNT {
+                Some(index)
+            } else {
+                CLAIMED.store(SLOT_COUNT, Ordering::Relaxed);
+                None
+            }
+        });
+        Self(index)
+    }
+
+    fn slot(&self) -> Option<&'static PollSlot> {
+        self.0.and_then(|index| SLOTS.get(index))
+    }
+}
+
+impl Drop for SlotClaim {
+    fn drop(&mut self) {
+        if let Some(index) = self.0 {
+            SLOTS[index].started.store(0, Ordering::Release);
+            FREE.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(index);
+        }
+    }
+}
+
 thread_local! {
     /// This thread's slot, claimed on its first plugin poll.
-    static MY_SLOT: Cell<Option<&'static PollSlot>> = const { Cell::new(None) };
+    static MY_SLOT: SlotClaim = SlotClaim::claim();
 }
 
 /// Starts the process's watchdog thread (once; later calls do nothing).
@@ -86,17 +126,8 @@ pub struct PollMark {
 /// Marks the start of a poll of plugin code on this thread.
 #[inline]
 pub fn enter(health: &'static VersionHealth, route: u32) -> PollMark {
-    let slot = MY_SLOT.with(|mine| {
-        mine.get().or_else(|| {
-            let index = CLAIMED.fetch_add(1, Ordering::Relaxed);
-            let claimed = SLOTS.get(index);
-            if claimed.is_none() {
-                CLAIMED.store(SLOT_COUNT, Ordering::Relaxed);
-            }
-            mine.set(claimed);
-            claimed
-        })
-    });
+    // During thread teardown the claim may be gone: that poll goes unwatched.
+    let slot = MY_SLOT.try_with(SlotClaim::slot).ok().flatten();
     let Some(slot) = slot else {
         return PollMark {
             slot: None,
