@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::{
     backends::{BackendView, Backends},
-    edge::{Body, EdgeError, json_response},
+    error_response::{Body, EdgeError, json_response},
     registry::{Registry, Snapshot},
 };
 

@@ -27,7 +27,7 @@ use hyper::{
 
 use crate::{
     backends::Backends,
-    edge::{Body, EdgeError, JSON},
+    error_response::{Body, EdgeError, JSON},
     loader::DeviceRequest,
     registry::{Handler, InflightGuard, Registry},
     router::{self, RouteMatch},

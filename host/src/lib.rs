@@ -11,7 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod dispatch;
-pub mod edge;
+pub mod error_response;
 pub mod loader;
 pub mod registry;
 pub mod router;

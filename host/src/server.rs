@@ -17,7 +17,7 @@ use crate::{
     config::HostConfig,
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
-    edge::Body,
+    error_response::Body,
     registry::{Registry, RegistryConfig},
 };
 
