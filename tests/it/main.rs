@@ -7,6 +7,7 @@ mod admin;
 mod backends;
 mod bad_artifacts;
 mod binary;
+mod dedup;
 mod hot_reload;
 mod serving;
 mod shared_modules;
