@@ -1,4 +1,5 @@
-//! The admin listener: `GET /admin/plugins` and `GET /admin/health`.
+//! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener` and
+//! `/admin/health`.
 //!
 //! Served on its own address so operators can firewall it apart from device traffic.
 
@@ -12,16 +13,26 @@ use crate::{
     backends::{BackendView, Backends},
     error_response::{Body, EdgeError, json_response},
     registry::{Registry, Snapshot},
+    server::Listeners,
 };
 
 pub struct Admin {
     registry: Arc<Registry>,
     backends: Arc<Backends>,
+    listeners: Arc<Listeners>,
 }
 
 impl Admin {
-    pub fn new(registry: Arc<Registry>, backends: Arc<Backends>) -> Self {
-        Self { registry, backends }
+    pub fn new(
+        registry: Arc<Registry>,
+        backends: Arc<Backends>,
+        listeners: Arc<Listeners>,
+    ) -> Self {
+        Self {
+            registry,
+            backends,
+            listeners,
+        }
     }
 
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
@@ -45,12 +56,17 @@ impl Admin {
                     backends: self.backends.view(),
                 },
             ),
-            (_, "/admin/plugins" | "/admin/health" | "/admin/backends") => EdgeError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method not allowed",
-                "use GET",
-            )
-            .into_response(),
+            (&Method::GET, "/admin/listener") => {
+                json_response(StatusCode::OK, &self.listeners.view())
+            }
+            (_, "/admin/plugins" | "/admin/health" | "/admin/backends" | "/admin/listener") => {
+                EdgeError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method not allowed",
+                    "use GET",
+                )
+                .into_response()
+            }
             (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
         }
     }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::{
     backends::{BackendConfig, BackendFileConfig},
     deploy::DeployerConfig,
+    server::{ListenerConfig, ListenerConfigError, ListenerFileConfig},
 };
 
 /// The resolved configuration the host runs with.
@@ -40,6 +41,8 @@ pub struct HostConfig {
     pub backends: Vec<BackendConfig>,
     /// How long a device request may take, bounding all its backend calls.
     pub request_deadline: Duration,
+    /// What every listener holds a client to: timeouts, head size, connection cap.
+    pub listener: ListenerConfig,
 }
 
 impl HostConfig {
@@ -57,6 +60,7 @@ impl HostConfig {
             deployer: DeployerConfig::default(),
             backends: Vec::new(),
             request_deadline: Duration::from_secs(5),
+            listener: ListenerConfig::default(),
         }
     }
 }
@@ -145,6 +149,8 @@ struct FileConfig {
     request_deadline_ms: Option<u64>,
     #[serde(default)]
     backends: std::collections::BTreeMap<String, BackendFileConfig>,
+    #[serde(default)]
+    listener: ListenerFileConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +162,8 @@ pub enum ConfigError {
     },
     #[error("invalid override {key}: {reason}")]
     Override { key: String, reason: String },
+    #[error("invalid setting {0}")]
+    Listener(#[from] ListenerConfigError),
     #[error("invalid config file {path}: {source}")]
     Parse {
         path: PathBuf,
@@ -199,6 +207,7 @@ impl ServeArgs {
         if let Some(ms) = self.request_deadline_ms.or(file.request_deadline_ms) {
             config.request_deadline = Duration::from_millis(ms);
         }
+        config.listener = file.listener.resolve()?;
         config.backends = file
             .backends
             .into_iter()
