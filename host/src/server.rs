@@ -167,3 +167,6 @@ impl RunningHost {
         tracing::info!("frontdoor stopped");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,11 +4,13 @@
 mod support;
 
 mod admin;
+mod admin_isolation;
 mod backends;
 mod bad_artifacts;
 mod binary;
 mod dedup;
 mod hot_reload;
+mod listener;
 mod serving;
 mod shared_modules;
 mod swap_under_load;

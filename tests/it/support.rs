@@ -6,6 +6,7 @@ pub mod gate;
 pub mod host;
 pub mod http;
 pub mod poll;
+pub mod raw;
 pub mod recorder;
 
 pub use fixtures::Fixture;
@@ -13,4 +14,5 @@ pub use gate::Gate;
 pub use host::TestHost;
 pub use http::{Reply, client, get, send, try_send};
 pub use poll::{eventually, within};
+pub use raw::RawClient;
 pub use recorder::Recorder;

@@ -2,7 +2,7 @@
 //! requests, or idle between them.
 //!
 //! hyper's own `header_read_timeout` also runs while a keep-alive connection waits for its
-//! next request (shown in `server/tests/hyper_timeouts.rs`), so it cannot tell a slow head
+//! next request (shown in `server/tests.rs`), so it cannot tell a slow head
 //! from an idle client; the host tracks the difference itself. [`Tracked`] sees bytes
 //! arrive, the service sees requests start, and [`RequestGuard`] (dropped with the response
 //! body once hyper has taken all of it) sees them end.
@@ -235,3 +235,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests;

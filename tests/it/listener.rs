@@ -1,0 +1,209 @@
+//! The device listener against hostile clients, over raw sockets: slow heads, oversized
+//! heads, stalled bodies, idle connections, more connections than the cap. Timeouts are
+//! tiny so the tests are quick, and nothing asserts a duration: each test waits (bounded)
+//! for the host to act and checks the host's own counters for why it did.
+
+use std::time::Duration;
+
+use frontdoor::HostConfig;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::support::{Fixture, RawClient, TestHost, eventually, get, within};
+
+const LONG: Duration = Duration::from_secs(3600);
+const SHORT: Duration = Duration::from_millis(50);
+
+async fn host(configure: impl FnOnce(&mut HostConfig)) -> TestHost {
+    TestHost::start_with(TestHost::plugins_dir(), configure).await
+}
+
+/// The device listener's entry in `/admin/listener`.
+async fn device_view(host: &TestHost) -> serde_json::Value {
+    let reply = get(&host.admin_url("/admin/listener")).await;
+    assert_eq!(reply.status, 200);
+    reply.json()["device"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slowloris_head_is_closed_after_the_header_timeout() {
+    let host = host(|config| {
+        config.listener.header_read_timeout = SHORT;
+        config.listener.idle_timeout = LONG;
+    })
+    .await;
+    let mut client = RawClient::connect(host.host.device_addr).await;
+    client
+        .send(b"GET /static-bench/hello HTTP/1.1\r\nhost: test\r\nx-slow: ")
+        .await;
+    // One more header byte every few milliseconds, for as long as the host listens.
+    let received = within("the host closing a slowloris connection", async {
+        let mut received = Vec::new();
+        let mut chunk = [0u8; 1024];
+        loop {
+            tokio::select! {
+                read = client.stream.read(&mut chunk) => match read {
+                    Ok(0) | Err(_) => break received,
+                    Ok(read) => received.extend_from_slice(&chunk[..read]),
+                },
+                () = tokio::time::sleep(Duration::from_millis(5)) => {
+                    let _ = client.stream.write_all(b"a").await;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        received.is_empty(),
+        "no answer, just a closed connection: {:?}",
+        String::from_utf8_lossy(&received)
+    );
+    let view = device_view(&host).await;
+    assert_eq!(view["header_timeouts"], 1, "{view:#}");
+    assert_eq!(view["idle_closed"], 0, "{view:#}");
+    // A client that sends its head in time is served as usual.
+    assert_eq!(get(&host.url("/static-bench/hello")).await.status, 200);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let host = host(|config| {
+        config.listener.header_read_timeout = LONG;
+        config.listener.idle_timeout = SHORT;
+    })
+    .await;
+    let mut client = RawClient::connect(host.host.device_addr).await;
+    let response = client.get("/static-bench/hello").await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("connection"), None, "kept alive");
+    let after = client.closed().await;
+    assert!(after.is_empty(), "{:?}", String::from_utf8_lossy(&after));
+    let view = device_view(&host).await;
+    assert_eq!(view["idle_closed"], 1, "{view:#}");
+    assert_eq!(view["header_timeouts"], 0, "{view:#}");
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_head_gets_431_with_a_json_body() {
+    // Default limits: the outside tester's 64 KiB header line.
+    let host = host(|_| {}).await;
+    let mut client = RawClient::connect(host.host.device_addr).await;
+    let big = "a".repeat(64 * 1024);
+    client
+        .send(
+            format!("GET /static-bench/hello HTTP/1.1\r\nhost: test\r\nx-big: {big}\r\n\r\n")
+                .as_bytes(),
+        )
+        .await;
+    let response = client.response().await;
+    assert_eq!(response.status, 431);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(response.header("connection"), Some("close"));
+    let body = response.json();
+    assert_eq!(body["error"], "request header fields too large");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("the limit is 32768")),
+        "{body:#}"
+    );
+    client.closed().await;
+    assert_eq!(device_view(&host).await["heads_too_large"], 1);
+
+    // Many small fields add up the same way, and HTTP/1.0 is held to the same limit.
+    let mut client = RawClient::connect(host.host.device_addr).await;
+    let fields: String = (0..90)
+        .map(|field| format!("x-field-{field}: {}\r\n", "b".repeat(400)))
+        .collect();
+    client
+        .send(format!("GET /static-bench/hello HTTP/1.0\r\n{fields}\r\n").as_bytes())
+        .await;
+    let response = client.response().await;
+    assert_eq!(response.status, 431);
+    assert_eq!(response.json()["error"], "request header fields too large");
+    assert_eq!(device_view(&host).await["heads_too_large"], 2);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_gets_408_with_a_json_body() {
+    let dir = TestHost::plugins_dir();
+    Fixture::Echo("1.0.0").deploy_to(dir.path());
+    let host = TestHost::start_with(dir, |config| {
+        config.listener.body_read_timeout = SHORT;
+        config.listener.header_read_timeout = LONG;
+        config.listener.idle_timeout = LONG;
+    })
+    .await;
+    let mut client = RawClient::connect(host.host.device_addr).await;
+    client
+        .send(b"POST /echo/items/1/parts/2 HTTP/1.1\r\nhost: test\r\ncontent-length: 100\r\n\r\n0123456789")
+        .await;
+    let response = client.response().await;
+    assert_eq!(response.status, 408);
+    assert_eq!(response.header("connection"), Some("close"));
+    let body = response.json();
+    assert_eq!(body["error"], "request timeout", "{body:#}");
+    client.closed().await;
+    let view = device_view(&host).await;
+    assert_eq!(view["body_timeouts"], 1, "{view:#}");
+
+    // A body over max_body_bytes is still 413 (declared or not), also counted.
+    let mut client = RawClient::connect(host.host.device_addr).await;
+    client
+        .send(
+            b"POST /echo/items/1/parts/2 HTTP/1.1\r\nhost: test\r\ncontent-length: 1000000\r\n\r\n",
+        )
+        .await;
+    let response = client.response().await;
+    assert_eq!(response.status, 413);
+    assert_eq!(response.json()["error"], "payload too large");
+    assert_eq!(device_view(&host).await["bodies_too_large"], 1);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_cap_new_connections_wait_while_open_ones_are_served() {
+    let host = host(|config| config.listener.max_connections = 2).await;
+    let addr = host.host.device_addr;
+    let mut first = RawClient::connect(addr).await;
+    assert_eq!(first.get("/static-bench/hello").await.status, 200);
+    let mut second = RawClient::connect(addr).await;
+    assert_eq!(second.get("/static-bench/hello").await.status, 200);
+    assert_eq!(device_view(&host).await["open_connections"], 2);
+
+    // The kernel completes the third handshake; the host does not accept it.
+    let mut third = RawClient::connect(addr).await;
+    third
+        .send(b"GET /static-bench/hello HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await;
+    eventually("the third connection waiting to be accepted", || async {
+        let view = device_view(&host).await;
+        let held = view["waiting_in_accept_queue"] == 1
+            && view["accepting"] == false
+            && view["open_connections"] == 2
+            && view["accepted"] == 2;
+        if held { Ok(()) } else { Err(view.to_string()) }
+    })
+    .await;
+    let view = device_view(&host).await;
+    assert!(
+        view["capacity_waits"].as_u64().unwrap_or(0) >= 1,
+        "{view:#}"
+    );
+    assert_eq!(view["max_connections"], 2);
+
+    // Connections already open keep being served.
+    assert_eq!(first.get("/static-bench/hello").await.status, 200);
+    assert_eq!(device_view(&host).await["waiting_in_accept_queue"], 1);
+
+    // One closes; the waiting one is accepted and answered.
+    drop(second);
+    assert_eq!(third.response().await.status, 200);
+    let view = device_view(&host).await;
+    assert_eq!(view["accepted"], 3, "{view:#}");
+    assert_eq!(view["waiting_in_accept_queue"], 0, "{view:#}");
+    assert_eq!(first.get("/static-bench/hello").await.status, 200);
+    host.stop().await;
+}
