@@ -356,3 +356,6 @@ fn json_bytes_response(status: u16, body: Bytes) -> Response<Body> {
     response.headers_mut().insert(CONTENT_TYPE, JSON);
     response
 }
+
+#[cfg(test)]
+mod tests;

@@ -207,3 +207,92 @@ async fn past_the_connection_cap_new_connections_wait_while_open_ones_are_served
     assert_eq!(first.get("/static-bench/hello").await.status, 200);
     host.stop().await;
 }
+
+/// HTTP/2 (prior knowledge) gets the same head limit with the same JSON answer, and the
+/// server announces the configured stream and header-list limits in its SETTINGS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_clients_get_the_configured_limits() {
+    let host = host(|config| {
+        config.listener.max_header_bytes = 4096;
+        config.listener.http2_max_concurrent_streams = 7;
+        config.listener.http2_max_header_list_size = 40_000;
+    })
+    .await;
+
+    // The server's first frame is its SETTINGS.
+    let mut raw = tokio::net::TcpStream::connect(host.host.device_addr)
+        .await
+        .expect("connect");
+    raw.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .expect("preface");
+    let settings = within("the server's SETTINGS", async {
+        let mut header = [0u8; 9];
+        raw.read_exact(&mut header).await.expect("frame header");
+        assert_eq!(header[3], 0x4, "a SETTINGS frame");
+        let length =
+            usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+        let mut payload = vec![0u8; length];
+        raw.read_exact(&mut payload).await.expect("frame payload");
+        payload
+            .chunks_exact(6)
+            .map(|entry| {
+                (
+                    u16::from_be_bytes([entry[0], entry[1]]),
+                    u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]),
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    const MAX_CONCURRENT_STREAMS: u16 = 0x3;
+    const MAX_HEADER_LIST_SIZE: u16 = 0x6;
+    assert!(
+        settings.contains(&(MAX_CONCURRENT_STREAMS, 7)),
+        "{settings:?}"
+    );
+    assert!(
+        settings.contains(&(MAX_HEADER_LIST_SIZE, 40_000)),
+        "{settings:?}"
+    );
+    drop(raw);
+
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let ok = crate::support::try_send(
+        &client,
+        hyper::Method::GET,
+        &host.url("/static-bench/hello"),
+        &[],
+        Vec::new(),
+    )
+    .await
+    .expect("an HTTP/2 request");
+    assert_eq!(ok.status, 200);
+    let big = "a".repeat(8 * 1024);
+    let refused = crate::support::try_send(
+        &client,
+        hyper::Method::GET,
+        &host.url("/static-bench/hello"),
+        &[("x-big", &big)],
+        Vec::new(),
+    )
+    .await
+    .expect("an HTTP/2 request with a large head");
+    assert_eq!(refused.status, 431);
+    assert_eq!(refused.json()["error"], "request header fields too large");
+    // The stream ended, not the connection: the same client goes on.
+    let again = crate::support::try_send(
+        &client,
+        hyper::Method::GET,
+        &host.url("/static-bench/hello"),
+        &[],
+        Vec::new(),
+    )
+    .await
+    .expect("the connection still serves");
+    assert_eq!(again.status, 200);
+    assert_eq!(device_view(&host).await["heads_too_large"], 1);
+    host.stop().await;
+}
