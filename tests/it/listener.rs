@@ -296,3 +296,67 @@ async fn http2_clients_get_the_configured_limits() {
     assert_eq!(device_view(&host).await["heads_too_large"], 1);
     host.stop().await;
 }
+
+/// What hyper answers itself, before the router sees a request (README, "Limits"): these
+/// answers cannot carry the JSON body, and the test pins down exactly what a client gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_hyper_refuses_itself_get_a_bare_status_and_a_closed_connection() {
+    let host = host(|_| {}).await;
+    let fields: String = (0..101).map(|field| format!("x-{field}: 1\r\n")).collect();
+    let long_target = format!("/static-bench/hello?{}", "q".repeat(70_000));
+    let cases = [
+        (
+            "more than 100 header fields",
+            format!("GET /static-bench/hello HTTP/1.1\r\n{fields}\r\n"),
+            431,
+        ),
+        (
+            "a space in a header name",
+            "GET /static-bench/hello HTTP/1.1\r\nbad header: 1\r\n\r\n".to_owned(),
+            400,
+        ),
+        (
+            "a malformed request line",
+            "GET /static-bench/hello HTTP/9.9 extra\r\n\r\n".to_owned(),
+            400,
+        ),
+        (
+            "two different content lengths",
+            "POST /static-bench/hello HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab"
+                .to_owned(),
+            400,
+        ),
+        (
+            "a request target over 65534 bytes",
+            format!("GET {long_target} HTTP/1.1\r\nhost: test\r\n\r\n"),
+            414,
+        ),
+    ];
+    for (what, request, status) in cases {
+        let mut client = RawClient::connect(host.host.device_addr).await;
+        client.send(request.as_bytes()).await;
+        let response = client.response().await;
+        assert_eq!(response.status, status, "{what}: {response:?}");
+        assert!(response.body.is_empty(), "{what}: {response:?}");
+        assert_eq!(response.header("content-type"), None, "{what}");
+        let after = client.closed().await;
+        assert!(after.is_empty(), "{what}: closed after the answer");
+    }
+    // hyper closes the socket before its connection future reports the error, so the
+    // count may trail the client's view by a moment.
+    eventually("five connection errors counted", || async {
+        let view = device_view(&host).await;
+        if view["connection_errors"] == 5 {
+            Ok(())
+        } else {
+            Err(view.to_string())
+        }
+    })
+    .await;
+    let view = device_view(&host).await;
+    assert_eq!(
+        view["heads_too_large"], 0,
+        "none of these reached the router: {view:#}"
+    );
+    host.stop().await;
+}
