@@ -11,7 +11,9 @@ mod admin_thread;
 mod connection;
 mod head_limit;
 mod listener_config;
+mod refusal;
 mod stats;
+mod tracked_io;
 
 use std::{net::SocketAddr, sync::Arc};
 

@@ -297,10 +297,10 @@ async fn http2_clients_get_the_configured_limits() {
     host.stop().await;
 }
 
-/// What hyper answers itself, before the router sees a request (README, "Limits"): these
-/// answers cannot carry the JSON body, and the test pins down exactly what a client gets.
+/// What hyper refuses itself, before the router sees a request: hyper writes a bare status,
+/// which the connection's socket replaces with the same status and a JSON body.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_hyper_refuses_itself_get_a_bare_status_and_a_closed_connection() {
+async fn requests_hyper_refuses_itself_get_json_and_a_closed_connection() {
     let host = host(|_| {}).await;
     let fields: String = (0..101).map(|field| format!("x-{field}: 1\r\n")).collect();
     let long_target = format!("/static-bench/hello?{}", "q".repeat(70_000));
@@ -308,37 +308,42 @@ async fn requests_hyper_refuses_itself_get_a_bare_status_and_a_closed_connection
         (
             "more than 100 header fields",
             format!("GET /static-bench/hello HTTP/1.1\r\n{fields}\r\n"),
-            431,
+            (431, "request header fields too large"),
         ),
         (
             "a space in a header name",
             "GET /static-bench/hello HTTP/1.1\r\nbad header: 1\r\n\r\n".to_owned(),
-            400,
+            (400, "bad request"),
         ),
         (
             "a malformed request line",
             "GET /static-bench/hello HTTP/9.9 extra\r\n\r\n".to_owned(),
-            400,
+            (400, "bad request"),
         ),
         (
             "two different content lengths",
             "POST /static-bench/hello HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab"
                 .to_owned(),
-            400,
+            (400, "bad request"),
         ),
         (
             "a request target over 65534 bytes",
             format!("GET {long_target} HTTP/1.1\r\nhost: test\r\n\r\n"),
-            414,
+            (414, "uri too long"),
         ),
     ];
-    for (what, request, status) in cases {
+    for (what, request, (status, error)) in cases {
         let mut client = RawClient::connect(host.host.device_addr).await;
         client.send(request.as_bytes()).await;
         let response = client.response().await;
         assert_eq!(response.status, status, "{what}: {response:?}");
-        assert!(response.body.is_empty(), "{what}: {response:?}");
-        assert_eq!(response.header("content-type"), None, "{what}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/json"),
+            "{what}"
+        );
+        assert_eq!(response.header("connection"), Some("close"), "{what}");
+        assert_eq!(response.json()["error"], error, "{what}");
         let after = client.closed().await;
         assert!(after.is_empty(), "{what}: closed after the answer");
     }
@@ -358,5 +363,39 @@ async fn requests_hyper_refuses_itself_get_a_bare_status_and_a_closed_connection
         view["heads_too_large"], 0,
         "none of these reached the router: {view:#}"
     );
+    host.stop().await;
+}
+
+/// The socket rewrites only what hyper writes on its own: answers the router gave, on the
+/// same keep-alive connection and pipelined right before a malformed request, arrive
+/// byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_before_a_refused_request_arrive_intact() {
+    let host = host(|_| {}).await;
+    let expected = get(&host.url("/static-bench/hello")).await;
+    assert_eq!(expected.status, 200);
+    for round in 0..20 {
+        let mut client = RawClient::connect(host.host.device_addr).await;
+        for _ in 0..round % 4 {
+            let response = client.get("/static-bench/hello").await;
+            assert_eq!(response.body, expected.body.to_vec());
+        }
+        // Two requests and a malformed one in one write.
+        client
+            .send(
+                b"GET /static-bench/hello HTTP/1.1\r\nhost: t\r\n\r\n\
+                  GET /static-bench/hello HTTP/1.1\r\nhost: t\r\n\r\n\
+                  GET /static-bench/hello HTTP/1.1\r\nbad header: 1\r\n\r\n",
+            )
+            .await;
+        for _ in 0..2 {
+            let response = client.response().await;
+            assert_eq!(response.status, 200, "round {round}: {response:?}");
+            assert_eq!(response.body, expected.body.to_vec(), "round {round}");
+        }
+        let refused = client.response().await;
+        assert_eq!(refused.status, 400, "round {round}: {refused:?}");
+        client.closed().await;
+    }
     host.stop().await;
 }

@@ -3,25 +3,18 @@
 //!
 //! hyper's own `header_read_timeout` also runs while a keep-alive connection waits for its
 //! next request (shown in `server/tests.rs`), so it cannot tell a slow head
-//! from an idle client; the host tracks the difference itself. [`Tracked`] sees bytes
-//! arrive, the service sees requests start, and [`RequestGuard`] (dropped with the response
-//! body once hyper has taken all of it) sees them end.
+//! from an idle client; the host tracks the difference itself. The connection's socket
+//! (`tracked_io.rs`) reports bytes read and flushes, the service sees requests start, and
+//! [`RequestGuard`] (dropped with the response body once hyper has taken all of it) sees
+//! them end. The same state tells when a write can only be hyper's own answer to a request
+//! it refused (`refusal.rs`).
 
-use std::{
-    io,
-    pin::Pin,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
-    task::{Context, Poll},
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
 };
 
-use tokio::{
-    io::{AsyncRead, AsyncWrite, ReadBuf},
-    sync::Notify,
-    time::Instant,
-};
+use tokio::{sync::Notify, time::Instant};
 
 use super::ListenerConfig;
 
@@ -32,6 +25,10 @@ pub struct Activity {
     /// Mirrors "idle, and HTTP/1": the only state a read changes, checked without the lock
     /// on every read.
     idle_http1: AtomicBool,
+    /// Mirrors "HTTP/1, no request in progress, and the socket flushed since the last one
+    /// ended": the state in which the only thing hyper can write is its own answer to a
+    /// request head it could not parse.
+    hyper_may_answer: AtomicBool,
     /// Set once the first bytes told HTTP/1 from HTTP/2.
     protocol_known: AtomicBool,
     changed: Notify,
@@ -44,6 +41,11 @@ struct State {
     active: usize,
     /// Known from the first bytes: an HTTP/2 client opens with its preface.
     http2: Option<bool>,
+    /// The socket was flushed with no request in progress since a request last started or
+    /// ended. hyper flushes its socket only once its write buffer is empty, and it encodes a
+    /// response whole before it drops the body (ending the request), so from then on every
+    /// byte of every answer the service gave is on the wire.
+    flushed_since_request: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,8 +79,10 @@ impl Activity {
                 since: Instant::now(),
                 active: 0,
                 http2: None,
+                flushed_since_request: true,
             }),
             idle_http1: AtomicBool::new(false),
+            hyper_may_answer: AtomicBool::new(false),
             protocol_known: AtomicBool::new(false),
             changed: Notify::new(),
         })
@@ -86,14 +90,12 @@ impl Activity {
 
     /// Bytes arrived. On an idle HTTP/1 connection they begin a new request head. On HTTP/2
     /// reads carry pings and window updates as well as requests, so only requests count.
-    fn bytes_read(&self, bytes: &[u8]) {
+    pub(super) fn bytes_read(&self, bytes: &[u8]) {
         if !self.protocol_known.load(Ordering::Relaxed) {
             let mut state = self.lock();
             if state.http2.is_none() {
-                let http2 = bytes.starts_with(HTTP2_PREFACE_START);
-                state.http2 = Some(http2);
-                self.idle_http1
-                    .store(!http2 && state.phase == Phase::Idle, Ordering::Relaxed);
+                state.http2 = Some(bytes.starts_with(HTTP2_PREFACE_START));
+                self.publish(&state);
             }
             self.protocol_known.store(true, Ordering::Relaxed);
         }
@@ -104,31 +106,63 @@ impl Activity {
         if state.phase == Phase::Idle && state.http2 == Some(false) {
             state.phase = Phase::AwaitingHead;
             state.since = Instant::now();
-            self.idle_http1.store(false, Ordering::Relaxed);
+            self.publish(&state);
             drop(state);
             self.changed.notify_one();
         }
+    }
+
+    /// The socket reported a completed flush.
+    pub(super) fn flushed(&self) {
+        if self.hyper_may_answer.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut state = self.lock();
+        if state.active == 0 && !state.flushed_since_request {
+            state.flushed_since_request = true;
+            self.publish(&state);
+        }
+    }
+
+    /// True when a write now can only be hyper's own answer to a head it refused.
+    pub(super) fn hyper_may_answer(&self) -> bool {
+        self.hyper_may_answer.load(Ordering::Relaxed)
     }
 
     fn request_started(&self) {
         let mut state = self.lock();
         state.active += 1;
         state.phase = Phase::Serving;
-        self.idle_http1.store(false, Ordering::Relaxed);
+        state.flushed_since_request = false;
+        self.publish(&state);
     }
 
     fn request_ended(&self) {
         let mut state = self.lock();
         state.active = state.active.saturating_sub(1);
+        state.flushed_since_request = false;
         if state.active == 0 {
             state.phase = Phase::Idle;
             state.since = Instant::now();
-            self.idle_http1
-                .store(state.http2 == Some(false), Ordering::Relaxed);
-            drop(state);
+        }
+        self.publish(&state);
+        let idle = state.active == 0;
+        drop(state);
+        if idle {
             // The watchdog may be waiting without a deadline (serving): give it one.
             self.changed.notify_one();
         }
+    }
+
+    /// Updates the lock-free mirrors of `state`.
+    fn publish(&self, state: &State) {
+        let http1 = state.http2 == Some(false);
+        self.idle_http1
+            .store(http1 && state.phase == Phase::Idle, Ordering::Relaxed);
+        self.hyper_may_answer.store(
+            http1 && state.active == 0 && state.flushed_since_request,
+            Ordering::Relaxed,
+        );
     }
 
     /// When this connection's time runs out if nothing changes, and why.
@@ -173,66 +207,6 @@ impl RequestGuard {
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         self.0.request_ended();
-    }
-}
-
-/// A socket that reports the bytes it reads to its connection's [`Activity`].
-#[derive(Debug)]
-pub struct Tracked<T> {
-    inner: T,
-    activity: Arc<Activity>,
-}
-
-impl<T> Tracked<T> {
-    pub fn new(inner: T, activity: Arc<Activity>) -> Self {
-        Self { inner, activity }
-    }
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = polled
-            && buf.filled().len() > before
-        {
-            self.activity.bytes_read(&buf.filled()[before..]);
-        }
-        polled
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -24,8 +24,9 @@ use tokio::{net::TcpStream, sync::watch, time::Instant};
 
 use super::{
     ListenerConfig, ListenerStats,
-    activity::{Activity, Expiry, RequestGuard, Tracked},
+    activity::{Activity, Expiry, RequestGuard},
     head_limit,
+    tracked_io::Tracked,
 };
 use crate::error_response::Body;
 
@@ -106,7 +107,11 @@ pub async fn serve<F, Fut>(
             }
         })
     };
-    let io = TokioIo::new(Tracked::new(stream, activity.clone()));
+    let io = TokioIo::new(Tracked::new(
+        stream,
+        activity.clone(),
+        limits.http1_buffer_bytes(),
+    ));
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
 
