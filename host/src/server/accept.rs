@@ -46,11 +46,19 @@ pub async fn accept_loop<F, Fut>(
                 stats
                     .at_capacity
                     .store(true, std::sync::atomic::Ordering::Relaxed);
-                ListenerStats::count(&stats.capacity_waits);
-                tracing::warn!(
-                    max_connections = limits.max_connections,
-                    "connection cap reached; new connections wait to be accepted"
-                );
+                let waits = stats
+                    .capacity_waits
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                // Under a flood this happens once per closed connection: log the 1st, 2nd,
+                // 4th, 8th... time, so the log says so without drowning.
+                if waits.is_power_of_two() {
+                    tracing::warn!(
+                        max_connections = limits.max_connections,
+                        capacity_waits = waits,
+                        "connection cap reached; new connections wait to be accepted"
+                    );
+                }
                 let permit = tokio::select! {
                     permit = capacity.clone().acquire_owned() => permit,
                     _ = shutdown.changed() => break,

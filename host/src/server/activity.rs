@@ -145,13 +145,9 @@ impl Activity {
             state.phase = Phase::Idle;
             state.since = Instant::now();
         }
+        // No wake-up for the watchdog: the idle deadline is one idle period from now, and
+        // the watchdog never sleeps longer than that (`connection.rs`).
         self.publish(&state);
-        let idle = state.active == 0;
-        drop(state);
-        if idle {
-            // The watchdog may be waiting without a deadline (serving): give it one.
-            self.changed.notify_one();
-        }
     }
 
     /// Updates the lock-free mirrors of `state`.
@@ -178,8 +174,9 @@ impl Activity {
         }
     }
 
-    /// Resolves when the phase changed in a way that may move the deadline earlier or set
-    /// one (a permit is stored, so a change between [`Self::deadline`] and this is kept).
+    /// Resolves when the deadline moved earlier: a new head began on an idle HTTP/1
+    /// connection (a permit is stored, so a change between [`Self::deadline`] and this is
+    /// kept). Other changes only move it later, or away.
     pub async fn changed(&self) {
         self.changed.notified().await;
     }

@@ -121,16 +121,16 @@ pub async fn serve<F, Fut>(
     let mut closing_until: Option<Instant> = None;
     let mut shutting_down = false;
     loop {
-        let deadline = match closing_until {
-            Some(until) => Some(until),
-            None => activity.deadline(&limits).map(|(at, _)| at),
-        };
-        let timer = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
+        // Never sleep longer than one idle period: a request that ends while the watchdog
+        // sleeps (on a head deadline, or with none while serving) sets an idle deadline at
+        // least one idle period away, so looking again by then is enough, without a
+        // wake-up per request. Only a deadline that moves earlier wakes it (`changed`).
+        let wake = closing_until.unwrap_or_else(|| {
+            let recheck = Instant::now() + limits.idle_timeout;
+            activity
+                .deadline(&limits)
+                .map_or(recheck, |(at, _)| at.min(recheck))
+        });
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(error) = result {
@@ -140,7 +140,7 @@ pub async fn serve<F, Fut>(
                 return;
             }
             () = activity.changed() => {}
-            () = timer => {
+            () = tokio::time::sleep_until(wake) => {
                 if closing_until.is_some() {
                     tracing::debug!("connection still open after its closing period; dropping it");
                     return;
