@@ -1,7 +1,8 @@
 //! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener` and
 //! `/admin/health`.
 //!
-//! Served on its own address so operators can firewall it apart from device traffic.
+//! Served on its own address so operators can firewall it apart from device traffic, and on
+//! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
 
 use std::{sync::Arc, time::UNIX_EPOCH};
 

@@ -2,8 +2,8 @@
 //! requests, or idle between them.
 //!
 //! hyper's own `header_read_timeout` also runs while a keep-alive connection waits for its
-//! next request (shown in `server/tests.rs`), so it cannot tell a slow head
-//! from an idle client; the host tracks the difference itself. The connection's socket
+//! next request (shown in `server/tests.rs`), so it cannot tell a slow head from an idle
+//! client; the host tracks the difference itself. The connection's socket
 //! (`tracked_io.rs`) reports bytes read and flushes, the service sees requests start, and
 //! [`RequestGuard`] (dropped with the response body once hyper has taken all of it) sees
 //! them end. The same state tells when a write can only be hyper's own answer to a request
