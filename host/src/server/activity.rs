@@ -14,7 +14,7 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use tokio::{sync::Notify, time::Instant};
+use tokio::time::Instant;
 
 use super::ListenerConfig;
 
@@ -31,7 +31,6 @@ pub struct Activity {
     hyper_may_answer: AtomicBool,
     /// Set once the first bytes told HTTP/1 from HTTP/2.
     protocol_known: AtomicBool,
-    changed: Notify,
 }
 
 #[derive(Debug)]
@@ -84,7 +83,6 @@ impl Activity {
             idle_http1: AtomicBool::new(false),
             hyper_may_answer: AtomicBool::new(false),
             protocol_known: AtomicBool::new(false),
-            changed: Notify::new(),
         })
     }
 
@@ -107,8 +105,6 @@ impl Activity {
             state.phase = Phase::AwaitingHead;
             state.since = Instant::now();
             self.publish(&state);
-            drop(state);
-            self.changed.notify_one();
         }
     }
 
@@ -145,8 +141,6 @@ impl Activity {
             state.phase = Phase::Idle;
             state.since = Instant::now();
         }
-        // No wake-up for the watchdog: the idle deadline is one idle period from now, and
-        // the watchdog never sleeps longer than that (`connection.rs`).
         self.publish(&state);
     }
 
@@ -172,13 +166,6 @@ impl Activity {
             Phase::Idle => Some((state.since + limits.idle_timeout, Expiry::Idle)),
             Phase::Serving => None,
         }
-    }
-
-    /// Resolves when the deadline moved earlier: a new head began on an idle HTTP/1
-    /// connection (a permit is stored, so a change between [`Self::deadline`] and this is
-    /// kept). Other changes only move it later, or away.
-    pub async fn changed(&self) {
-        self.changed.notified().await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

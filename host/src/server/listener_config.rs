@@ -53,14 +53,21 @@ impl Default for ListenerConfig {
 }
 
 impl ListenerConfig {
-    /// The HTTP/1.1 read buffer: a head must fit in it whole before anyone can answer it,
-    /// so a head between `max_header_bytes` and this gets the router's JSON `431`, and only
-    /// a larger one hyper's own `431` without a body. Four times the limit bounds the
-    /// memory a connection can pin while still catching realistic oversized heads.
+    /// The HTTP/1.1 read buffer: a head must fit in it whole before the router can answer
+    /// it, so a head between `max_header_bytes` and this gets the router's `431` naming its
+    /// size, and a larger one hyper's own refusal (made JSON by `refusal.rs`). Four times
+    /// the limit bounds the memory a connection can pin while still reading realistic
+    /// oversized heads whole.
     pub fn http1_buffer_bytes(&self) -> usize {
         self.max_header_bytes
             .saturating_mul(4)
             .max(MIN_HTTP1_BUFFER)
+    }
+
+    /// How often a connection's watchdog looks at it: a quarter of the shorter of the head
+    /// and idle timeouts, so each holds to within a quarter of its length.
+    pub fn watchdog_tick(&self) -> Duration {
+        (self.header_read_timeout.min(self.idle_timeout) / 4).max(Duration::from_millis(1))
     }
 }
 
