@@ -28,7 +28,7 @@ use super::{
     head_limit,
     tracked_io::Tracked,
 };
-use crate::error_response::Body;
+use crate::error_response::{Body, HostError};
 
 /// The response body the listener writes: the handler's, holding its request open until
 /// hyper has taken all of it.
@@ -84,7 +84,10 @@ pub async fn serve<F, Fut>(
                 } else {
                     handler(request).await
                 };
+                // The host's own limit answers; an adapter's 413 is the adapter's business.
+                let from_host = response.extensions().get::<HostError>().is_some();
                 let counter = match response.status() {
+                    _ if !from_host => None,
                     StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Some(&stats.heads_too_large),
                     StatusCode::REQUEST_TIMEOUT => Some(&stats.body_timeouts),
                     StatusCode::PAYLOAD_TOO_LARGE => Some(&stats.bodies_too_large),
