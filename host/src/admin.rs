@@ -1,6 +1,8 @@
-//! The admin listener: `GET /admin/plugins` and `GET /admin/health`.
+//! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener`,
+//! `/admin/health`, and `GET`/`PUT /admin/log-level`.
 //!
-//! Served on its own address so operators can firewall it apart from device traffic.
+//! Served on its own address so operators can firewall it apart from device traffic, and on
+//! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
 
 use std::{sync::Arc, time::UNIX_EPOCH};
 
@@ -12,14 +14,16 @@ use serde::Serialize;
 use crate::{
     backends::{BackendView, Backends},
     containment::{HealthView, MemoryView, watchdog},
-    edge::{Body, EdgeError, json_response},
+    error_response::{Body, EdgeError, json_response},
     logging::LogControl,
     registry::{Registry, Snapshot},
+    server::Listeners,
 };
 
 pub struct Admin {
     registry: Arc<Registry>,
     backends: Arc<Backends>,
+    listeners: Arc<Listeners>,
     log_control: Option<Arc<LogControl>>,
 }
 
@@ -27,11 +31,13 @@ impl Admin {
     pub fn new(
         registry: Arc<Registry>,
         backends: Arc<Backends>,
+        listeners: Arc<Listeners>,
         log_control: Option<Arc<LogControl>>,
     ) -> Self {
         Self {
             registry,
             backends,
+            listeners,
             log_control,
         }
     }
@@ -75,12 +81,17 @@ impl Admin {
                 "use GET or PUT",
             )
             .into_response(),
-            (_, "/admin/plugins" | "/admin/health" | "/admin/backends") => EdgeError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method not allowed",
-                "use GET",
-            )
-            .into_response(),
+            (&Method::GET, "/admin/listener") => {
+                json_response(StatusCode::OK, &self.listeners.view())
+            }
+            (_, "/admin/plugins" | "/admin/health" | "/admin/backends" | "/admin/listener") => {
+                EdgeError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method not allowed",
+                    "use GET",
+                )
+                .into_response()
+            }
             (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
         }
     }

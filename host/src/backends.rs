@@ -2,8 +2,8 @@
 //!
 //! Per call: the device request's deadline → circuit breaker (fail fast when open) →
 //! bulkhead (reject beyond the concurrency limit) → timeout → the pooled HTTP client; then
-//! retries for idempotent calls within a budget. Identical GETs of one device request are
-//! made once. Each concern is a small type in its own file with a synchronous decision API
+//! retries for idempotent calls within a budget. Identical GETs of one device request
+//! (same path and query, same headers) are made once. Each concern is a small type in its own file with a synchronous decision API
 //! (`breaker`, `bulkhead`, `retry_budget`), composed in [`Backend::attempt`]; that keeps
 //! them testable on tokio's paused clock without tower's generic plumbing.
 //!
@@ -36,7 +36,7 @@ pub use breaker::{BreakerState, CircuitBreaker, Outcome};
 pub use bulkhead::Bulkhead;
 pub use config::{BackendConfig, BackendFileConfig, BreakerConfig, RetryConfig};
 pub use metrics::{BackendMetrics, CountersView, LatencyView};
-pub use scope::RequestScope;
+pub use scope::{CallKey, RequestScope};
 
 use retry_budget::RetryBudget;
 
@@ -169,7 +169,8 @@ impl Backends {
             deadline: scope.deadline,
         };
         if call.method == Method::GET && call.body.is_empty() {
-            let (shared, already_made) = scope.get_once(&backend.config.name, path, || {
+            let key = CallKey::new(&backend.config.name, &call.method, path, &call.headers);
+            let (shared, already_made) = scope.get_once(key, || {
                 let backend = backend.clone();
                 let client = self.client.clone();
                 async move { backend.execute(&client, call).await }.boxed()

@@ -14,6 +14,7 @@ use crate::{
     backends::{BackendConfig, BackendFileConfig},
     containment::{ContainmentConfig, config::ContainmentFileConfig},
     deploy::DeployerConfig,
+    server::{ListenerConfig, ListenerConfigError, ListenerFileConfig},
 };
 
 /// The resolved configuration the host runs with.
@@ -46,6 +47,8 @@ pub struct HostConfig {
     /// Changes the log filter at run time (`PUT /admin/log-level`); set by the binary,
     /// which owns the subscriber. `None` leaves the filter to the embedding program.
     pub log_control: Option<std::sync::Arc<crate::logging::LogControl>>,
+    /// What every listener holds a client to: timeouts, head size, connection cap.
+    pub listener: ListenerConfig,
 }
 
 impl HostConfig {
@@ -65,6 +68,7 @@ impl HostConfig {
             request_deadline: Duration::from_secs(5),
             containment: ContainmentConfig::default(),
             log_control: None,
+            listener: ListenerConfig::default(),
         }
     }
 }
@@ -155,6 +159,8 @@ struct FileConfig {
     backends: std::collections::BTreeMap<String, BackendFileConfig>,
     #[serde(default)]
     containment: ContainmentFileConfig,
+    #[serde(default)]
+    listener: ListenerFileConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +174,8 @@ pub enum ConfigError {
     Override { key: String, reason: String },
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    #[error("invalid setting {0}")]
+    Listener(#[from] ListenerConfigError),
     #[error("invalid config file {path}: {source}")]
     Parse {
         path: PathBuf,
@@ -212,6 +220,7 @@ impl ServeArgs {
             config.request_deadline = Duration::from_millis(ms);
         }
         config.containment = file.containment.resolve().map_err(ConfigError::Invalid)?;
+        config.listener = file.listener.resolve()?;
         config.backends = file
             .backends
             .into_iter()

@@ -28,7 +28,7 @@ use hyper::{
 use crate::{
     backends::Backends,
     containment::{Failure, HandlerBudget, Offloaded, Watched, watchdog},
-    edge::{Body, EdgeError, JSON},
+    error_response::{Body, EdgeError, JSON},
     loader::DeviceRequest,
     registry::{Handler, InflightGuard, PluginVersion, Registry},
     router::{self, RouteMatch},
@@ -54,6 +54,8 @@ pub struct Dispatcher {
 #[derive(Debug, Clone, Copy)]
 pub struct RequestLimits {
     pub max_body_bytes: usize,
+    /// Time to receive the whole body once the route is known.
+    pub body_read_timeout: std::time::Duration,
     /// Bounds the request's backend calls.
     pub deadline: std::time::Duration,
     /// How long a handler may run before the device gets a 504.
@@ -148,13 +150,9 @@ impl Dispatcher {
             }
         };
 
-        let body = read_body(
-            body,
-            parts.headers.get(CONTENT_LENGTH),
-            self.limits.max_body_bytes,
-        )
-        .await
-        .map_err(fail)?;
+        let body = read_body(body, parts.headers.get(CONTENT_LENGTH), &self.limits)
+            .await
+            .map_err(fail)?;
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let guard = InflightGuard::enter(version);
         let version = guard.version();
@@ -270,13 +268,15 @@ fn no_matching_version(
     error
 }
 
-/// Reads the body, refusing more than `limit` bytes (early, from `content-length`, when the
-/// client declares it).
+/// Reads the body, refusing more than `max_body_bytes` (early, from `content-length`, when
+/// the client declares it) and a body that takes longer than `body_read_timeout` to arrive
+/// (a client that stalls mid-body would otherwise hold the request open forever).
 async fn read_body(
     body: Incoming,
     declared: Option<&HeaderValue>,
-    limit: usize,
+    limits: &RequestLimits,
 ) -> Result<Bytes, EdgeError> {
+    let limit = limits.max_body_bytes;
     let too_large = || {
         EdgeError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -297,12 +297,18 @@ async fn read_body(
             return Ok(Bytes::new());
         }
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(error) => Err(EdgeError::bad_request(format!(
+    let timeout = limits.body_read_timeout;
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(error)) => Err(EdgeError::bad_request(format!(
             "could not read the body: {error}"
         ))),
+        Err(_) => Err(EdgeError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request timeout",
+            format!("the body did not arrive within {} ms", timeout.as_millis()),
+        )),
     }
 }
 
@@ -450,3 +456,6 @@ fn json_bytes_response(status: u16, body: Bytes) -> Response<Body> {
     response.headers_mut().insert(CONTENT_TYPE, JSON);
     response
 }
+
+#[cfg(test)]
+mod tests;

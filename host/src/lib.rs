@@ -12,7 +12,7 @@ pub mod config;
 pub mod containment;
 pub mod deploy;
 pub mod dispatch;
-pub mod edge;
+pub mod error_response;
 pub mod loader;
 pub mod logging;
 pub mod registry;

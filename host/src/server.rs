@@ -1,14 +1,27 @@
 //! Starting and stopping a host: listeners, accept loops, graceful shutdown.
+//!
+//! The device listener runs on the caller's runtime; the admin listener on a thread and
+//! runtime of its own (`admin_thread.rs`), so device traffic cannot starve it. Both hold
+//! clients to the same [`ListenerConfig`] limits (`[listener]` in `frontdoor.toml`).
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
+mod accept;
+mod accept_queue;
+mod activity;
+mod admin_thread;
+mod connection;
+mod head_limit;
+mod listener_config;
+mod refusal;
+mod stats;
+mod tracked_io;
+
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context as _;
-use hyper::{Request, Response, body::Incoming, service::service_fn};
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::{conn::auto, graceful::GracefulShutdown},
-};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+pub use listener_config::{ListenerConfig, ListenerConfigError, ListenerFileConfig};
+pub use stats::{ListenerStats, ListenerView, Listeners, ListenersView};
 
 use crate::{
     admin::Admin,
@@ -21,9 +34,10 @@ use crate::{
     },
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
-    edge::Body,
     registry::{Registry, RegistryConfig},
 };
+use accept::accept_loop;
+use admin_thread::AdminThread;
 
 /// A host that is serving. Dropping it does not stop it; call [`RunningHost::shutdown`].
 pub struct RunningHost {
@@ -36,7 +50,8 @@ pub struct RunningHost {
     /// Runs the futures of versions that blocked a device worker.
     isolation: tokio::runtime::Runtime,
     shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    device: JoinHandle<()>,
+    admin: AdminThread,
 }
 
 /// Loads the plugins directory, binds both listeners and starts serving.
@@ -83,13 +98,23 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
     let device_listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let admin_listener = TcpListener::bind(config.admin_listen)
-        .await
+    let admin_listener = std::net::TcpListener::bind(config.admin_listen)
         .with_context(|| format!("cannot listen on {} (admin)", config.admin_listen))?;
     let device_addr = device_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
     let (shutdown, shutdown_rx) = watch::channel(false);
 
+    let limits = Arc::new(config.listener.clone());
+    let listeners = Arc::new(Listeners {
+        device: Arc::new(ListenerStats::new(
+            limits.max_connections,
+            accept_queue::socket_inode(&device_listener),
+        )),
+        admin: Arc::new(ListenerStats::new(
+            limits.max_connections,
+            accept_queue::socket_inode(&admin_listener),
+        )),
+    });
     let backends = Arc::new(Backends::new(config.backends.clone())?);
     let isolation = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -109,6 +134,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         backends.clone(),
         RequestLimits {
             max_body_bytes: config.max_body_bytes,
+            body_read_timeout: limits.body_read_timeout,
             deadline: config.request_deadline,
             handler_timeout: config.containment.handler_timeout(config.request_deadline),
         },
@@ -117,29 +143,33 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
     let admin = Arc::new(Admin::new(
         registry.clone(),
         backends,
+        listeners.clone(),
         config.log_control.clone(),
     ));
     let grace = config.shutdown_grace;
-    let tasks = vec![
-        tokio::spawn(accept_loop(
-            device_listener,
-            move |request| {
-                let dispatcher = dispatcher.clone();
-                async move { dispatcher.serve(request).await }
-            },
-            shutdown_rx.clone(),
-            grace,
-        )),
-        tokio::spawn(accept_loop(
-            admin_listener,
-            move |request| {
-                let admin = admin.clone();
-                async move { admin.serve(request).await }
-            },
-            shutdown_rx,
-            grace,
-        )),
-    ];
+    let admin = admin_thread::spawn(
+        admin_listener,
+        move |request| {
+            let admin = admin.clone();
+            async move { admin.serve(request).await }
+        },
+        limits.clone(),
+        listeners.admin.clone(),
+        shutdown_rx.clone(),
+        grace,
+    )
+    .context("cannot start the admin thread")?;
+    let device = tokio::spawn(accept_loop(
+        device_listener,
+        move |request| {
+            let dispatcher = dispatcher.clone();
+            async move { dispatcher.serve(request).await }
+        },
+        limits,
+        listeners.device.clone(),
+        shutdown_rx,
+        grace,
+    ));
     tracing::info!(%device_addr, %admin_addr, plugins_dir = %config.plugins_dir.display(), "frontdoor serving");
     Ok(RunningHost {
         device_addr,
@@ -150,7 +180,8 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         monitor,
         isolation,
         shutdown,
-        tasks,
+        device,
+        admin,
     })
 }
 
@@ -166,9 +197,12 @@ impl RunningHost {
         })
         .await;
         let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        let device = async {
+            if let Err(error) = self.device.await {
+                tracing::error!(%error, "the device accept loop failed");
+            }
+        };
+        tokio::join!(device, self.admin.join());
         // Requests of offloaded versions were awaited above; a future still parked there
         // belongs to a connection the grace period already gave up on.
         self.isolation.shutdown_background();
@@ -178,50 +212,5 @@ impl RunningHost {
     }
 }
 
-/// Accepts connections until shutdown, then waits for open connections to finish.
-async fn accept_loop<F, Fut>(
-    listener: TcpListener,
-    handler: F,
-    mut shutdown: watch::Receiver<bool>,
-    grace: std::time::Duration,
-) where
-    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Response<Body>> + Send + 'static,
-{
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _peer)) => stream,
-                    Err(error) => {
-                        // Typically EMFILE: back off briefly instead of spinning.
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let handler = handler.clone();
-                let service = service_fn(move |request| {
-                    let response = handler(request);
-                    async move { Ok::<_, Infallible>(response.await) }
-                });
-                let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
-                });
-            }
-            _ = shutdown.changed() => break,
-        }
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period over; closing open connections"),
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@ use frontdoor::{HostConfig, backends::BackendConfig};
 use frontdoor_sample_backends::{Faults, SampleBackends, SampleConfig, Service};
 use hyper::Method;
 
-use crate::support::{Fixture, TestHost, get, send};
+use crate::support::{Fixture, TestHost, eventually, get, send};
 
 const ECHO: Fixture = Fixture::Echo("1.0.0");
 const ARTWORK: Fixture = Fixture::ArtworkImpl("1.1.0");
@@ -222,13 +222,27 @@ async fn a_slow_backend_hits_its_timeout_and_the_fallback_is_served() {
     backends.shutdown().await;
 }
 
+/// Two backends over the same failing service: `catalog` stays open far longer than any
+/// test could run, so "open" is certain while it is checked; `catalog-probe` opens briefly,
+/// and the test waits (bounded polling) for its probe instead of guessing how long it takes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_backend_opens_the_breaker_and_a_probe_closes_it() {
     let backends = sample_backends().await;
-    let host = host_for(&backends, &[ECHO], |config| {
-        config.breaker.min_requests = 4;
-        config.breaker.error_threshold_percent = 50;
-        config.breaker.open_for = Duration::from_millis(300);
+    let breaker = |open_for: Duration| {
+        move |config: &mut BackendConfig| {
+            config.breaker.min_requests = 4;
+            config.breaker.error_threshold_percent = 50;
+            config.breaker.open_for = open_for;
+        }
+    };
+    let mut configs = vec![
+        BackendConfig::new("catalog", backends.url(Service::Catalog)),
+        BackendConfig::new("catalog-probe", backends.url(Service::Catalog)),
+    ];
+    breaker(Duration::from_secs(3600))(&mut configs[0]);
+    breaker(Duration::from_millis(50))(&mut configs[1]);
+    let host = TestHost::with_config(&[ECHO], move |config: &mut HostConfig| {
+        config.backends = configs;
     })
     .await;
     set_faults(
@@ -240,18 +254,20 @@ async fn a_failing_backend_opens_the_breaker_and_a_probe_closes_it() {
         },
     )
     .await;
-    let url = host.url("/echo/call/catalog?path=/titles/80000001");
-    let call = || get(&url);
+    let call =
+        |backend: &str| get_owned(host.url(&format!("/echo/call/{backend}?path=/titles/80000001")));
 
-    for _ in 0..4 {
-        let outcome = call().await.json();
-        assert_eq!(outcome["kind"], "Status");
-        assert_eq!(outcome["status"], 500);
+    for backend in ["catalog", "catalog-probe"] {
+        for _ in 0..4 {
+            let outcome = call(backend).await.json();
+            assert_eq!(outcome["kind"], "Status");
+            assert_eq!(outcome["status"], 500);
+        }
+        assert_eq!(backend_view(&host, backend).await["breaker"], "open");
     }
-    assert_eq!(backend_view(&host, "catalog").await["breaker"], "open");
     let reached = backends.stats(Service::Catalog).requests;
     for _ in 0..3 {
-        assert_eq!(call().await.json()["kind"], "CircuitOpen");
+        assert_eq!(call("catalog").await.json()["kind"], "CircuitOpen");
     }
     assert_eq!(
         backends.stats(Service::Catalog).requests,
@@ -259,14 +275,34 @@ async fn a_failing_backend_opens_the_breaker_and_a_probe_closes_it() {
         "an open breaker keeps calls off the backend"
     );
 
-    // The backend recovers; after the open duration one probe goes through and closes it.
+    // The backend recovers; once the open duration has passed, one probe goes through and
+    // closes the circuit. Until then every call fails fast without reaching the backend.
     set_faults(&backends, Service::Catalog, Faults::default()).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(call().await.json()["ok"], true);
-    assert_eq!(backend_view(&host, "catalog").await["breaker"], "closed");
-    assert_eq!(backends.stats(Service::Catalog).requests, reached + 1);
+    eventually("a probe closing catalog-probe's breaker", || async {
+        let outcome = call("catalog-probe").await.json();
+        match outcome["kind"].as_str() {
+            None if outcome["ok"] == true => Ok(()),
+            Some("CircuitOpen") => Err("still open".to_owned()),
+            _ => panic!("a call while open either fails fast or is the probe: {outcome}"),
+        }
+    })
+    .await;
+    assert_eq!(
+        backend_view(&host, "catalog-probe").await["breaker"],
+        "closed"
+    );
+    assert_eq!(
+        backends.stats(Service::Catalog).requests,
+        reached + 1,
+        "only the probe reached the backend"
+    );
+    assert_eq!(backend_view(&host, "catalog").await["breaker"], "open");
     host.stop().await;
     backends.shutdown().await;
+}
+
+async fn get_owned(url: String) -> crate::support::Reply {
+    get(&url).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

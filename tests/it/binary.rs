@@ -8,12 +8,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::support::{Fixture, TestHost, get};
+use crate::support::{Fixture, Gate, TestHost, get};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_logs_plugin_lines_and_drains_in_flight_requests_on_sigterm() {
     let dir = TestHost::plugins_dir();
     Fixture::Echo("1.0.0").deploy_to(dir.path());
+    let gate = Gate::bind().await;
     std::fs::write(dir.path().join("junk-1.0.0.so"), b"not elf").expect("write");
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_frontdoor-under-test"))
@@ -26,6 +27,11 @@ async fn the_binary_logs_plugin_lines_and_drains_in_flight_requests_on_sigterm()
             "--plugins-dir",
         ])
         .arg(dir.path())
+        // A backend the test answers by hand, patient enough that only the test decides
+        // when the held request ends.
+        .args(["--set", &format!("backends.gate.url={}", gate.url())])
+        .args(["--set", "backends.gate.timeout_ms=3600000"])
+        .args(["--request-deadline-ms", "3600000"])
         .env("RUST_LOG", "info")
         .env_remove("FRONTDOOR_CONFIG")
         .current_dir(dir.path())
@@ -59,15 +65,29 @@ async fn the_binary_logs_plugin_lines_and_drains_in_flight_requests_on_sigterm()
     let reply = get(&format!("http://{device_addr}/echo/log")).await;
     assert_eq!(reply.status, 200);
 
-    // A slow request is in flight when SIGTERM arrives; it must still complete.
-    let slow = tokio::spawn(get_owned(format!("http://{device_addr}/echo/slow?ms=400")));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A request is in flight when SIGTERM arrives (held at the gate: it reached the
+    // backend, so it is inside the host); it must still complete.
+    let held_request = tokio::spawn(get_owned(format!(
+        "http://{device_addr}/echo/gated/gate?path=/hold"
+    )));
+    let held = gate.next().await;
     // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped yet.
     let signalled = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     assert_eq!(signalled, 0);
-    let slow = slow.await.expect("slow request task");
-    assert_eq!(slow.status, 200, "the in-flight request finished");
-    assert_eq!(slow.json()["slept_ms"], 400);
+    // The host's own word that it is stopping, before the held request is released.
+    let log_for_wait = log.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_for(&log_for_wait, Duration::from_secs(20), |text| {
+            text.contains("stop signal received").then_some(())
+        })
+    })
+    .await
+    .expect("log watcher")
+    .expect("the host reports the stop signal");
+    held.answer("released").await;
+    let finished = held_request.await.expect("held request task");
+    assert_eq!(finished.status, 200, "the in-flight request finished");
+    assert_eq!(finished.json()["answer"], "released");
 
     let status = child.wait().expect("wait for frontdoor");
     assert!(status.success(), "clean exit after SIGTERM: {status}");

@@ -2,9 +2,10 @@
 
 use std::{io::Write as _, time::Duration};
 
+use frontdoor::{HostConfig, backends::BackendConfig};
 use hyper::Method;
 
-use crate::support::{Fixture, TestHost, eventually, get, send};
+use crate::support::{Fixture, Gate, TestHost, eventually, get, send};
 
 const V1: Fixture = Fixture::Echo("1.0.0");
 const V2: Fixture = Fixture::Echo("2.0.0");
@@ -22,14 +23,21 @@ async fn get_with_version(host: &TestHost, path: &str, requirement: &str) -> cra
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_versions_take_new_requests_while_in_flight_ones_finish_on_theirs() {
-    let host = TestHost::with(&[]).await;
+    let gate = Gate::bind().await;
+    let host = gated_host(&[], &gate).await;
     V1.rename_into(host.dir(), "echo-1.0.0.so");
     host.wait_for_version("/echo/hello", "echo@1.0.0").await;
 
-    // A slow request starts on v1 and is still running when v2 lands.
-    let slow = tokio::spawn(get_owned(host.url("/echo/slow?ms=1500")));
-    host.wait_for_entry("echo", "1.0.0", |entry| entry["in_flight"] == 1)
-        .await;
+    // A request starts on v1 and is held at the gate (the test's own backend) until v2 has
+    // taken over: it is in flight for certain, however slow the machine.
+    let held_request = tokio::spawn(get_owned(host.url("/echo/gated/gate?path=/hold")));
+    let held = gate.next().await;
+    assert!(held.head.starts_with("GET /hold "), "{}", held.head);
+    let v1 = host
+        .version_entry("echo", "1.0.0")
+        .await
+        .expect("v1 listed");
+    assert_eq!(v1["in_flight"], 1, "{v1:#}");
     V2.rename_into(host.dir(), "echo-2.0.0.so");
     host.wait_for_version("/echo/hello", "echo@2.0.0").await;
 
@@ -58,14 +66,20 @@ async fn new_versions_take_new_requests_while_in_flight_ones_finish_on_theirs() 
         .expect("v2 listed");
     assert_eq!(v2["state"], "active");
 
-    let slow = slow.await.expect("slow request task");
-    assert_eq!(slow.status, 200);
-    assert_eq!(slow.adapter(), "echo@1.0.0");
     assert_eq!(
-        slow.json()["version"],
-        "1.0.0",
+        v1["in_flight"], 1,
+        "the held request is still on v1: {v1:#}"
+    );
+    held.answer("released").await;
+    let finished = held_request.await.expect("held request task");
+    assert_eq!(finished.status, 200);
+    assert_eq!(finished.adapter(), "echo@1.0.0");
+    let finished = finished.json();
+    assert_eq!(
+        finished["version"], "1.0.0",
         "the in-flight request finished on v1's code"
     );
+    assert_eq!(finished["answer"], "released", "{finished:#}");
 
     // Removing v2 puts v1 back in front; v2 retires.
     std::fs::remove_file(host.dir().join("echo-2.0.0.so")).expect("remove v2");
@@ -83,11 +97,11 @@ async fn new_versions_take_new_requests_while_in_flight_ones_finish_on_theirs() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_version_drains_before_it_retires() {
-    let host = TestHost::with(&[V1, V2]).await;
+    let gate = Gate::bind().await;
+    let host = gated_host(&[V1, V2], &gate).await;
     host.wait_for_version("/echo/hello", "echo@2.0.0").await;
-    let slow = tokio::spawn(get_owned(host.url("/echo/slow?ms=1500")));
-    host.wait_for_entry("echo", "2.0.0", |entry| entry["in_flight"] == 1)
-        .await;
+    let held_request = tokio::spawn(get_owned(host.url("/echo/gated/gate?path=/hold")));
+    let held = gate.next().await;
 
     std::fs::remove_file(host.dir().join("echo-2.0.0.so")).expect("remove v2");
     host.wait_for_version("/echo/hello", "echo@1.0.0").await;
@@ -98,9 +112,10 @@ async fn a_removed_version_drains_before_it_retires() {
     assert_eq!(draining["state"], "draining");
     assert_eq!(draining["in_flight"], 1);
 
-    let slow = slow.await.expect("slow request task");
-    assert_eq!(slow.status, 200);
-    assert_eq!(slow.json()["version"], "2.0.0");
+    held.answer("released").await;
+    let finished = held_request.await.expect("held request task");
+    assert_eq!(finished.status, 200);
+    assert_eq!(finished.json()["version"], "2.0.0");
     host.wait_for_entry("echo", "2.0.0", |entry| {
         entry["state"] == "retired" && entry["in_flight"] == 0
     })
@@ -108,9 +123,29 @@ async fn a_removed_version_drains_before_it_retires() {
     host.stop().await;
 }
 
+/// A file still being written is never tried. "Never" needs positive evidence that the
+/// deployer looked at the partial file, on both of its paths, before the test concludes
+/// that it declined:
+/// - events: a marker written and closed *after* the partial write is processed after the
+///   partial file's own events (one inotify queue, one channel, one deployer thread), and
+///   after a settle delay at least as long as any a careless deployer could have applied
+///   to the partial file;
+/// - the periodic reconcile: a second marker whose content changes through a hard link
+///   outside the watched directory, which produces no event there, so only a reconcile
+///   can notice it; two such changes noticed mean a whole reconcile pass ran after the
+///   partial file was known to be in progress.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_written_file_is_loaded_only_once_complete() {
-    let host = TestHost::with(&[V1]).await;
+    let dir = TestHost::plugins_dir();
+    V1.deploy_to(dir.path());
+    let outside = TestHost::plugins_dir();
+    let reconcile_marker = outside.path().join("reconcile-marker");
+    std::fs::write(&reconcile_marker, b"not a plugin").expect("write marker");
+    std::fs::hard_link(&reconcile_marker, dir.path().join("marker-1.0.0.so"))
+        .expect("link marker into the plugins directory");
+    let host = TestHost::start(dir).await;
+    let mut marker_reason = host.failure_reason("marker-1.0.0.so").await;
+
     let bytes = std::fs::read(V2.artifact()).expect("read v2");
     let target = host.dir().join("echo-2.0.0.so");
     let mut file = std::fs::File::create(&target).expect("create artifact in place");
@@ -118,13 +153,23 @@ async fn a_half_written_file_is_loaded_only_once_complete() {
         .expect("write first half");
     file.flush().expect("flush");
 
-    // Longer than the watcher's settle delay: a careless watcher would load half a file.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    std::fs::write(host.dir().join("junk-1.0.0.so"), b"junk").expect("write event marker");
+    wait_for_failure(&host, "junk-1.0.0.so").await;
+    for content in [&b""[..], &b"still not a plugin, longer"[..]] {
+        std::fs::write(&reconcile_marker, content).expect("rewrite marker outside");
+        marker_reason = wait_for_new_reason(&host, "marker-1.0.0.so", &marker_reason).await;
+    }
+
     let plugins = host.plugins().await;
-    assert_eq!(
-        plugins["failed"],
-        serde_json::json!([]),
-        "half a file was never tried: {plugins:#}"
+    let failed: Vec<&str> = plugins["failed"]
+        .as_array()
+        .expect("failed is a list")
+        .iter()
+        .filter_map(|failure| failure["file"].as_str())
+        .collect();
+    assert!(
+        !failed.contains(&"echo-2.0.0.so"),
+        "half a file was tried: {plugins:#}"
     );
     assert!(host.version_entry("echo", "2.0.0").await.is_none());
     assert_eq!(get(&host.url("/echo/hello")).await.adapter(), "echo@1.0.0");
@@ -134,7 +179,14 @@ async fn a_half_written_file_is_loaded_only_once_complete() {
     drop(file);
     host.wait_for_version("/echo/hello", "echo@2.0.0").await;
     let plugins = host.plugins().await;
-    assert_eq!(plugins["failed"], serde_json::json!([]), "{plugins:#}");
+    let mut failed: Vec<&str> = plugins["failed"]
+        .as_array()
+        .expect("failed is a list")
+        .iter()
+        .filter_map(|failure| failure["file"].as_str())
+        .collect();
+    failed.sort_unstable();
+    assert_eq!(failed, ["junk-1.0.0.so", "marker-1.0.0.so"], "{plugins:#}");
     host.stop().await;
 }
 
@@ -185,6 +237,32 @@ async fn a_broken_new_version_fails_and_the_previous_one_keeps_serving() {
 
 async fn get_owned(url: String) -> crate::support::Reply {
     get(&url).await
+}
+
+/// A host whose backend `gate` is the test's gate, patient enough that only the test
+/// decides when a held request ends.
+async fn gated_host(fixtures: &[Fixture], gate: &Gate) -> TestHost {
+    let mut backend = BackendConfig::new("gate", gate.url());
+    backend.timeout = Duration::from_secs(3600);
+    TestHost::with_config(fixtures, move |config: &mut HostConfig| {
+        config.backends = vec![backend];
+        config.request_deadline = Duration::from_secs(3600);
+    })
+    .await
+}
+
+/// Waits until `/admin/plugins` gives `file` another failure reason than `previous`.
+async fn wait_for_new_reason(host: &TestHost, file: &str, previous: &str) -> String {
+    eventually(&format!("{file} re-checked"), || async {
+        let reason = host.failure_reason(file).await;
+        if reason == previous {
+            Err(reason)
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    host.failure_reason(file).await
 }
 
 async fn wait_for_failure(host: &TestHost, file: &str) {

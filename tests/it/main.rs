@@ -4,11 +4,14 @@
 mod support;
 
 mod admin;
+mod admin_isolation;
 mod backends;
 mod bad_artifacts;
 mod binary;
 mod containment;
+mod dedup;
 mod hot_reload;
+mod listener;
 mod log_level;
 mod serving;
 mod shared_modules;

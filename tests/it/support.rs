@@ -1,13 +1,20 @@
-//! Shared fixtures: building fixture plugins once, plugins directories, hosts, an HTTP client.
+//! Shared fixtures: building fixture plugins once, plugins directories, hosts, an HTTP client,
+//! and backends the tests control (a recorder, a gate).
 
 pub mod fixtures;
+pub mod gate;
 pub mod host;
 pub mod http;
 pub mod poll;
 pub mod process;
+pub mod raw;
+pub mod recorder;
 
 pub use fixtures::Fixture;
+pub use gate::Gate;
 pub use host::TestHost;
 pub use http::{Reply, client, get, send, try_send};
-pub use poll::eventually;
+pub use poll::{eventually, within};
 pub use process::HostProcess;
+pub use raw::RawClient;
+pub use recorder::Recorder;

@@ -1,9 +1,13 @@
 //! What backend calls of one device request share: its deadline, the adapter it is for,
-//! and the GETs already under way (identical GETs are made once).
+//! and the GETs already under way (truly identical GETs are made once).
 
 use std::{collections::HashMap, sync::Mutex};
 
 use futures_util::future::{BoxFuture, Shared};
+use hyper::{
+    Method,
+    header::{HeaderName, HeaderValue},
+};
 use tokio::time::Instant;
 
 use super::CallResult;
@@ -14,8 +18,40 @@ pub type SharedCall = Shared<BoxFuture<'static, CallResult>>;
 pub struct RequestScope {
     pub adapter: String,
     pub deadline: Instant,
-    /// Keyed by (backend, path).
-    in_flight_gets: Mutex<HashMap<(String, String), SharedCall>>,
+    in_flight_gets: Mutex<HashMap<CallKey, SharedCall>>,
+}
+
+/// Everything that makes two calls the same call: the backend, the method, the path with
+/// its query, and the request headers that reach the backend. Two calls that differ in any
+/// header (an `authorization`, an `accept-language`) may get different answers, so they
+/// never share one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallKey {
+    backend: String,
+    method: Method,
+    path_and_query: String,
+    /// Sorted by name, stably: the order of different names carries no meaning, the order
+    /// of several values of one name does (they combine in order), so it is kept. Values
+    /// are compared exactly, byte for byte.
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl CallKey {
+    pub fn new(
+        backend: &str,
+        method: &Method,
+        path_and_query: &str,
+        headers: &[(HeaderName, HeaderValue)],
+    ) -> Self {
+        let mut headers = headers.to_vec();
+        headers.sort_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
+        Self {
+            backend: backend.to_owned(),
+            method: method.clone(),
+            path_and_query: path_and_query.to_owned(),
+            headers,
+        }
+    }
 }
 
 impl RequestScope {
@@ -27,19 +63,17 @@ impl RequestScope {
         }
     }
 
-    /// The shared call for `GET path` on `backend`: the one already made in this request, or
-    /// the one `start` makes now. The flag says whether it was already there.
+    /// The shared call for `key`: the one already made in this request, or the one `start`
+    /// makes now. The flag says whether it was already there.
     pub fn get_once(
         &self,
-        backend: &str,
-        path: &str,
+        key: CallKey,
         start: impl FnOnce() -> BoxFuture<'static, CallResult>,
     ) -> (SharedCall, bool) {
         let mut gets = self
             .in_flight_gets
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let key = (backend.to_owned(), path.to_owned());
         if let Some(shared) = gets.get(&key) {
             return (shared.clone(), true);
         }
@@ -48,3 +82,6 @@ impl RequestScope {
         (shared, false)
     }
 }
+
+#[cfg(test)]
+mod tests;

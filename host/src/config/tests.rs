@@ -35,6 +35,29 @@ fn the_example_file_is_valid_and_complete() {
     assert_eq!(containment.max_mapped_libraries, 256);
     assert_eq!(containment.quarantine.blocked_polls, 3);
     assert_eq!(containment.quarantine.window, Duration::from_secs(60));
+    let defaults = ListenerConfig::default();
+    let listener = &config.listener;
+    assert_eq!(listener.header_read_timeout, defaults.header_read_timeout);
+    assert_eq!(listener.max_header_bytes, defaults.max_header_bytes);
+    assert_eq!(listener.body_read_timeout, defaults.body_read_timeout);
+    assert_eq!(listener.idle_timeout, defaults.idle_timeout);
+    assert_eq!(listener.max_connections, defaults.max_connections);
+    assert_eq!(
+        listener.http2_max_concurrent_streams,
+        defaults.http2_max_concurrent_streams
+    );
+    assert_eq!(
+        listener.http2_keep_alive_interval,
+        defaults.http2_keep_alive_interval
+    );
+    assert_eq!(
+        listener.http2_keep_alive_timeout,
+        defaults.http2_keep_alive_timeout
+    );
+    assert_eq!(
+        listener.http2_max_header_list_size,
+        defaults.http2_max_header_list_size
+    );
 }
 
 #[test]
@@ -65,6 +88,41 @@ fn containment_settings_are_checked() {
     }
     let error = resolve("containment.no_such_key", "1").expect_err("unknown key");
     assert!(error.to_string().contains("no_such_key"), "{error}");
+}
+
+#[test]
+fn listener_limits_are_set_and_checked() {
+    let args = ServeArgs {
+        set: vec![
+            ("listener.header_read_timeout_ms".into(), "250".into()),
+            ("listener.max_header_bytes".into(), "4096".into()),
+            ("listener.max_connections".into(), "3".into()),
+            ("listener.http2_keep_alive_interval_ms".into(), "0".into()),
+        ],
+        ..ServeArgs::default()
+    };
+    let config = args.resolve().expect("resolves");
+    assert_eq!(
+        config.listener.header_read_timeout,
+        Duration::from_millis(250)
+    );
+    assert_eq!(config.listener.max_header_bytes, 4096);
+    assert_eq!(config.listener.http1_buffer_bytes(), 16384);
+    assert_eq!(config.listener.max_connections, 3);
+    assert_eq!(config.listener.http2_keep_alive_interval, None);
+
+    for (key, value) in [
+        ("listener.max_connections", "0"),
+        ("listener.idle_timeout_ms", "0"),
+        ("listener.max_header_bytes", "10"),
+    ] {
+        let args = ServeArgs {
+            set: vec![(key.into(), value.into())],
+            ..ServeArgs::default()
+        };
+        let error = args.resolve().expect_err("refused").to_string();
+        assert!(error.contains(key), "{key}: {error}");
+    }
 }
 
 #[test]

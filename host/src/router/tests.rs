@@ -32,6 +32,11 @@ fn mismatches_do_not_match() {
     assert_eq!(captured("/items/{id}", "/items"), None);
     assert_eq!(captured("/items/{id}", "/things/1"), None);
     assert_eq!(captured("/items/{id}", "/items/%zz"), None);
+    assert_eq!(
+        captured("/items/{id}", "/items/%+a"),
+        None,
+        "a sign is not a hex digit"
+    );
 }
 
 #[test]
@@ -66,4 +71,184 @@ fn method_mismatch_is_reported() {
         match_route(&routes, &Method::POST, "/items"),
         RouteMatch::Found { route: 0, .. }
     ));
+}
+
+mod properties {
+    //! Properties of the parsers every device request goes through, on generated input.
+    //! Case counts are bounded so `cargo test` stays quick.
+
+    use proptest::prelude::*;
+
+    use super::super::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Percent-encodes everything but unreserved characters, `/` and `%` included.
+    fn encode(value: &str) -> String {
+        value
+            .bytes()
+            .map(|byte| {
+                if byte.is_ascii_alphanumeric() || b"._~-".contains(&byte) {
+                    char::from(byte).to_string()
+                } else {
+                    format!("%{byte:02X}")
+                }
+            })
+            .collect()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Piece {
+        Literal(String),
+        Param(String),
+    }
+
+    /// A valid pattern as its pieces: literals and uniquely named parameters.
+    fn pieces() -> impl Strategy<Value = Vec<Piece>> {
+        prop::collection::vec(
+            prop_oneof![
+                // RFC 3986 unreserved characters: no escaping needed in a segment.
+                "[A-Za-z0-9._~-]{1,8}".prop_map(Piece::Literal),
+                "[A-Za-z0-9_]{1,6}".prop_map(Piece::Param),
+            ],
+            0..6,
+        )
+        .prop_map(|pieces| {
+            pieces
+                .into_iter()
+                .enumerate()
+                .map(|(index, piece)| match piece {
+                    // The index keeps names unique.
+                    Piece::Param(name) => Piece::Param(format!("{name}_{index}")),
+                    literal => literal,
+                })
+                .collect()
+        })
+    }
+
+    fn source(pieces: &[Piece]) -> String {
+        if pieces.is_empty() {
+            return "/".into();
+        }
+        pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Literal(text) => format!("/{text}"),
+                Piece::Param(name) => format!("/{{{name}}}"),
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn parsing_any_text_never_panics_and_what_parses_prints_back(text in "\\PC{0,40}") {
+            if let Ok(pattern) = RoutePattern::parse(&text) {
+                let printed = pattern.to_string();
+                let again = RoutePattern::parse(&printed).expect("a printed pattern parses");
+                prop_assert!(pattern.same_shape(&again));
+                prop_assert_eq!(again.to_string(), printed);
+            }
+        }
+
+        #[test]
+        fn valid_patterns_parse_and_print_as_written(pieces in pieces()) {
+            let text = source(&pieces);
+            let pattern = RoutePattern::parse(&text).expect("a valid pattern");
+            prop_assert_eq!(pattern.to_string(), text);
+        }
+
+        #[test]
+        fn a_pattern_matches_the_paths_it_describes(
+            pieces in pieces(),
+            values in prop::collection::vec("\\PC{1,12}", 6),
+        ) {
+            let pattern = RoutePattern::parse(&source(&pieces)).expect("a valid pattern");
+            let mut path = String::new();
+            let mut expected = Vec::new();
+            for (piece, value) in pieces.iter().zip(&values) {
+                match piece {
+                    Piece::Literal(text) => path.push_str(&format!("/{text}")),
+                    Piece::Param(name) => {
+                        path.push_str(&format!("/{}", encode(value)));
+                        expected.push((name.clone(), value.clone()));
+                    }
+                }
+            }
+            if path.is_empty() {
+                path.push('/');
+            }
+            let mut params = Vec::new();
+            prop_assert!(pattern.matches(&path, &mut params), "{} against {}", pattern, path);
+            let captured: Vec<(String, String)> = params
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect();
+            prop_assert_eq!(captured, expected);
+
+            // One more segment is another path.
+            let longer = format!("{}/extra", path.trim_end_matches('/'));
+            let mut params = Vec::new();
+            prop_assert!(!pattern.matches(&longer, &mut params));
+            prop_assert!(params.is_empty(), "a failed match leaves no parameters behind");
+        }
+
+        #[test]
+        fn matching_any_path_never_panics(pieces in pieces(), path in "\\PC{0,60}") {
+            let pattern = RoutePattern::parse(&source(&pieces)).expect("a valid pattern");
+            let mut params = Vec::new();
+            if !pattern.matches(&path, &mut params) {
+                prop_assert!(params.is_empty());
+            }
+            let routes = vec![(Method::GET, pattern)];
+            let _ = match_route(&routes, &Method::POST, &path);
+        }
+
+        #[test]
+        fn decoding_inverts_encoding(value in "\\PC{0,40}") {
+            prop_assert_eq!(percent_decode(&encode(&value)), Some(value));
+        }
+
+        #[test]
+        fn decoding_accepts_exactly_well_formed_escapes(
+            // Escapes near misses included: a sign, a non-hex letter, a cut-off end, a
+            // multi-byte character where a digit should be.
+            tokens in prop::collection::vec(
+                prop_oneof![
+                    "%[0-9A-Fa-f+g \u{e9}-]{0,2}",
+                    "[0-9a-z+ \u{e9}\u{1F600}-]",
+                ],
+                0..12,
+            ),
+        ) {
+            let text: String = tokens.concat();
+            prop_assert_eq!(percent_decode(&text), oracle_decode(&text), "{:?}", text);
+        }
+    }
+
+    /// The definition, written plainly: every `%` followed by two hex digits, the bytes
+    /// UTF-8.
+    fn oracle_decode(text: &str) -> Option<String> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut index = 0;
+        while index < bytes.len() {
+            if bytes[index] == b'%' {
+                let high = char::from(*bytes.get(index + 1)?).to_digit(16)?;
+                let low = char::from(*bytes.get(index + 2)?).to_digit(16)?;
+                out.push(u8::try_from(high * 16 + low).ok()?);
+                index += 3;
+            } else {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+        String::from_utf8(out).ok()
+    }
 }

@@ -28,3 +28,10 @@ where
         tokio::time::sleep(INTERVAL).await;
     }
 }
+
+/// Awaits `future`, something that must happen; panics with `what` after [`PATIENCE`].
+pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not happen within {} s", PATIENCE.as_secs()))
+}

@@ -14,6 +14,11 @@ pub type Body = Full<Bytes>;
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
+/// Marks a response as the host's own error answer (not an adapter's), for the listener's
+/// counters; extensions never reach the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct HostError;
+
 /// A device-facing error: status, a short stable code phrase, and a detail for humans.
 #[derive(Debug)]
 pub struct EdgeError {
@@ -55,14 +60,16 @@ impl EdgeError {
     }
 
     pub fn into_response(self) -> Response<Body> {
-        json_response(
+        let mut response = json_response(
             self.status,
             &ErrorBody {
                 error: self.error,
                 detail: &self.detail,
                 loaded_versions: self.loaded_versions.as_deref(),
             },
-        )
+        );
+        response.extensions_mut().insert(HostError);
+        response
     }
 }
 
