@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::{
     backends::{BackendView, Backends},
     edge::{Body, EdgeError, json_response},
+    loader::CopiesStats,
     registry::{Registry, Snapshot},
 };
 
@@ -26,9 +27,13 @@ impl Admin {
 
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
         match (request.method(), request.uri().path()) {
-            (&Method::GET, "/admin/plugins") => {
-                json_response(StatusCode::OK, &plugins_view(&self.registry.snapshot()))
-            }
+            (&Method::GET, "/admin/plugins") => json_response(
+                StatusCode::OK,
+                &plugins_view(
+                    &self.registry.snapshot(),
+                    self.registry.loader().copies_stats(),
+                ),
+            ),
             (&Method::GET, "/admin/health") => {
                 let table = self.registry.table();
                 json_response(
@@ -76,6 +81,9 @@ pub struct PluginsView {
     /// when the manifest could be read).
     pub failed: Vec<FailureView>,
     pub retired: RetiredView,
+    /// The host's private copies of artifacts: its directory, the files in it now and their
+    /// bytes (bounded: a copy is removed once its library is mapped, unless `keep_copies`).
+    pub copies: CopiesStats,
 }
 
 #[derive(Serialize)]
@@ -157,7 +165,7 @@ fn kind_name(kind: PluginKind) -> &'static str {
     }
 }
 
-fn plugins_view(snapshot: &Snapshot) -> PluginsView {
+fn plugins_view(snapshot: &Snapshot, copies: CopiesStats) -> PluginsView {
     let mut plugins: Vec<PluginView> = Vec::new();
     for report in &snapshot.versions {
         let version = &report.version;
@@ -249,5 +257,6 @@ fn plugins_view(snapshot: &Snapshot) -> PluginsView {
             limit: snapshot.retired_limit,
             over_limit: snapshot.retired_count > snapshot.retired_limit,
         },
+        copies,
     }
 }

@@ -33,8 +33,8 @@ use crate::{loader, router::RoutingTable};
 /// Tunables of the registry.
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
-    /// Where private copies of artifacts are written before they are opened.
-    pub copies_dir: PathBuf,
+    /// Opens artifacts (private copies, probe, load markers).
+    pub loader: Arc<loader::Loader>,
     /// How many retired versions may stay mapped before the host warns.
     pub retired_limit: usize,
 }
@@ -100,19 +100,17 @@ impl Registry {
     /// Deploys the artifact at `path`, new or replaced (the caller holds `deploying`). On
     /// failure the file is recorded as failed and whatever served before keeps serving.
     fn deploy_locked(&self, path: &Path) -> Result<Arc<PluginVersion>, String> {
-        let fingerprint = std::fs::metadata(path)
-            .ok()
-            .map(|metadata| Fingerprint::of(&metadata));
+        let fingerprint = Fingerprint::of_path(path).ok();
         // Loading (file read, dlopen, plugin init) happens outside the lock: admin reads and
         // other bookkeeping are never blocked behind a slow disk.
-        let loaded = loader::load_library(path, &self.config.copies_dir);
+        let loaded = loader::load_library(path, &self.config.loader);
         let mut state = self.lock();
         match fingerprint {
             Some(fingerprint) => state.fingerprints.insert(path.to_owned(), fingerprint),
             None => state.fingerprints.remove(path),
         };
         let outcome = loaded
-            .map_err(|error| (None, error.to_string()))
+            .map_err(|error| (error.plugin().map(str::to_owned), error.to_string()))
             .and_then(|library| {
                 let label = library.identity.label.clone();
                 admission::check_admission(&state, path, &library)
@@ -183,18 +181,36 @@ impl Registry {
             .deploying
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match std::fs::metadata(path) {
-            Ok(metadata) if metadata.is_file() => {
-                let unchanged =
-                    self.lock().fingerprints.get(path) == Some(&Fingerprint::of(&metadata));
-                if !unchanged {
+        // Whatever is there under an artifact's name is tried, so a symlink, a directory or a
+        // FIFO is refused with a reason instead of being skipped in silence.
+        match Fingerprint::of_path(path) {
+            Ok(fingerprint) => {
+                if self.lock().fingerprints.get(path) != Some(&fingerprint) {
                     let _ = self.deploy_locked(path);
                 }
             }
-            Ok(_) => self.remove_locked(path),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => self.remove_locked(path),
-            Err(error) => tracing::warn!(file = %path.display(), %error, "cannot inspect artifact"),
+            Err(_) => {
+                let _ = self.deploy_locked(path);
+            }
         }
+    }
+
+    /// Forgets what the refused files looked like, so the next sync tries each again: what
+    /// made them fail may lie outside the file (the plugins directory's mode or owner).
+    pub fn retry_failed(&self) {
+        let mut state = self.lock();
+        let RegistryState {
+            failed,
+            fingerprints,
+            ..
+        } = &mut *state;
+        fingerprints.retain(|path, _| !failed.contains_key(path));
+    }
+
+    /// The loader this registry deploys with.
+    pub fn loader(&self) -> &loader::Loader {
+        &self.config.loader
     }
 
     /// The files currently deployed (loaded or failed), for reconciling with the directory.

@@ -18,6 +18,7 @@ use crate::{
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
     edge::Body,
+    loader::{Loader, LoaderConfig},
     registry::{Registry, RegistryConfig},
 };
 
@@ -26,7 +27,6 @@ pub struct RunningHost {
     pub device_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub registry: Arc<Registry>,
-    config: HostConfig,
     deployer: Deployer,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -40,8 +40,14 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             config.plugins_dir.display()
         )
     })?;
+    let loader = Loader::new(LoaderConfig {
+        artifacts: config.artifacts.clone(),
+        copies_parent: config.copies_dir.clone(),
+        state_dir: config.state_dir.clone(),
+    })
+    .context("cannot set up the artifact loader")?;
     let registry = Arc::new(Registry::new(RegistryConfig {
-        copies_dir: config.copies_dir.clone(),
+        loader: Arc::new(loader),
         retired_limit: config.retired_limit,
     }));
     if config.builtin_bench {
@@ -114,7 +120,6 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         device_addr,
         admin_addr,
         registry,
-        config,
         deployer,
         shutdown,
         tasks,
@@ -122,8 +127,8 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
 }
 
 impl RunningHost {
-    /// Stops accepting, lets in-flight requests finish (up to the grace period), and
-    /// removes the private copies of artifacts.
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), removes
+    /// the private copies the host made and unlocks its state directory.
     pub async fn shutdown(self) {
         let deployer = self.deployer;
         let _ = tokio::task::spawn_blocking(move || deployer.stop()).await;
@@ -131,8 +136,9 @@ impl RunningHost {
         for task in self.tasks {
             let _ = task.await;
         }
-        // The copies stay mapped until the process exits; unlinking them only frees the names.
-        let _ = std::fs::remove_dir_all(&self.config.copies_dir);
+        // The deployer is stopped: no load runs. Only the files the host made are removed
+        // (mapped libraries stay mapped until the process exits).
+        self.registry.loader().close();
         tracing::info!("frontdoor stopped");
     }
 }
