@@ -4,10 +4,13 @@
 mod support;
 
 mod admin;
+mod artifact_files;
 mod backends;
 mod bad_artifacts;
 mod binary;
+mod crash_marker;
 mod hot_reload;
+mod load_containment;
 mod serving;
 mod shared_modules;
 mod swap_under_load;

@@ -5,7 +5,7 @@ pub mod host;
 pub mod http;
 pub mod poll;
 
-pub use fixtures::Fixture;
+pub use fixtures::{Fixture, StaticInit};
 pub use host::TestHost;
 pub use http::{Reply, client, get, send, try_send};
 pub use poll::eventually;

@@ -95,14 +95,16 @@ impl Probe {
             .arg(child::SUBCOMMAND)
             .arg("--parent-pid")
             .arg(std::process::id().to_string())
-            .arg(copy);
+            .arg(copy)
+            // Panic messages without pages of backtrace: the message is the reason.
+            .env("RUST_BACKTRACE", "0");
         let finished =
             process::run(command, self.timeout).map_err(|source| ProbeFailure::Spawn {
                 binary: self.binary.clone(),
                 source,
             })?;
         let transcript = Transcript::read(&finished.stdout);
-        let stderr = String::from_utf8_lossy(&finished.stderr_tail);
+        let stderr = String::from_utf8_lossy(&finished.stderr_head);
         let stage = transcript.stage.unwrap_or(LoadStage::Starting);
         let outcome = judge(
             transcript,
@@ -173,13 +175,12 @@ fn died(
     }
 }
 
-/// The message of the last panic in `stderr` (Rust prints `thread '…' panicked at
-/// file:line:col:` and the message on the next line), shortened to fit a one-line reason.
+/// The message of the first panic in `stderr` (Rust prints `thread '…' panicked at
+/// file:line:col:` and the message on the next line; a panic that cannot unwind is followed
+/// by a second one saying so), shortened to fit a one-line reason.
 fn panic_message(stderr: &str) -> Option<String> {
     let lines: Vec<&str> = stderr.lines().collect();
-    let at = lines
-        .iter()
-        .rposition(|line| line.contains("panicked at"))?;
+    let at = lines.iter().position(|line| line.contains("panicked at"))?;
     let message = lines
         .get(at + 1)
         .map(|line| line.trim())

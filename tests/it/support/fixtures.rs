@@ -55,11 +55,28 @@ pub enum Fixture {
     Texter,
     /// The real `playback` example adapter.
     Playback,
+    /// Adapter `static-init` whose static initializer (run by `dlopen`) does what its
+    /// [`StaticInit`] says.
+    StaticInit(StaticInit),
+}
+
+/// What the `static-init` fixture's static initializer does when the library is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StaticInit {
+    /// Panics: the process aborts (a panic cannot unwind out of `extern "C"`).
+    Panic,
+    /// `std::process::exit(3)`.
+    Exit,
+    /// Never returns.
+    Hang,
+    /// Returns: the fixed build.
+    Fine,
 }
 
 /// Every variable a fixture build may read: cleared before each build, so a variant never
 /// inherits another's settings.
-const FIXTURE_ENV: [&str; 6] = [
+const FIXTURE_ENV: [&str; 7] = [
+    "STATIC_INIT",
     "ECHO_VERSION",
     "ARTWORK_VERSION",
     "GALLERY_VERSION",
@@ -87,6 +104,7 @@ impl Fixture {
             Fixture::Facade { .. } => "text-facade",
             Fixture::Texter => "texter",
             Fixture::Playback => "playback",
+            Fixture::StaticInit(_) => "static-init",
         }
     }
 
@@ -107,6 +125,9 @@ impl Fixture {
             Fixture::Facade { name, requires } => {
                 vec![("FACADE_NAME", name), ("FACADE_REQUIRES", requires)]
             }
+            Fixture::StaticInit(StaticInit::Panic) => vec![("STATIC_INIT", "panic")],
+            Fixture::StaticInit(StaticInit::Exit) => vec![("STATIC_INIT", "exit")],
+            Fixture::StaticInit(StaticInit::Hang) => vec![("STATIC_INIT", "hang")],
             _ => Vec::new(),
         }
     }
@@ -130,6 +151,7 @@ impl Fixture {
             Fixture::Facade { name, .. } => format!("{name}-1.0.0.so"),
             Fixture::Texter => "texter-1.0.0.so".into(),
             Fixture::Playback => "playback-1.0.0.so".into(),
+            Fixture::StaticInit(_) => "static-init-1.0.0.so".into(),
         }
     }
 

@@ -155,6 +155,12 @@ impl TestHost {
         .await;
     }
 
+    /// Shuts the host down and hands back its plugins directory, to start another host on.
+    pub async fn stop_keeping_dir(self) -> TempDir {
+        self.host.shutdown().await;
+        self.dir
+    }
+
     pub async fn stop(self) -> PathBuf {
         let dir = self.dir.path().to_owned();
         self.host.shutdown().await;

@@ -13,8 +13,9 @@ use std::{
 
 /// Keep at most this much of the child's stdout (the protocol is a few hundred bytes).
 const STDOUT_LIMIT: usize = 64 * 1024;
-/// Keep the last this much of the child's stderr (a panic message, the loader's error).
-const STDERR_TAIL: usize = 8 * 1024;
+/// Keep the first this much of the child's stderr: the first panic message (the cause;
+/// an abort after a panic in `extern "C"` prints a second one), the loader's error.
+const STDERR_HEAD: usize = 16 * 1024;
 /// After the child's group is killed its pipes close at once; this bounds the wait for a
 /// descendant that escaped the group (setsid) and still holds them.
 const PIPE_GRACE: Duration = Duration::from_secs(1);
@@ -25,7 +26,7 @@ pub(super) struct Finished {
     /// True when the deadline passed and the child was killed.
     pub(super) timed_out: bool,
     pub(super) stdout: Vec<u8>,
-    pub(super) stderr_tail: Vec<u8>,
+    pub(super) stderr_head: Vec<u8>,
 }
 
 /// Runs `command` in a process group of its own until it exits or `timeout` passes.
@@ -42,9 +43,8 @@ pub(super) fn run(mut command: Command, timeout: Duration) -> io::Result<Finishe
         kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
     });
     let stderr = drain(child.stderr.take(), |kept, chunk| {
-        kept.extend_from_slice(chunk);
-        let excess = kept.len().saturating_sub(STDERR_TAIL);
-        kept.drain(..excess);
+        let room = STDERR_HEAD.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
     });
     let exited = wait_for_exit(child.id(), deadline);
     // The child is not reaped yet (at most a zombie), so its pid, which is its process
@@ -53,12 +53,12 @@ pub(super) fn run(mut command: Command, timeout: Duration) -> io::Result<Finishe
     let status = child.wait()?;
     let exited = exited?;
     let stdout = stdout.recv_timeout(PIPE_GRACE).unwrap_or_default();
-    let stderr_tail = stderr.recv_timeout(PIPE_GRACE).unwrap_or_default();
+    let stderr_head = stderr.recv_timeout(PIPE_GRACE).unwrap_or_default();
     Ok(Finished {
         status,
         timed_out: !exited,
         stdout,
-        stderr_tail,
+        stderr_head,
     })
 }
 

@@ -42,7 +42,7 @@ fn a_clean_report_and_exit_is_a_pass() {
 #[test]
 fn a_child_killed_by_a_signal_while_opening_names_the_signal_and_the_initializers() {
     let seen = transcript(&[stage(LoadStage::ElfCheck), stage(LoadStage::Open)], "");
-    let stderr = "thread '<unnamed>' panicked at tests/fixtures/static-init/src/lib.rs:20:9:\nstatic-init fixture: deliberate panic\nthread caused non-unwinding panic. aborting.\n";
+    let stderr = "thread '<unnamed>' panicked at tests/fixtures/static-init/src/lib.rs:20:9:\nstatic-init fixture: deliberate panic\nthread '<unnamed>' panicked at library/core/src/panicking.rs:225:5:\npanic in a function that cannot unwind\nthread caused non-unwinding panic. aborting.\n";
     let failure = judge(
         seen,
         ExitStatus::from_raw(libc::SIGABRT),
