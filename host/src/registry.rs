@@ -185,9 +185,20 @@ impl Registry {
         // FIFO is refused with a reason instead of being skipped in silence.
         match Fingerprint::of_path(path) {
             Ok(fingerprint) => {
-                if self.lock().fingerprints.get(path) != Some(&fingerprint) {
-                    let _ = self.deploy_locked(path);
+                let mut state = self.lock();
+                let known = state.fingerprints.get(path).copied();
+                if known == Some(fingerprint) {
+                    return;
                 }
+                // A loaded file whose mode or owner changed keeps serving what is mapped
+                // (a new content would be vetted when it comes): no reload.
+                let serving = state.live.contains_key(path) && !state.failed.contains_key(path);
+                if serving && known.is_some_and(|known| known.same_content(&fingerprint)) {
+                    state.fingerprints.insert(path.to_owned(), fingerprint);
+                    return;
+                }
+                drop(state);
+                let _ = self.deploy_locked(path);
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => self.remove_locked(path),
             Err(_) => {

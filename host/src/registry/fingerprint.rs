@@ -42,7 +42,25 @@ impl Fingerprint {
     }
 }
 
+impl Fingerprint {
+    /// Whether `other` is the same content (same inode, size and modification time, same
+    /// symlink target), whatever its mode or owner now.
+    pub(super) fn same_content(&self, other: &Self) -> bool {
+        self.entry.same_content(&other.entry)
+            && match (&self.target, &other.target) {
+                (Some(mine), Some(theirs)) => mine.same_content(theirs),
+                (None, None) => true,
+                _ => false,
+            }
+    }
+}
+
 impl Stat {
+    fn same_content(&self, other: &Self) -> bool {
+        (self.device, self.inode, self.len, self.modified_ns)
+            == (other.device, other.inode, other.len, other.modified_ns)
+    }
+
     fn of(metadata: &std::fs::Metadata) -> Self {
         Self {
             device: metadata.dev(),

@@ -18,6 +18,7 @@ fn mode_owner_content_and_symlink_targets_count_reads_do_not() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).expect("chmod");
     let chmodded = Fingerprint::of_path(&file).expect("fingerprint");
     assert_ne!(chmodded, first, "a mode change counts");
+    assert!(chmodded.same_content(&first), "but it is the same content");
     std::os::unix::fs::chown(&file, Some(4242), None).expect("chown (needs root)");
     assert_ne!(
         Fingerprint::of_path(&file).expect("fingerprint"),
@@ -31,10 +32,8 @@ fn mode_owner_content_and_symlink_targets_count_reads_do_not() {
     let other = dir.join("other");
     std::fs::write(&other, b"other bytes").expect("write");
     std::fs::rename(&other, &file).expect("replace the target");
-    assert_ne!(
-        Fingerprint::of_path(&link).expect("fingerprint"),
-        linked,
-        "a new target behind the same link counts"
-    );
+    let relinked = Fingerprint::of_path(&link).expect("fingerprint");
+    assert_ne!(relinked, linked, "a new target behind the same link counts");
+    assert!(!relinked.same_content(&linked));
     std::fs::remove_dir_all(dir).expect("clean up");
 }
