@@ -87,14 +87,14 @@ pub fn load_library(source_path: &Path, loader: &Loader) -> Result<LoadedLibrary
     };
     let probed_at = started.elapsed();
     copy.path_is_ours()?;
-    let opened = {
-        // Durable before dlopen, removed after: a host that dies in between refuses this
-        // file at its next start instead of dying again.
-        let _marker = loader
-            .markers()
-            .begin(source_path, content, probed.as_deref())?;
-        open_plugin(&copy.path, copy.len, &mut |_, _| {})
-    };
+    // Durable before dlopen, removed after: a host that dies in between refuses this file
+    // at its next start instead of dying again.
+    let marker = loader
+        .markers()
+        .begin(source_path, content, probed.as_deref())?;
+    let marked_at = started.elapsed();
+    let opened = open_plugin(&copy.path, copy.len, &mut |_, _| {});
+    drop(marker);
     let mapped = opened
         .as_ref()
         .map_or_else(|error| error.mapped_bytes().is_some(), |_| true);
@@ -107,7 +107,8 @@ pub fn load_library(source_path: &Path, loader: &Loader) -> Result<LoadedLibrary
         file = %source_path.display(),
         copy_us = copied.as_micros(),
         probe_us = (probed_at - copied).as_micros(),
-        open_and_init_us = (started.elapsed() - probed_at).as_micros(),
+        marker_us = (marked_at - probed_at).as_micros(),
+        open_and_init_us = (started.elapsed() - marked_at).as_micros(),
         "artifact loaded"
     );
     Ok(LoadedLibrary {
