@@ -7,6 +7,7 @@ use super::{
     ArtifactsConfig, LoaderConfig,
     copies::{CopiesDir, CopiesSetupError, CopiesStats},
     load_markers::{LoadMarkers, StateDirError},
+    ownership::{self, Sharing},
     probe::Probe,
 };
 
@@ -21,6 +22,10 @@ pub enum LoaderSetupError {
         "artifacts.probe is on but no probe binary is set (HostConfig.artifacts.probe_binary); set artifacts.probe = false to load without a probe"
     )]
     NoProbeBinary,
+    #[error(
+        "refusing the state directory {path}: {reason} (anyone who can write it can make the host refuse files or forget a crash)"
+    )]
+    InsecureStateDir { path: PathBuf, reason: String },
     #[error("cannot use the probe binary {path}: {source}")]
     ProbeBinary {
         path: PathBuf,
@@ -60,6 +65,19 @@ impl Loader {
         };
         // The lock first: a second host on the same state directory makes no copies.
         let markers = LoadMarkers::open(&config.state_dir)?;
+        if !artifacts.allow_insecure_permissions {
+            let metadata =
+                std::fs::metadata(&config.state_dir).map_err(|source| StateDirError::Io {
+                    path: config.state_dir.clone(),
+                    source,
+                })?;
+            ownership::check(&metadata, "it", Sharing::Refused).map_err(|reason| {
+                LoaderSetupError::InsecureStateDir {
+                    path: config.state_dir.clone(),
+                    reason,
+                }
+            })?;
+        }
         let copies = CopiesDir::create(
             &config.copies_parent,
             artifacts.keep_copies,
@@ -106,3 +124,6 @@ impl Loader {
         self.probe.as_ref()
     }
 }
+
+#[cfg(test)]
+mod tests;
