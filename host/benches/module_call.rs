@@ -14,7 +14,7 @@ use abi_stable::{
     std_types::{RResult, RString},
 };
 use artwork_api::ArtworkRef;
-use frontdoor::loader::{check_interface, load_library};
+use frontdoor::loader::{ArtifactsConfig, Loader, LoaderConfig, check_interface, load_library};
 use frontdoor_plugin_api::{ModuleCallError, guarded};
 
 /// The same body as the `artwork` module's `boxart_url`, compiled into this binary.
@@ -35,14 +35,18 @@ fn main() -> anyhow::Result<()> {
         .find(|arg| !arg.to_string_lossy().starts_with('-'))
         .map(PathBuf::from)
         .ok_or_else(|| anyhow::anyhow!("usage: module_call ARTWORK_1_1_ARTIFACT.so"))?;
-    let copies =
+    let state_dir =
         std::env::temp_dir().join(format!("frontdoor-module-bench-{}", std::process::id()));
-    // The module's host services (unused by `boxart_url`) need a runtime to point at.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let library = load_library(&artifact, &copies, runtime.handle())
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    // What is measured is calls, not loading: no probe for the one artifact loaded here.
+    let loader = Loader::new(LoaderConfig {
+        artifacts: ArtifactsConfig {
+            probe: false,
+            ..ArtifactsConfig::default()
+        },
+        copies_parent: std::env::temp_dir(),
+        state_dir: state_dir.clone(),
+    })?;
+    let library = load_library(&artifact, &loader).map_err(|error| anyhow::anyhow!("{error}"))?;
     let export = library
         .export
         .ok_or_else(|| anyhow::anyhow!("{} is not a shared module", artifact.display()))?;
@@ -72,7 +76,8 @@ fn main() -> anyhow::Result<()> {
         module / local
     );
     println!("({CALLS} calls per round, ABAB, median of {ROUNDS} rounds each)");
-    let _ = std::fs::remove_dir_all(copies);
+    loader.close();
+    let _ = std::fs::remove_dir_all(state_dir);
     Ok(())
 }
 

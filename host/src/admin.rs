@@ -15,6 +15,7 @@ use crate::{
     backends::{BackendView, Backends},
     containment::{HealthView, MemoryView, watchdog},
     error_response::{Body, EdgeError, json_response},
+    loader::CopiesStats,
     logging::LogControl,
     registry::{Registry, Snapshot},
     server::Listeners,
@@ -55,9 +56,13 @@ impl Admin {
                 None => log_level_fixed(),
             },
             (&Method::PUT, "/admin/log-level") => self.set_log_level(request).await,
-            (&Method::GET, "/admin/plugins") => {
-                json_response(StatusCode::OK, &plugins_view(&self.registry.snapshot()))
-            }
+            (&Method::GET, "/admin/plugins") => json_response(
+                StatusCode::OK,
+                &plugins_view(
+                    &self.registry.snapshot(),
+                    self.registry.loader().copies_stats(),
+                ),
+            ),
             (&Method::GET, "/admin/health") => {
                 let table = self.registry.table();
                 json_response(
@@ -180,6 +185,9 @@ pub struct PluginsView {
     /// when the manifest could be read).
     pub failed: Vec<FailureView>,
     pub retired: RetiredView,
+    /// The host's private copies of artifacts: its directory, the files in it now and their
+    /// bytes (bounded: a copy is removed once its library is mapped, unless `keep_copies`).
+    pub copies: CopiesStats,
     pub mapped: MappedView,
 }
 
@@ -277,7 +285,7 @@ fn kind_name(kind: PluginKind) -> &'static str {
     }
 }
 
-fn plugins_view(snapshot: &Snapshot) -> PluginsView {
+fn plugins_view(snapshot: &Snapshot, copies: CopiesStats) -> PluginsView {
     let mut plugins: Vec<PluginView> = Vec::new();
     for report in &snapshot.versions {
         let version = &report.version;
@@ -378,5 +386,6 @@ fn plugins_view(snapshot: &Snapshot) -> PluginsView {
             bytes: snapshot.mapped.bytes,
             limit: snapshot.mapped_limit,
         },
+        copies,
     }
 }

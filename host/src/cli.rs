@@ -2,7 +2,7 @@
 //!
 //! Lives in the library so the integration tests can build the very same binary.
 
-use std::{process::ExitCode, sync::Arc};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -24,18 +24,36 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Load the plugins directory and serve devices and the admin API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// The load probe (run by the host itself): load one private copy of an artifact the
+    /// way the host would, report each step on stdout, exit.
+    #[command(name = "probe-artifact", hide = true)]
+    ProbeArtifact {
+        /// The host's pid: the probe ends if it is not its parent.
+        #[arg(long)]
+        parent_pid: Option<u32>,
+        /// The private copy to load.
+        copy: PathBuf,
+    },
 }
 
 /// The whole binary: returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let args = match cli.command {
+        Command::Serve(args) => args,
+        // No runtime: a probe only opens a library and calls its entry points.
+        Command::ProbeArtifact { parent_pid, copy } => {
+            init_probe_logging();
+            crate::loader::run_probe_child(&copy, parent_pid)
+        }
+    };
     let log_control = init_logging();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")
-        .and_then(|runtime| runtime.block_on(run(cli, log_control)));
+        .and_then(|runtime| runtime.block_on(serve(*args, log_control)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -68,18 +86,30 @@ fn init_logging() -> Arc<LogControl> {
     }))
 }
 
-async fn run(cli: Cli, log_control: Arc<LogControl>) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Serve(args) => {
-            let mut config = args.resolve()?;
-            config.log_control = Some(log_control);
-            let host = crate::start(config).await?;
-            wait_for_stop_signal().await?;
-            tracing::info!("stop signal received; finishing in-flight requests");
-            host.shutdown().await;
-            Ok(())
-        }
-    }
+/// The probe logs what its plugin says to stderr, which the host reads back on failure.
+fn init_probe_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+async fn serve(args: ServeArgs, log_control: Arc<LogControl>) -> anyhow::Result<()> {
+    let mut config = args.resolve()?;
+    config.log_control = Some(log_control);
+    // The probe is this very binary. /proc/self/exe (what `std::env::current_exe` reads) is
+    // exec'd as is: it is the running image even after an upgrade replaced or removed the
+    // file at its path, so host and probe always run the same code.
+    config.artifacts.probe_binary = Some(PathBuf::from("/proc/self/exe"));
+    let host = crate::start(config).await?;
+    wait_for_stop_signal().await?;
+    tracing::info!("stop signal received; finishing in-flight requests");
+    host.shutdown().await;
+    Ok(())
 }
 
 async fn wait_for_stop_signal() -> anyhow::Result<()> {

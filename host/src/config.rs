@@ -14,6 +14,7 @@ use crate::{
     backends::{BackendConfig, BackendFileConfig},
     containment::{ContainmentConfig, config::ContainmentFileConfig},
     deploy::DeployerConfig,
+    loader::ArtifactsConfig,
     server::{ListenerConfig, ListenerConfigError, ListenerFileConfig},
 };
 
@@ -26,8 +27,14 @@ pub struct HostConfig {
     pub admin_listen: SocketAddr,
     /// The watched directory of artifacts.
     pub plugins_dir: PathBuf,
-    /// Where private copies of artifacts are written before they are opened.
+    /// The directory under which the host creates its private copies directory (random
+    /// name, mode 0700) for the artifacts it opens.
     pub copies_dir: PathBuf,
+    /// Where the host keeps state that must outlive it (markers of loads in progress, so a
+    /// file that killed the host is refused at the next start); one host per directory.
+    pub state_dir: PathBuf,
+    /// How artifacts are vetted and loaded (`[artifacts]`).
+    pub artifacts: ArtifactsConfig,
     /// Largest device request body accepted.
     pub max_body_bytes: usize,
     /// Retired versions that may stay mapped before the host warns.
@@ -57,7 +64,9 @@ impl HostConfig {
         Self {
             listen,
             admin_listen,
-            copies_dir: default_copies_dir(),
+            copies_dir: std::env::temp_dir(),
+            state_dir: PathBuf::from("state.d"),
+            artifacts: ArtifactsConfig::default(),
             plugins_dir,
             max_body_bytes: 1024 * 1024,
             retired_limit: 64,
@@ -71,12 +80,6 @@ impl HostConfig {
             listener: ListenerConfig::default(),
         }
     }
-}
-
-fn default_copies_dir() -> PathBuf {
-    static NEXT_HOST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let host = NEXT_HOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    std::env::temp_dir().join(format!("frontdoor-{}-{host}", std::process::id()))
 }
 
 /// Flags of `frontdoor serve`; each is also an environment variable.
@@ -94,9 +97,18 @@ pub struct ServeArgs {
     /// The watched plugins directory [default: ./plugins.d].
     #[arg(long, env = "FRONTDOOR_PLUGINS_DIR")]
     pub plugins_dir: Option<PathBuf>,
-    /// Where artifacts are copied before they are opened [default: a fresh temp directory].
+    /// Parent of the private directory (random name, mode 0700) the host copies artifacts
+    /// into before opening them [default: the system's temp directory].
     #[arg(long, env = "FRONTDOOR_COPIES_DIR")]
     pub copies_dir: Option<PathBuf>,
+    /// Where the host keeps state that outlives it, such as markers of loads in progress
+    /// [default: ./state.d].
+    #[arg(long, env = "FRONTDOOR_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Keep the private copy of every mapped library until shutdown, so profilers (perf)
+    /// resolve plugin symbols (artifacts.keep_copies).
+    #[arg(long, env = "FRONTDOOR_KEEP_COPIES")]
+    pub keep_copies: bool,
     /// Largest request body in bytes [default: 1048576].
     #[arg(long, env = "FRONTDOOR_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -150,6 +162,7 @@ struct FileConfig {
     admin_listen: Option<SocketAddr>,
     plugins_dir: Option<PathBuf>,
     copies_dir: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
     max_body_bytes: Option<usize>,
     retired_limit: Option<usize>,
     builtin_bench: Option<bool>,
@@ -161,6 +174,42 @@ struct FileConfig {
     containment: ContainmentFileConfig,
     #[serde(default)]
     listener: ListenerFileConfig,
+    #[serde(default)]
+    artifacts: ArtifactsFileConfig,
+}
+
+/// The `[artifacts]` table: how artifacts are vetted and loaded.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArtifactsFileConfig {
+    max_artifact_bytes: Option<u64>,
+    allow_symlinks: Option<bool>,
+    allow_insecure_permissions: Option<bool>,
+    keep_copies: Option<bool>,
+    probe: Option<bool>,
+    probe_timeout_ms: Option<u64>,
+}
+
+impl ArtifactsFileConfig {
+    fn resolve(self, keep_copies_flag: bool) -> ArtifactsConfig {
+        let defaults = ArtifactsConfig::default();
+        ArtifactsConfig {
+            max_artifact_bytes: self
+                .max_artifact_bytes
+                .unwrap_or(defaults.max_artifact_bytes),
+            allow_symlinks: self.allow_symlinks.unwrap_or(defaults.allow_symlinks),
+            allow_insecure_permissions: self
+                .allow_insecure_permissions
+                .unwrap_or(defaults.allow_insecure_permissions),
+            keep_copies: keep_copies_flag || self.keep_copies.unwrap_or(defaults.keep_copies),
+            probe: self.probe.unwrap_or(defaults.probe),
+            probe_timeout: self
+                .probe_timeout_ms
+                .map_or(defaults.probe_timeout, Duration::from_millis),
+            // Set by the command line (the running binary) or by whoever embeds the host.
+            probe_binary: defaults.probe_binary,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +255,10 @@ impl ServeArgs {
         if let Some(dir) = self.copies_dir.clone().or(file.copies_dir) {
             config.copies_dir = dir;
         }
+        if let Some(dir) = self.state_dir.clone().or(file.state_dir) {
+            config.state_dir = dir;
+        }
+        config.artifacts = file.artifacts.resolve(self.keep_copies);
         if let Some(bytes) = self.max_body_bytes.or(file.max_body_bytes) {
             config.max_body_bytes = bytes;
         }

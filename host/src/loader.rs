@@ -1,9 +1,19 @@
-//! Turns an artifact file into a loaded, validated plugin, the safe way DESIGN.md describes.
+//! Turns an artifact file into a loaded, validated plugin, the safe way DESIGN.md describes,
+//! handling code from disk the way a program that runs code from disk must.
 //!
 //! Every hand-written `unsafe` of the host lives below this module. The rules it enforces:
-//! - the file is read once, checked as a complete ELF shared object ([`artifact`]), and
-//!   copied to a unique path before `dlopen`, so a replaced file never returns stale code and
-//!   a file changed after the check cannot be mapped;
+//! - the artifact is opened once, without following symlinks (unless allowed) and without
+//!   blocking on a FIFO, and vetted from `fstat` of that descriptor: a regular file, within
+//!   `max_artifact_bytes`, that only the host's user or root can write, in a directory only
+//!   they can write ([`source`]);
+//! - its ELF headers are read by offset and checked before anything is copied, and again
+//!   on the private copy, which is what gets opened ([`artifact`]);
+//! - the copy lives in a directory the host created for itself, exclusively, mode 0700, and
+//!   is removed as soon as the library is mapped ([`copies`]);
+//! - a sacrificial child process loads the copy first ([`probe`]): initializers that crash
+//!   or hang cost the child, not the host;
+//! - a durable marker brackets the host's own `dlopen` ([`load_markers`]): a host that died
+//!   there refuses the file at its next start instead of crash-looping;
 //! - `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` through libloading, never
 //!   `RootModule::load_from*` (its per-type static cache returns the first version forever);
 //! - the library is never closed (Rust cdylibs with TLS destructors crash on `dlclose`);
@@ -11,12 +21,29 @@
 //!   what async-ffi re-raises.
 
 mod artifact;
+mod config;
+mod copies;
 mod error;
 mod host_services;
 mod library;
+mod load_markers;
 mod manifest_check;
+mod ownership;
+mod probe;
+mod setup;
+mod source;
 
+pub use config::{ArtifactsConfig, LoaderConfig};
+pub use copies::{CopiesSetupError, CopiesStats};
 pub use error::LoadError;
 pub use host_services::{DeviceRequest, PluginIdentity, host_max_level};
-pub use library::{LoadedLibrary, check_interface, load_library};
+pub use library::{LoadStage, LoadedLibrary, check_interface, load_library};
+pub use load_markers::StateDirError;
 pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};
+pub use probe::{Ending, ProbeFailure, child::SUBCOMMAND as PROBE_SUBCOMMAND};
+pub use setup::{Loader, LoaderSetupError};
+
+/// Runs the hidden `probe-artifact` subcommand on `copy` and ends the process.
+pub fn run_probe_child(copy: &std::path::Path, parent_pid: Option<u32>) -> ! {
+    probe::child::run(copy, parent_pid)
+}

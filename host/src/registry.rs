@@ -37,15 +37,12 @@ use crate::{
 /// Tunables of the registry.
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
-    /// Where private copies of artifacts are written before they are opened.
-    pub copies_dir: PathBuf,
+    /// Opens artifacts (private copies, probe, load markers).
+    pub loader: Arc<loader::Loader>,
     /// How many retired versions may stay mapped before the host warns.
     pub retired_limit: usize,
     /// Limits every loaded version is judged by (quarantine, memory, mapped libraries).
     pub containment: ContainmentConfig,
-    /// The runtime whose timers and I/O plugins reach through host services, whichever
-    /// thread calls them.
-    pub runtime: tokio::runtime::Handle,
     /// Where versions report that they were quarantined (the host's monitor thread).
     pub notices: Option<crossbeam_channel::Sender<MonitorMessage>>,
 }
@@ -128,9 +125,7 @@ impl Registry {
     /// Deploys the artifact at `path`, new or replaced (the caller holds `deploying`). On
     /// failure the file is recorded as failed and whatever served before keeps serving.
     fn deploy_locked(&self, path: &Path) -> Result<Arc<PluginVersion>, String> {
-        let fingerprint = std::fs::metadata(path)
-            .ok()
-            .map(|metadata| Fingerprint::of(&metadata));
+        let fingerprint = Fingerprint::of_path(path).ok();
         let cap = self.config.containment.max_mapped_libraries;
         let mapped = self.lock().mapped;
         // Loading (file read, dlopen, plugin init) happens outside the lock: admin reads and
@@ -141,7 +136,7 @@ impl Registry {
                 cap,
             })
         } else {
-            loader::load_library(path, &self.config.copies_dir, &self.config.runtime)
+            loader::load_library(path, &self.config.loader)
         };
         let mut state = self.lock();
         match fingerprint {
@@ -157,7 +152,7 @@ impl Registry {
             }
         }
         let outcome = loaded
-            .map_err(|error| (None, error.to_string()))
+            .map_err(|error| (error.plugin().map(str::to_owned), error.to_string()))
             .and_then(|library| {
                 let label = library.identity.label.clone();
                 admission::check_admission(&state, path, &library)
@@ -229,17 +224,29 @@ impl Registry {
             .deploying
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match std::fs::metadata(path) {
-            Ok(metadata) if metadata.is_file() => {
-                let unchanged =
-                    self.lock().fingerprints.get(path) == Some(&Fingerprint::of(&metadata));
-                if !unchanged {
-                    let _ = self.deploy_locked(path);
+        // Whatever is there under an artifact's name is tried, so a symlink, a directory or a
+        // FIFO is refused with a reason instead of being skipped in silence.
+        match Fingerprint::of_path(path) {
+            Ok(fingerprint) => {
+                let mut state = self.lock();
+                let known = state.fingerprints.get(path).copied();
+                if known == Some(fingerprint) {
+                    return;
                 }
+                // A loaded file whose mode or owner changed keeps serving what is mapped
+                // (a new content would be vetted when it comes): no reload.
+                let serving = state.live.contains_key(path) && !state.failed.contains_key(path);
+                if serving && known.is_some_and(|known| known.same_content(&fingerprint)) {
+                    state.fingerprints.insert(path.to_owned(), fingerprint);
+                    return;
+                }
+                drop(state);
+                let _ = self.deploy_locked(path);
             }
-            Ok(_) => self.remove_locked(path),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => self.remove_locked(path),
-            Err(error) => tracing::warn!(file = %path.display(), %error, "cannot inspect artifact"),
+            Err(_) => {
+                let _ = self.deploy_locked(path);
+            }
         }
     }
 
@@ -281,6 +288,23 @@ impl Registry {
             },
             self.config.notices.clone(),
         )
+    }
+
+    /// Forgets what the refused files looked like, so the next sync tries each again: what
+    /// made them fail may lie outside the file (the plugins directory's mode or owner).
+    pub fn retry_failed(&self) {
+        let mut state = self.lock();
+        let RegistryState {
+            failed,
+            fingerprints,
+            ..
+        } = &mut *state;
+        fingerprints.retain(|path, _| !failed.contains_key(path));
+    }
+
+    /// The loader this registry deploys with.
+    pub fn loader(&self) -> &loader::Loader {
+        &self.config.loader
     }
 
     /// The files currently deployed (loaded or failed), for reconciling with the directory.

@@ -34,6 +34,7 @@ use crate::{
     },
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
+    loader::{Loader, LoaderConfig},
     registry::{Registry, RegistryConfig},
 };
 use accept::accept_loop;
@@ -44,7 +45,6 @@ pub struct RunningHost {
     pub device_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub registry: Arc<Registry>,
-    config: HostConfig,
     deployer: Deployer,
     monitor: Monitor,
     /// Runs the futures of versions that blocked a device worker.
@@ -64,11 +64,16 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
     })?;
     watchdog::ensure_running();
     let (notices, monitor_inbox) = monitor::channel();
+    let loader = Loader::new(LoaderConfig {
+        artifacts: config.artifacts.clone(),
+        copies_parent: config.copies_dir.clone(),
+        state_dir: config.state_dir.clone(),
+    })
+    .context("cannot set up the artifact loader")?;
     let registry = Arc::new(Registry::new(RegistryConfig {
-        copies_dir: config.copies_dir.clone(),
+        loader: Arc::new(loader),
         retired_limit: config.retired_limit,
         containment: config.containment.clone(),
-        runtime: tokio::runtime::Handle::current(),
         notices: Some(notices.clone()),
     }));
     if config.builtin_bench {
@@ -175,7 +180,6 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         device_addr,
         admin_addr,
         registry,
-        config,
         deployer,
         monitor,
         isolation,
@@ -186,8 +190,8 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
 }
 
 impl RunningHost {
-    /// Stops accepting, lets in-flight requests finish (up to the grace period), and
-    /// removes the private copies of artifacts.
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), removes
+    /// the private copies the host made and unlocks its state directory.
     pub async fn shutdown(self) {
         let deployer = self.deployer;
         let monitor = self.monitor;
@@ -206,8 +210,9 @@ impl RunningHost {
         // Requests of offloaded versions were awaited above; a future still parked there
         // belongs to a connection the grace period already gave up on.
         self.isolation.shutdown_background();
-        // The copies stay mapped until the process exits; unlinking them only frees the names.
-        let _ = std::fs::remove_dir_all(&self.config.copies_dir);
+        // The deployer is stopped: no load runs. Only the files the host made are removed
+        // (mapped libraries stay mapped until the process exits).
+        self.registry.loader().close();
         tracing::info!("frontdoor stopped");
     }
 }

@@ -5,13 +5,16 @@ mod support;
 
 mod admin;
 mod admin_isolation;
+mod artifact_files;
 mod backends;
 mod bad_artifacts;
 mod binary;
 mod containment;
+mod crash_marker;
 mod dedup;
 mod hot_reload;
 mod listener;
+mod load_containment;
 mod log_level;
 mod serving;
 mod shared_modules;

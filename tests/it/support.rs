@@ -10,7 +10,7 @@ pub mod process;
 pub mod raw;
 pub mod recorder;
 
-pub use fixtures::Fixture;
+pub use fixtures::{Fixture, StaticInit};
 pub use gate::Gate;
 pub use host::TestHost;
 pub use http::{Reply, client, get, send, try_send};

@@ -11,8 +11,10 @@
 //!
 //! `target/bench/` holds `latest.json`, `host.log` (both host instances, `RUST_LOG=warn`),
 //! the `w1-*.perf.{data,txt}` profiles, and `work/`: the adapter builds and plugins
-//! directories of the last run, wiped at every start (the hosts' private copies, about
-//! 100 × 7 MB after R1, are removed at the end).
+//! directories of the last run, wiped at every start. The hosts make their private copies
+//! directories under `work/copies` and `work/r1-copies`; the W1/W2/W3 host runs with
+//! `--keep-copies` when it is profiled, so perf resolves the adapter's symbols through the
+//! copy's name; each host removes its copies when it stops.
 
 mod artifacts;
 mod fanout;
@@ -141,6 +143,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         label: "W1/W2/W3 host",
         plugins_dir: &plugins_dir,
         copies_dir: &work_dir.join("copies"),
+        // The profile resolves the adapter's symbols through its file.
+        keep_copies: plan.profile_secs.is_some(),
         retired_limit: None,
         backends: &backends.host_flags(),
     })?;
@@ -215,8 +219,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
-/// The hosts' private copies of every artifact they loaded: hundreds of MB after R1 and of
-/// no use once the hosts have stopped. Best effort.
+/// The parents of the hosts' copies directories; a host killed before its shutdown leaves
+/// its copies behind. Best effort.
 fn remove_copies(work_dir: &Path) {
     for dir in ["copies", "r1-copies"] {
         let _ = fs::remove_dir_all(work_dir.join(dir));

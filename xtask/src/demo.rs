@@ -88,6 +88,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             listen,
             admin_listen,
             copies_dir: None,
+            keep_copies: false,
             retired_limit: None,
             pin_core: None,
             backends: &backend_flags,

@@ -31,8 +31,11 @@ pub struct ServeConfig<'a> {
     pub plugins_dir: &'a Path,
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
-    /// Where the host copies artifacts before opening them [default: the host's].
+    /// Where the host makes its private copies directory [default: the host's].
     pub copies_dir: Option<&'a Path>,
+    /// Keep the copy of every mapped library until shutdown, so perf resolves plugin
+    /// symbols (`--keep-copies`).
+    pub keep_copies: bool,
     /// Retired versions kept mapped before the host warns [default: the host's].
     pub retired_limit: Option<usize>,
     /// Run the host on this CPU only, with `taskset -c`.
@@ -103,6 +106,9 @@ impl Host {
             .stdin(Stdio::null());
         if let Some(dir) = config.copies_dir {
             command.arg("--copies-dir").arg(dir);
+        }
+        if config.keep_copies {
+            command.arg("--keep-copies");
         }
         if let Some(limit) = config.retired_limit {
             command.args(["--retired-limit", &limit.to_string()]);

@@ -58,6 +58,57 @@ fn the_example_file_is_valid_and_complete() {
         listener.http2_max_header_list_size,
         defaults.http2_max_header_list_size
     );
+    assert_eq!(config.copies_dir, PathBuf::from("/tmp"));
+    assert_eq!(config.state_dir, PathBuf::from("state.d"));
+    // The example spells out the defaults.
+    let defaults = ArtifactsConfig::default();
+    let artifacts = &config.artifacts;
+    assert_eq!(artifacts.max_artifact_bytes, defaults.max_artifact_bytes);
+    assert_eq!(artifacts.allow_symlinks, defaults.allow_symlinks);
+    assert_eq!(
+        artifacts.allow_insecure_permissions,
+        defaults.allow_insecure_permissions
+    );
+    assert_eq!(artifacts.keep_copies, defaults.keep_copies);
+    assert_eq!(artifacts.probe, defaults.probe);
+    assert_eq!(artifacts.probe_timeout, defaults.probe_timeout);
+}
+
+#[test]
+fn artifact_keys_have_safe_defaults_and_can_be_set() {
+    let config = ServeArgs::default().resolve().expect("defaults");
+    let artifacts = &config.artifacts;
+    assert!(artifacts.probe, "the probe is on unless turned off");
+    assert!(!artifacts.allow_symlinks && !artifacts.allow_insecure_permissions);
+    assert!(!artifacts.keep_copies);
+    assert_eq!(config.state_dir, PathBuf::from("state.d"));
+
+    let args = ServeArgs {
+        state_dir: Some(PathBuf::from("/var/lib/frontdoor")),
+        keep_copies: true,
+        set: vec![
+            ("artifacts.probe".into(), "false".into()),
+            ("artifacts.max_artifact_bytes".into(), "1024".into()),
+            ("artifacts.allow_symlinks".into(), "true".into()),
+            ("artifacts.allow_insecure_permissions".into(), "true".into()),
+            ("artifacts.probe_timeout_ms".into(), "250".into()),
+        ],
+        ..ServeArgs::default()
+    };
+    let config = args.resolve().expect("resolves");
+    let artifacts = &config.artifacts;
+    assert!(!artifacts.probe && artifacts.allow_symlinks && artifacts.allow_insecure_permissions);
+    assert!(artifacts.keep_copies, "--keep-copies");
+    assert_eq!(artifacts.max_artifact_bytes, 1024);
+    assert_eq!(artifacts.probe_timeout, Duration::from_millis(250));
+    assert_eq!(config.state_dir, PathBuf::from("/var/lib/frontdoor"));
+
+    let typo = ServeArgs {
+        set: vec![("artifacts.probe_timeout".into(), "250".into())],
+        ..ServeArgs::default()
+    };
+    let error = typo.resolve().expect_err("unknown key refused").to_string();
+    assert!(error.contains("probe_timeout"), "{error}");
 }
 
 #[test]

@@ -9,13 +9,19 @@
 //! - created or written (`IN_CREATE`, `IN_MODIFY`): someone is writing it, wait;
 //! - closed after writing (`IN_CLOSE_WRITE`): check it after a short settle delay, in case
 //!   the writer reopens it to append;
-//! - removed or renamed away: check now (the check finds it gone and retires it).
+//! - removed or renamed away: check now (the check finds it gone and retires it);
+//! - created as anything but a regular file (a symlink, directory, FIFO, socket): nothing
+//!   will write and close it, so check now (and refuse it with a reason);
+//! - metadata changed (`IN_ATTRIB`: mode, owner): check now, so a file refused for its
+//!   permissions loads once they are fixed; on the directory itself, every refused file is
+//!   tried again (the directory's own mode and owner are checked for each artifact).
 //!
 //! A periodic reconcile catches anything the events missed (queue overflow, a writer that
 //! never closes), skipping files that are still being written.
 
 use std::{
     collections::HashMap,
+    os::unix::fs::MetadataExt as _,
     path::{Path, PathBuf},
     sync::Arc,
     thread::JoinHandle,
@@ -25,7 +31,7 @@ use std::{
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use notify::{
     EventKind, RecommendedWatcher, RecursiveMode, Watcher as _,
-    event::{AccessKind, AccessMode, ModifyKind, RenameMode},
+    event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode},
 };
 
 use super::{is_artifact_name, reconcile_except};
@@ -84,6 +90,7 @@ impl Deployer {
             config,
             writing: HashMap::new(),
             due: HashMap::new(),
+            dir_access: DirAccess::of(dir),
         };
         let thread = std::thread::Builder::new()
             .name("frontdoor-deployer".into())
@@ -113,6 +120,26 @@ struct DeployLoop {
     writing: HashMap<PathBuf, Instant>,
     /// Files to check, and when.
     due: HashMap<PathBuf, Instant>,
+    /// The plugins directory's mode and owner when last looked at.
+    dir_access: Option<DirAccess>,
+}
+
+/// What of the plugins directory decides whether its artifacts are trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DirAccess {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+impl DirAccess {
+    fn of(dir: &Path) -> Option<Self> {
+        std::fs::metadata(dir).ok().map(|metadata| Self {
+            mode: metadata.mode(),
+            uid: metadata.uid(),
+            gid: metadata.gid(),
+        })
+    }
 }
 
 impl DeployLoop {
@@ -151,6 +178,14 @@ impl DeployLoop {
         }
         let now = Instant::now();
         for path in &event.paths {
+            if path == &self.dir {
+                if matches!(event.kind, EventKind::Modify(ModifyKind::Metadata(_))) {
+                    // Its mode or owner may have changed: the reconcile tries every refused
+                    // file again if so.
+                    self.reconcile();
+                }
+                continue;
+            }
             if path.parent() != Some(self.dir.as_path()) || !is_artifact_name(path) {
                 continue;
             }
@@ -167,12 +202,20 @@ impl DeployLoop {
                     self.writing.remove(path);
                     self.due.insert(path.clone(), now + self.config.settle);
                 }
+                EventKind::Create(kind) if !is_regular_file(kind, path) => {
+                    self.writing.remove(path);
+                    self.due.insert(path.clone(), now);
+                }
                 EventKind::Create(_) | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
                     self.writing.insert(path.clone(), now);
                     self.due.remove(path);
                 }
-                // Our own reads (open, close-nowrite), metadata changes and the paired
-                // rename event carry nothing new.
+                // A writer may chmod before it closes (`cp` does): wait for the close.
+                EventKind::Modify(ModifyKind::Metadata(_)) if !self.writing.contains_key(path) => {
+                    self.due.insert(path.clone(), now);
+                }
+                // Our own reads (open, close-nowrite) and the paired rename event carry
+                // nothing new.
                 _ => {}
             }
         }
@@ -193,6 +236,12 @@ impl DeployLoop {
     }
 
     fn reconcile(&mut self) {
+        // Checked at every reconcile, so a missed IN_ATTRIB on the directory is caught too.
+        let now = DirAccess::of(&self.dir);
+        if now != self.dir_access {
+            self.dir_access = now;
+            self.registry.retry_failed();
+        }
         let stalled = self.config.stalled_writer;
         self.writing
             .retain(|_, last_write| last_write.elapsed() < stalled);
@@ -202,5 +251,14 @@ impl DeployLoop {
         {
             tracing::warn!(%error, dir = %self.dir.display(), "cannot reconcile the plugins directory");
         }
+    }
+}
+
+/// Whether a created entry is a regular file, which a writer will close when done. A
+/// directory, symlink, FIFO or socket is complete as soon as it exists.
+fn is_regular_file(kind: CreateKind, path: &Path) -> bool {
+    match kind {
+        CreateKind::Folder => false,
+        _ => std::fs::symlink_metadata(path).is_ok_and(|metadata| metadata.is_file()),
     }
 }

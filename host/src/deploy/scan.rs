@@ -10,13 +10,14 @@ pub fn is_artifact_name(path: &Path) -> bool {
         .is_some_and(|name| !name.starts_with('.') && name.ends_with(".so") && name.len() > 3)
 }
 
-/// The artifacts in `dir`, in a deterministic order.
+/// The entries of `dir` named like artifacts, in a deterministic order. Whatever their
+/// kind: a symlink, directory, FIFO or socket under an artifact's name is listed, to be
+/// refused with a reason rather than skipped in silence.
 pub fn scan(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut artifacts = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_file() && is_artifact_name(&path) {
+        let path = entry?.path();
+        if is_artifact_name(&path) {
             artifacts.push(path);
         }
     }

@@ -50,11 +50,12 @@ impl PluginIdentity {
 /// The services object handed to one loaded copy of a plugin at `init`.
 pub(super) struct HostServices {
     identity: Arc<PluginIdentity>,
-    runtime: Handle,
+    /// `None` in the load probe, which has no runtime and runs no handler.
+    runtime: Option<Handle>,
 }
 
 impl HostServices {
-    pub(super) fn new(identity: Arc<PluginIdentity>, runtime: Handle) -> Self {
+    pub(super) fn new(identity: Arc<PluginIdentity>, runtime: Option<Handle>) -> Self {
         Self { identity, runtime }
     }
 }
@@ -78,11 +79,15 @@ impl PluginHost for HostServices {
 
     fn sleep(&self, nanos: u64) -> FfiFuture<()> {
         contained("sleep", std::future::ready(()).into_ffi(), || {
+            let Some(runtime) = &self.runtime else {
+                // No runtime (the load probe): a timer there would panic; end at once.
+                return std::future::ready(()).into_ffi();
+            };
             // A plugin may wait from a thread of its own: the timer is made, and polled,
             // inside the host's runtime, whichever thread this is.
-            let _entered = self.runtime.enter();
+            let _entered = runtime.enter();
             InRuntime::new(
-                self.runtime.clone(),
+                runtime.clone(),
                 tokio::time::sleep(Duration::from_nanos(nanos)),
             )
             .into_ffi()

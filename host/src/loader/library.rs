@@ -1,12 +1,11 @@
-//! Opens one artifact: unique copy, dlopen with explicit flags, abi_stable checks, manifest,
-//! init. This file holds the host's `unsafe` code for loading.
+//! Loads one artifact: vetted source, ELF check before copying, private copy, ELF check of
+//! the copy, probe in a child process, durable marker, then `dlopen` with explicit flags,
+//! abi_stable checks, manifest, init. This file holds the host's `unsafe` code for opening.
 
 use std::{
     path::{Path, PathBuf},
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Arc,
+    time::Instant,
 };
 
 use abi_stable::{
@@ -18,11 +17,14 @@ use abi_stable::{
 };
 use frontdoor_plugin_api::{ModuleExport, PluginHostObj, PluginKind, PluginModuleRef};
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+use serde::{Deserialize, Serialize};
 
 use super::{
-    LoadError, artifact,
+    LoadError, Loader, artifact,
     host_services::{HostServices, PluginIdentity},
+    load_markers::ContentId,
     manifest_check::{self, ValidManifest},
+    source,
 };
 
 /// A plugin that passed every check and was initialised. Its code stays mapped for the life
@@ -33,39 +35,152 @@ pub struct LoadedLibrary {
     pub export: Option<ModuleExport>,
     pub manifest: ValidManifest,
     pub identity: Arc<PluginIdentity>,
-    /// The private copy that was opened.
+    /// The private copy that was opened (removed once opened, unless `keep_copies`).
     pub mapped_copy: PathBuf,
     /// Size of the artifact, which is roughly what it costs in RSS once mapped.
     pub file_bytes: u64,
 }
 
-/// Loads the artifact at `source`, opening a private copy of it under `copies_dir`. The
-/// plugin's host services reach timers and I/O on `runtime`.
-pub fn load_library(
-    source: &Path,
-    copies_dir: &Path,
-    runtime: &tokio::runtime::Handle,
-) -> Result<LoadedLibrary, LoadError> {
-    let started = std::time::Instant::now();
-    let mapped_copy = unique_copy(copies_dir, source)?;
-    let copied = started.elapsed();
-    // The private copy is what gets checked and then opened: nobody else writes it, so the
-    // bytes the loader maps are exactly the bytes that passed the check.
-    let file_bytes = artifact::check_file(&mapped_copy)
-        .and_then(|file_bytes| open_root_module(&mapped_copy).map(|module| (file_bytes, module)))
-        .inspect_err(|error| {
-            // A copy the dynamic loader never mapped can go. Copies that were mapped stay
-            // until the host exits, so tools can still resolve their symbols.
-            if !matches!(
-                error,
-                LoadError::NotAPlugin(_) | LoadError::IncompatibleApi(_)
-            ) {
-                let _ = std::fs::remove_file(&mapped_copy);
-            }
-        });
-    let (file_bytes, module) = file_bytes?;
-    let opened = started.elapsed();
+/// The steps of opening a library, in order; the probe reports each before it starts, so a
+/// probe that dies is known to have died in that step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadStage {
+    Starting,
+    ElfCheck,
+    Open,
+    RootModule,
+    Manifest,
+    Init,
+    Export,
+}
 
+/// What opening a library gives, before the registry admits it.
+pub(super) struct OpenedPlugin {
+    pub(super) module: PluginModuleRef,
+    pub(super) export: Option<ModuleExport>,
+    pub(super) manifest: ValidManifest,
+    pub(super) identity: Arc<PluginIdentity>,
+}
+
+/// Loads the artifact at `source_path` the way `loader` is configured.
+pub fn load_library(source_path: &Path, loader: &Loader) -> Result<LoadedLibrary, LoadError> {
+    let started = Instant::now();
+    let source = source::open(source_path, loader.artifacts())?;
+    // Refused before a byte is copied: the checks read the headers only.
+    artifact::check_elf(&source.file, source.len())?;
+    let content = ContentId::of(&source.metadata);
+    loader.markers().refuse_if_crashed(source_path, &content)?;
+    let file_name = source_path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "artifact.so".into());
+    let copy = loader.copies().copy(&source, &file_name)?;
+    drop(source);
+    // The private copy is what gets checked, probed and opened: nobody else writes it, so
+    // the bytes the loader maps are exactly the bytes that passed the check.
+    artifact::check_elf(&copy.file, copy.len)?;
+    let copied = started.elapsed();
+    let probed = match loader.probe() {
+        Some(probe) => Some(probe.run(&copy.path)?),
+        None => None,
+    };
+    let probed_at = started.elapsed();
+    copy.path_is_ours()?;
+    // Durable before dlopen, removed after: a host that dies in between refuses this file
+    // at its next start instead of dying again.
+    let marker = loader
+        .markers()
+        .begin(source_path, content, probed.as_deref())?;
+    let marked_at = started.elapsed();
+    let opened = open_plugin(&copy.path, copy.len, loader.runtime(), &mut |_, _| {});
+    drop(marker);
+    let mapped = opened
+        .as_ref()
+        .map_or_else(|error| error.mapped_bytes().is_some(), |_| true);
+    let mapped_copy = copy.path.clone();
+    let file_bytes = copy.len;
+    loader.copies().release(copy, mapped);
+    let opened = opened?;
+    // Reload latency is a product promise: keep where it goes visible at debug level.
+    tracing::debug!(
+        file = %source_path.display(),
+        copy_us = copied.as_micros(),
+        probe_us = (probed_at - copied).as_micros(),
+        marker_us = (marked_at - probed_at).as_micros(),
+        open_and_init_us = (started.elapsed() - marked_at).as_micros(),
+        "artifact loaded"
+    );
+    Ok(LoadedLibrary {
+        module: opened.module,
+        export: opened.export,
+        manifest: opened.manifest,
+        identity: opened.identity,
+        mapped_copy,
+        file_bytes,
+    })
+}
+
+/// Opens the library at `path` (`file_bytes` long, ELF-checked) and runs it through the
+/// plugin's entry points: root module, manifest, init, export. `on_stage` hears of each
+/// step before it starts, with the plugin's `name@version` once the manifest was read. Any
+/// failure after `dlopen` leaves the library mapped. The plugin's host services reach timers
+/// and I/O on `runtime` (`None` in the probe, which runs no handler).
+pub(super) fn open_plugin(
+    path: &Path,
+    file_bytes: u64,
+    runtime: Option<&tokio::runtime::Handle>,
+    on_stage: &mut dyn FnMut(LoadStage, Option<&str>),
+) -> Result<OpenedPlugin, LoadError> {
+    on_stage(LoadStage::Open, None);
+    let library = open_library(path)?;
+    let left_mapped = |error: LoadError, plugin: Option<&str>| LoadError::LeftMapped {
+        mapped_bytes: file_bytes,
+        plugin: plugin.map(str::to_owned),
+        error: Box::new(error),
+    };
+    on_stage(LoadStage::RootModule, None);
+    let module = root_module(library).map_err(|error| left_mapped(error, None))?;
+    on_stage(LoadStage::Manifest, None);
+    let manifest = read_manifest(module).map_err(|error| left_mapped(error, None))?;
+    let identity = Arc::new(PluginIdentity::new(&manifest.name, &manifest.version));
+    let plugin = Some(identity.label.as_str());
+    on_stage(LoadStage::Init, plugin);
+    let services: PluginHostObj = PluginHostObj::from_ptr(
+        RBox::new(HostServices::new(identity.clone(), runtime.cloned())),
+        TD_Opaque,
+    );
+    if let RResult::RErr(message) = (module.init())(services) {
+        return Err(left_mapped(
+            LoadError::EntryPoint {
+                entry: "init",
+                message: message.into_string(),
+            },
+            plugin,
+        ));
+    }
+    on_stage(LoadStage::Export, plugin);
+    let export = match manifest.kind {
+        PluginKind::SharedModule => Some((module.export())().into_option().ok_or_else(|| {
+            left_mapped(
+                LoadError::EntryPoint {
+                    entry: "export",
+                    message: "a shared module exported no interface".into(),
+                },
+                plugin,
+            )
+        })?),
+        PluginKind::Adapter => None,
+    };
+    Ok(OpenedPlugin {
+        module,
+        export,
+        manifest,
+        identity,
+    })
+}
+
+fn read_manifest(module: PluginModuleRef) -> Result<ValidManifest, LoadError> {
     let raw_manifest = match (module.manifest())() {
         RResult::ROk(manifest) => manifest,
         RResult::RErr(message) => {
@@ -75,90 +190,30 @@ pub fn load_library(
             });
         }
     };
-    let manifest = manifest_check::validate(&raw_manifest)?;
-    let identity = Arc::new(PluginIdentity::new(&manifest.name, &manifest.version));
-
-    let services: PluginHostObj = PluginHostObj::from_ptr(
-        RBox::new(HostServices::new(identity.clone(), runtime.clone())),
-        TD_Opaque,
-    );
-    if let RResult::RErr(message) = (module.init())(services) {
-        return Err(LoadError::EntryPoint {
-            entry: "init",
-            message: message.into_string(),
-        });
-    }
-    let export =
-        match manifest.kind {
-            PluginKind::SharedModule => Some((module.export())().into_option().ok_or_else(
-                || LoadError::EntryPoint {
-                    entry: "export",
-                    message: "a shared module exported no interface".into(),
-                },
-            )?),
-            PluginKind::Adapter => None,
-        };
-    // Reload latency is a product promise: keep where it goes visible at debug level.
-    tracing::debug!(
-        file = %source.display(),
-        copy_us = copied.as_micros(),
-        check_and_dlopen_us = (opened - copied).as_micros(),
-        init_us = (started.elapsed() - opened).as_micros(),
-        "artifact loaded"
-    );
-
-    Ok(LoadedLibrary {
-        module,
-        export,
-        manifest,
-        identity,
-        mapped_copy,
-        file_bytes,
-    })
+    manifest_check::validate(&raw_manifest)
 }
 
-/// Copies the artifact to a path no library was ever opened from: the dynamic loader
-/// returns the already-loaded code for a path (or inode) it has seen, which would serve the
-/// old version after a redeploy. `std::fs::copy` copies inside the kernel
-/// (`copy_file_range`): a tenth of the time of writing the bytes from user space on ext4.
-/// No fsync: the copy is opened right away through the page cache, and a crash loses
-/// nothing (copies belong to one process).
-fn unique_copy(copies_dir: &Path, source: &Path) -> Result<PathBuf, LoadError> {
-    static NEXT_COPY: AtomicU64 = AtomicU64::new(1);
-    std::fs::create_dir_all(copies_dir).map_err(|error| LoadError::Io {
-        path: copies_dir.to_owned(),
-        source: error,
-    })?;
-    let file_name = source
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "artifact.so".into());
-    let copy = copies_dir.join(format!(
-        "{:06}-{file_name}",
-        NEXT_COPY.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::copy(source, &copy).map_err(|error| {
-        let _ = std::fs::remove_file(&copy);
-        LoadError::Io {
-            path: source.to_owned(),
-            source: error,
-        }
-    })?;
-    Ok(copy)
-}
-
-/// dlopens `path` and returns its layout-checked root module.
-fn open_root_module(path: &Path) -> Result<PluginModuleRef, LoadError> {
+/// dlopens `path`. The handle is leaked on purpose: never dlclose (see below).
+fn open_library(path: &Path) -> Result<&'static Library, LoadError> {
     let path_str = path
         .to_str()
         .ok_or_else(|| LoadError::Open(format!("path is not UTF-8: {}", path.display())))?;
     // SAFETY: opening a library runs its ELF initialisers. The file is a private copy of an
     // artifact that passed the ELF structure check, so the loader maps complete segments.
     // Running the author's initialisers is the trust the product makes by design
-    // (in-process plugins). RTLD_NODELETE keeps the code mapped even if a handle is closed.
+    // (in-process plugins); the probe ran them first in a child process. RTLD_NODELETE
+    // keeps the code mapped even if a handle is closed.
     let library =
         unsafe { Library::open(Some(path_str), RTLD_NOW | RTLD_LOCAL | libc::RTLD_NODELETE) }
             .map_err(|error| LoadError::Open(error.to_string()))?;
+    // Never dlclose: a Rust cdylib with thread-local destructors crashes the process later
+    // when a worker thread exits (rust-lang/rust #59629). The handle is leaked on purpose,
+    // including for libraries that turn out not to be plugins.
+    Ok(Box::leak(Box::new(library)))
+}
+
+/// Reads and layout-checks the root module of an opened library.
+fn root_module(library: &'static Library) -> Result<PluginModuleRef, LoadError> {
     // SAFETY: abi_stable's root module loader symbol is a `static LibHeader` whose first field
     // is an `AbiHeader`; reading the symbol's address as an `AbiHeaderRef` is exactly what
     // abi_stable's own `abi_header_from_raw_library` does. `upgrade` then validates the magic
@@ -166,16 +221,11 @@ fn open_root_module(path: &Path) -> Result<PluginModuleRef, LoadError> {
     let header =
         unsafe { library.get::<AbiHeaderRef>(ROOT_MODULE_LOADER_NAME_WITH_NUL.as_bytes()) }
             .map(|symbol| *symbol)
-            .map_err(|error| LoadError::NotAPlugin(error.to_string()));
-    // Never dlclose: a Rust cdylib with thread-local destructors crashes the process later
-    // when a worker thread exits (rust-lang/rust #59629). The handle is leaked on purpose,
-    // including for libraries that turn out not to be plugins.
-    std::mem::forget(library);
-    let module = header?
+            .map_err(|error| LoadError::NotAPlugin(error.to_string()))?;
+    header
         .upgrade()
         .and_then(|lib_header| lib_header.init_root_module::<PluginModuleRef>())
-        .map_err(describe_library_error)?;
-    Ok(module)
+        .map_err(describe_library_error)
 }
 
 /// abi_stable's layout errors run to hundreds of lines: log them whole, and keep the lines a

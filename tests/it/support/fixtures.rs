@@ -59,11 +59,28 @@ pub enum Fixture {
     Misbehaver(&'static str),
     /// `misbehaver` 1.0.0 built with `panic = "abort"`.
     MisbehaverPanicAbort,
+    /// Adapter `static-init` whose static initializer (run by `dlopen`) does what its
+    /// [`StaticInit`] says.
+    StaticInit(StaticInit),
+}
+
+/// What the `static-init` fixture's static initializer does when the library is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StaticInit {
+    /// Panics: the process aborts (a panic cannot unwind out of `extern "C"`).
+    Panic,
+    /// `std::process::exit(3)`.
+    Exit,
+    /// Never returns.
+    Hang,
+    /// Returns: the fixed build.
+    Fine,
 }
 
 /// Every variable a fixture build may read: cleared before each build, so a variant never
 /// inherits another's settings.
-const FIXTURE_ENV: [&str; 7] = [
+const FIXTURE_ENV: [&str; 8] = [
+    "STATIC_INIT",
     "ECHO_VERSION",
     "MISBEHAVER_VERSION",
     "ARTWORK_VERSION",
@@ -93,6 +110,7 @@ impl Fixture {
             Fixture::Texter => "texter",
             Fixture::Playback => "playback",
             Fixture::Misbehaver(_) | Fixture::MisbehaverPanicAbort => "misbehaver",
+            Fixture::StaticInit(_) => "static-init",
         }
     }
 
@@ -122,6 +140,9 @@ impl Fixture {
             Fixture::Facade { name, requires } => {
                 vec![("FACADE_NAME", name), ("FACADE_REQUIRES", requires)]
             }
+            Fixture::StaticInit(StaticInit::Panic) => vec![("STATIC_INIT", "panic")],
+            Fixture::StaticInit(StaticInit::Exit) => vec![("STATIC_INIT", "exit")],
+            Fixture::StaticInit(StaticInit::Hang) => vec![("STATIC_INIT", "hang")],
             _ => Vec::new(),
         }
     }
@@ -147,6 +168,7 @@ impl Fixture {
             Fixture::Playback => "playback-1.0.0.so".into(),
             Fixture::Misbehaver(version) => format!("misbehaver-{version}.so"),
             Fixture::MisbehaverPanicAbort => "misbehaver-1.0.0.so".into(),
+            Fixture::StaticInit(_) => "static-init-1.0.0.so".into(),
         }
     }
 

@@ -11,6 +11,8 @@ pub struct TestHost {
     pub host: RunningHost,
     /// Held so the directory lives as long as the host.
     dir: TempDir,
+    /// The host's state directory (load markers), unless the test chose its own.
+    _state: TempDir,
 }
 
 impl TestHost {
@@ -55,9 +57,20 @@ impl TestHost {
         let mut config = HostConfig::new(localhost, localhost, dir.path().to_owned());
         config.builtin_bench = true;
         config.max_body_bytes = 64 * 1024;
+        let state = tempfile::Builder::new()
+            .prefix("frontdoor-test-state-")
+            .tempdir()
+            .expect("create state dir");
+        config.state_dir = state.path().to_owned();
+        // The load probe is the `frontdoor` binary; this test binary is not one.
+        config.artifacts.probe_binary = Some(env!("CARGO_BIN_EXE_frontdoor-under-test").into());
         configure(&mut config);
         let host = frontdoor::start(config).await.expect("host starts");
-        Self { host, dir }
+        Self {
+            host,
+            dir,
+            _state: state,
+        }
     }
 
     /// `http://127.0.0.1:port{path}` on the device listener.
@@ -140,6 +153,12 @@ impl TestHost {
             },
         )
         .await;
+    }
+
+    /// Shuts the host down and hands back its plugins directory, to start another host on.
+    pub async fn stop_keeping_dir(self) -> TempDir {
+        self.host.shutdown().await;
+        self.dir
     }
 
     pub async fn stop(self) -> PathBuf {

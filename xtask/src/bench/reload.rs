@@ -133,6 +133,7 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
         label: "R1 host",
         plugins_dir: &plugins_dir,
         copies_dir: &work_dir.join("r1-copies"),
+        keep_copies: false,
         // R1 retires one version per swap by design: keep the host's warning about too many
         // retired versions out of the log.
         retired_limit: Some(plan.swaps + 1),

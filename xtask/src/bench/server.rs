@@ -32,7 +32,10 @@ pub struct Instance<'a> {
     /// Written to the log before the host starts, to tell the hosts apart.
     pub label: &'a str,
     pub plugins_dir: &'a Path,
+    /// Where the host makes its private copies directory.
     pub copies_dir: &'a Path,
+    /// Keep the copies of mapped libraries: perf resolves the adapter's symbols through them.
+    pub keep_copies: bool,
     pub retired_limit: Option<usize>,
     /// Backends as (name, base URL).
     pub backends: &'a [(String, String)],
@@ -75,6 +78,7 @@ impl Launcher<'_> {
                 listen,
                 admin_listen: admin,
                 copies_dir: Some(instance.copies_dir),
+                keep_copies: instance.keep_copies,
                 retired_limit: instance.retired_limit,
                 pin_core: self.core,
                 backends: instance.backends,

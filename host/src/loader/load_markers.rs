@@ -1,0 +1,292 @@
+//! Durable markers of loads in progress, so a host that died while opening a library
+//! refuses that file at its next start instead of dying again (a crash loop).
+//!
+//! Before the host `dlopen`s a library it writes `<state_dir>/loading/<file name>.json`
+//! (fsynced, and its directory too), and removes it once `dlopen` and the plugin's init
+//! returned. A marker found at start-up was left by a host that died in between: its file,
+//! as long as it is the very same file (device, inode, size, modification time), is refused
+//! with the reason. A changed file is loaded again. The state directory is locked
+//! (`<state_dir>/lock`) for the life of the host, so a marker is never one of a live host.
+
+use std::{
+    collections::HashMap,
+    fs::{self, File, OpenOptions},
+    io::{self, Write as _},
+    os::unix::fs::{DirBuilderExt as _, MetadataExt as _},
+    path::{Path, PathBuf},
+    sync::{Mutex, MutexGuard},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use serde::{Deserialize, Serialize};
+
+use super::LoadError;
+
+/// Why the state directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateDirError {
+    #[error("cannot use the state directory {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "the state directory {path} is in use by another frontdoor host; give each host its own state_dir"
+    )]
+    InUse { path: PathBuf },
+}
+
+/// The content identity of a file as far as the file system tells: another build renamed
+/// into place has another inode, a rewrite another size or modification time. Mode and
+/// owner are left out on purpose: a `chmod` does not fix a library that kills its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentId {
+    pub device: u64,
+    pub inode: u64,
+    pub len: u64,
+    pub modified_ns: i128,
+}
+
+impl ContentId {
+    pub fn of(metadata: &fs::Metadata) -> Self {
+        Self {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            len: metadata.len(),
+            modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
+                + i128::from(metadata.mtime_nsec()),
+        }
+    }
+}
+
+impl std::fmt::Display for ContentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} bytes, inode {} on device {}, modified {}.{:09} s after the epoch",
+            self.len,
+            self.inode,
+            self.device,
+            self.modified_ns.div_euclid(1_000_000_000),
+            self.modified_ns.rem_euclid(1_000_000_000)
+        )
+    }
+}
+
+/// What a marker file holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Marker {
+    source: PathBuf,
+    content: ContentId,
+    /// `name@version`, when a probe read it first.
+    plugin: Option<String>,
+    started_unix_ms: u128,
+}
+
+/// The markers of one host's state directory.
+#[derive(Debug)]
+pub struct LoadMarkers {
+    state_dir: PathBuf,
+    loading_dir: PathBuf,
+    /// Held (and locked) for the life of the host; dropped by [`LoadMarkers::close`].
+    lock: Mutex<Option<File>>,
+    /// Markers left by a host that died, by source path.
+    crashed: Mutex<HashMap<PathBuf, Marker>>,
+}
+
+/// A marker on disk for one load in progress; removed when dropped (the load returned).
+pub(super) struct InProgress {
+    path: PathBuf,
+}
+
+impl LoadMarkers {
+    /// Locks `state_dir` (created when missing) and reads the markers a dead host left.
+    pub fn open(state_dir: &Path) -> Result<Self, StateDirError> {
+        let io_error = |path: &Path| {
+            let path = path.to_owned();
+            move |source| StateDirError::Io { path, source }
+        };
+        let loading_dir = state_dir.join("loading");
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&loading_dir)
+            .map_err(io_error(&loading_dir))?;
+        let lock_path = state_dir.join("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StateDirError::InUse {
+                    path: state_dir.to_owned(),
+                });
+            }
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(StateDirError::Io {
+                    path: lock_path,
+                    source,
+                });
+            }
+        }
+        let mut crashed = HashMap::new();
+        for entry in fs::read_dir(&loading_dir).map_err(io_error(&loading_dir))? {
+            let path = entry.map_err(io_error(&loading_dir))?.path();
+            if path.extension().is_none_or(|extension| extension != "json") {
+                // A marker cut short by the crash while it was being written (`.tmp`):
+                // the host died before it opened anything.
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+            match fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Marker>(&bytes).ok())
+            {
+                Some(marker) if is_gone(&marker.source) => {
+                    // Its file was removed since: nothing left to refuse.
+                    let _ = fs::remove_file(&path);
+                }
+                Some(marker) => {
+                    tracing::warn!(
+                        file = %marker.source.display(),
+                        plugin = marker.plugin.as_deref().unwrap_or("unknown"),
+                        "the previous host died while loading this file; it stays refused until it changes"
+                    );
+                    crashed.insert(marker.source.clone(), marker);
+                }
+                None => {
+                    tracing::warn!(marker = %path.display(), "unreadable load marker removed");
+                    let _ = fs::remove_file(&path);
+                }
+            }
+        }
+        Ok(Self {
+            state_dir: state_dir.to_owned(),
+            loading_dir,
+            lock: Mutex::new(Some(lock)),
+            crashed: Mutex::new(crashed),
+        })
+    }
+
+    /// Refuses `source` if a host died loading this very content; forgets the marker of a
+    /// file that has changed since.
+    pub(super) fn refuse_if_crashed(
+        &self,
+        source: &Path,
+        content: &ContentId,
+    ) -> Result<(), LoadError> {
+        let mut crashed = self.crashed();
+        let Some(marker) = crashed.get(source) else {
+            return Ok(());
+        };
+        if marker.content == *content {
+            return Err(LoadError::HostDiedLoading {
+                fingerprint: marker.content.to_string(),
+                plugin: marker.plugin.clone(),
+            });
+        }
+        tracing::info!(file = %source.display(), "the file that killed the previous host changed; loading it again");
+        if let Some(marker) = crashed.remove(source) {
+            let _ = fs::remove_file(self.marker_path(&marker.source));
+        }
+        Ok(())
+    }
+
+    /// Writes the durable marker for a load of `source` about to open the library.
+    pub(super) fn begin(
+        &self,
+        source: &Path,
+        content: ContentId,
+        plugin: Option<&str>,
+    ) -> Result<InProgress, LoadError> {
+        if self.lock().is_none() {
+            return Err(LoadError::Closed);
+        }
+        let marker = Marker {
+            source: source.to_owned(),
+            content,
+            plugin: plugin.map(str::to_owned),
+            started_unix_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|since| since.as_millis())
+                .unwrap_or(0),
+        };
+        let path = self.marker_path(source);
+        let temp = path.with_extension("tmp");
+        let bytes = serde_json::to_vec(&marker)
+            .map_err(|error| LoadError::Marker(format!("cannot encode the marker: {error}")))?;
+        let written = write_durably(&temp, &path, &self.loading_dir, &bytes);
+        if let Err(error) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(LoadError::Marker(format!("{}: {error}", path.display())));
+        }
+        Ok(InProgress { path })
+    }
+
+    /// Releases the lock on the state directory.
+    pub fn close(&self) {
+        if let Some(lock) = self.lock().take() {
+            let _ = lock.unlock();
+        }
+    }
+
+    /// The state directory.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    fn marker_path(&self, source: &Path) -> PathBuf {
+        let name = source
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "artifact".into());
+        self.loading_dir.join(format!("{name}.json"))
+    }
+
+    fn crashed(&self) -> MutexGuard<'_, HashMap<PathBuf, Marker>> {
+        self.crashed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<File>> {
+        self.lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        // Not fsynced: the host is alive, so nothing reads the directory before the
+        // journal commits the removal (seconds); only a power cut in that window would make
+        // the next host refuse a good file, which a touch of the file undoes.
+        if let Err(error) = fs::remove_file(&self.path)
+            && error.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(marker = %self.path.display(), %error, "cannot remove a load marker");
+        }
+    }
+}
+
+fn is_gone(path: &Path) -> bool {
+    matches!(fs::symlink_metadata(path), Err(error) if error.kind() == io::ErrorKind::NotFound)
+}
+
+/// Writes `bytes` to `temp`, fsyncs it, renames it to `path` and fsyncs `dir`: after this
+/// returns, the marker survives a crash of the host and of the machine.
+fn write_durably(temp: &Path, path: &Path, dir: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(temp, path)?;
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,249 @@
+//! Load containment: every new artifact is first loaded by a sacrificial child process.
+//!
+//! Code that runs when a library is opened (static initializers in `.init_array`, run by
+//! `dlopen`) and a plugin's entry points can end the process in ways no `catch_unwind`
+//! catches: an abort, a segfault, `exit`. So before the host opens a library, the same
+//! `frontdoor` binary (`frontdoor probe-artifact`, [`child`]) runs the whole load path on
+//! the very copy the host will open: ELF checks, `dlopen`, abi_stable header and layout
+//! check, manifest, init with the host's services, shared-module export. It reports each
+//! step on stdout ([`report`]). The host opens the library only if the child reported
+//! success and exited cleanly; a child that died, exited, or ran past its deadline (it is
+//! killed) gets the artifact refused with what happened and in which step.
+
+pub(super) mod child;
+mod process;
+mod report;
+
+use std::{
+    os::unix::process::ExitStatusExt as _,
+    path::{Path, PathBuf},
+    process::{Command, ExitStatus},
+    time::Duration,
+};
+
+use super::library::LoadStage;
+use report::{ProbeEvent, Transcript};
+
+/// How the host runs probes.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    binary: PathBuf,
+    timeout: Duration,
+}
+
+/// Why the probe refused an artifact. `Display` is the one-line reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeFailure {
+    /// A check in the child refused it: the same reason the host would have given.
+    #[error("{reason}")]
+    Refused {
+        plugin: Option<String>,
+        reason: String,
+    },
+    #[error("the load probe {how} while {}: {}{}", stage.doing(), stage.consequence(*how_kind), panic.as_ref().map(|message| format!(" (panicked: {message})")).unwrap_or_default())]
+    Died {
+        /// "died of SIGABRT", "exited with status 3".
+        how: String,
+        how_kind: Ending,
+        stage: LoadStage,
+        plugin: Option<String>,
+        /// The panic message the child printed, when it panicked.
+        panic: Option<String>,
+    },
+    #[error("the load probe did not finish within {} ms while {} and was killed: {} (artifacts.probe_timeout_ms)", after.as_millis(), stage.doing(), stage.consequence(Ending::Hung))]
+    TimedOut {
+        after: Duration,
+        stage: LoadStage,
+        plugin: Option<String>,
+    },
+    #[error("cannot run the load probe {binary}: {source}")]
+    Spawn {
+        binary: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// How a probe that did not report ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Crashed,
+    Exited,
+    Hung,
+}
+
+impl ProbeFailure {
+    pub(super) fn plugin(&self) -> Option<&str> {
+        match self {
+            Self::Refused { plugin, .. }
+            | Self::Died { plugin, .. }
+            | Self::TimedOut { plugin, .. } => plugin.as_deref(),
+            Self::Spawn { .. } => None,
+        }
+    }
+}
+
+impl Probe {
+    pub(super) fn new(binary: PathBuf, timeout: Duration) -> Self {
+        Self { binary, timeout }
+    }
+
+    /// Loads `copy` in a child process; `Ok` with the plugin's `name@version` when the
+    /// child came through.
+    pub(super) fn run(&self, copy: &Path) -> Result<String, ProbeFailure> {
+        let mut command = Command::new(&self.binary);
+        command
+            .arg(child::SUBCOMMAND)
+            .arg("--parent-pid")
+            .arg(std::process::id().to_string())
+            .arg(copy)
+            // Panic messages without pages of backtrace: the message is the reason.
+            .env("RUST_BACKTRACE", "0");
+        let finished =
+            process::run(command, self.timeout).map_err(|source| ProbeFailure::Spawn {
+                binary: self.binary.clone(),
+                source,
+            })?;
+        let transcript = Transcript::read(&finished.stdout);
+        let stderr = String::from_utf8_lossy(&finished.stderr_head);
+        let stage = transcript.stage.unwrap_or(LoadStage::Starting);
+        let outcome = judge(
+            transcript,
+            finished.status,
+            finished.timed_out,
+            self.timeout,
+            &stderr,
+        );
+        if let Err(failure) = &outcome {
+            tracing::warn!(
+                copy = %copy.display(),
+                ?stage,
+                status = %finished.status,
+                stderr = %stderr.trim_end(),
+                %failure,
+                "the load probe refused an artifact"
+            );
+        }
+        outcome
+    }
+}
+
+/// The verdict on a finished probe.
+fn judge(
+    transcript: Transcript,
+    status: ExitStatus,
+    timed_out: bool,
+    timeout: Duration,
+    stderr: &str,
+) -> Result<String, ProbeFailure> {
+    let stage = transcript.stage.unwrap_or(LoadStage::Starting);
+    if timed_out {
+        return Err(ProbeFailure::TimedOut {
+            after: timeout,
+            stage,
+            plugin: transcript.plugin,
+        });
+    }
+    match transcript.verdict {
+        Some(ProbeEvent::Refused { plugin, reason }) => Err(ProbeFailure::Refused {
+            plugin: plugin.or(transcript.plugin),
+            reason,
+        }),
+        Some(ProbeEvent::Loaded { plugin }) if status.success() => Ok(plugin),
+        // Reported success, then did not exit cleanly: not what a sound load does.
+        Some(ProbeEvent::Loaded { plugin }) => Err(died(status, stage, Some(plugin), stderr)),
+        _ => Err(died(status, stage, transcript.plugin, stderr)),
+    }
+}
+
+fn died(
+    status: ExitStatus,
+    stage: LoadStage,
+    plugin: Option<String>,
+    stderr: &str,
+) -> ProbeFailure {
+    let (how, how_kind) = match (status.signal(), status.code()) {
+        (Some(signal), _) => (format!("died of {}", signal_name(signal)), Ending::Crashed),
+        (None, Some(code)) => (format!("exited with status {code}"), Ending::Exited),
+        (None, None) => (format!("ended ({status})"), Ending::Crashed),
+    };
+    ProbeFailure::Died {
+        how,
+        how_kind,
+        stage,
+        plugin,
+        panic: panic_message(stderr),
+    }
+}
+
+/// The message of the first panic in `stderr` (Rust prints `thread '…' panicked at
+/// file:line:col:` and the message on the next line; a panic that cannot unwind is followed
+/// by a second one saying so), shortened to fit a one-line reason.
+fn panic_message(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = lines.iter().position(|line| line.contains("panicked at"))?;
+    let message = lines
+        .get(at + 1)
+        .map(|line| line.trim())
+        .filter(|line| !line.is_empty())?;
+    let mut message = message.to_owned();
+    if message.len() > 200 {
+        let cut = (0..=200)
+            .rev()
+            .find(|i| message.is_char_boundary(*i))
+            .unwrap_or(0);
+        message.truncate(cut);
+        message.push_str("...");
+    }
+    Some(message)
+}
+
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGSYS => "SIGSYS",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_owned()
+}
+
+impl LoadStage {
+    /// The step, as in "while opening the library".
+    fn doing(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::ElfCheck => "checking the ELF structure",
+            Self::Open => "opening the library",
+            Self::RootModule => "reading its root module",
+            Self::Manifest => "reading its manifest",
+            Self::Init => "running its init",
+            Self::Export => "reading its shared-module export",
+        }
+    }
+
+    /// What the ending says about the artifact.
+    fn consequence(self, ending: Ending) -> &'static str {
+        match (self, ending) {
+            (Self::Open, Ending::Crashed) => "its static initializers crash",
+            (Self::Open, Ending::Exited) => "its static initializers end the process",
+            (Self::Open, Ending::Hung) => "its static initializers hang",
+            (Self::Init, Ending::Crashed) => "its init crashes",
+            (Self::Init, Ending::Exited) => "its init ends the process",
+            (Self::Init, Ending::Hung) => "its init hangs",
+            (Self::Starting | Self::ElfCheck, Ending::Hung) => "the probe could not start in time",
+            (Self::Starting | Self::ElfCheck, _) => "the probe itself failed, see the host log",
+            (_, Ending::Crashed) => "its entry point crashes",
+            (_, Ending::Exited) => "its entry point ends the process",
+            (_, Ending::Hung) => "its entry point hangs",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+//! Runs the probe child with a deadline: waits on a pidfd (no polling), kills the child's
+//! whole process group at the deadline or when it is done (nothing it started outlives it),
+//! and collects bounded amounts of its stdout and stderr.
+
+use std::{
+    io::{self, Read},
+    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
+    os::unix::process::CommandExt as _,
+    process::{Command, ExitStatus, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+/// Keep at most this much of the child's stdout (the protocol is a few hundred bytes).
+const STDOUT_LIMIT: usize = 64 * 1024;
+/// Keep the first this much of the child's stderr: the first panic message (the cause;
+/// an abort after a panic in `extern "C"` prints a second one), the loader's error.
+const STDERR_HEAD: usize = 16 * 1024;
+/// After the child's group is killed its pipes close at once; this bounds the wait for a
+/// descendant that escaped the group (setsid) and still holds them.
+const PIPE_GRACE: Duration = Duration::from_secs(1);
+
+/// How the child ended.
+pub(super) struct Finished {
+    pub(super) status: ExitStatus,
+    /// True when the deadline passed and the child was killed.
+    pub(super) timed_out: bool,
+    pub(super) stdout: Vec<u8>,
+    pub(super) stderr_head: Vec<u8>,
+}
+
+/// Runs `command` in a process group of its own until it exits or `timeout` passes.
+pub(super) fn run(mut command: Command, timeout: Duration) -> io::Result<Finished> {
+    let deadline = Instant::now() + timeout;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = command.spawn()?;
+    let stdout = drain(child.stdout.take(), |kept, chunk| {
+        let room = STDOUT_LIMIT.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    });
+    let stderr = drain(child.stderr.take(), |kept, chunk| {
+        let room = STDERR_HEAD.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    });
+    let exited = wait_for_exit(child.id(), deadline);
+    // The child is not reaped yet (at most a zombie), so its pid, which is its process
+    // group's id, cannot have been reused: the signal reaches only its group.
+    kill_group(child.id());
+    let status = child.wait()?;
+    let exited = exited?;
+    let stdout = stdout.recv_timeout(PIPE_GRACE).unwrap_or_default();
+    let stderr_head = stderr.recv_timeout(PIPE_GRACE).unwrap_or_default();
+    Ok(Finished {
+        status,
+        timed_out: !exited,
+        stdout,
+        stderr_head,
+    })
+}
+
+/// Reads `pipe` to its end on a thread of its own, keeping what `keep` keeps; the result
+/// arrives on the returned channel.
+fn drain(
+    pipe: Option<impl Read + Send + 'static>,
+    keep: impl Fn(&mut Vec<u8>, &[u8]) + Send + 'static,
+) -> mpsc::Receiver<Vec<u8>> {
+    let (sender, receiver) = mpsc::channel();
+    let Some(mut pipe) = pipe else {
+        let _ = sender.send(Vec::new());
+        return receiver;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("frontdoor-probe-io".into())
+        .spawn(move || {
+            let mut kept = Vec::new();
+            let mut chunk = [0u8; 8192];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(read) => keep(&mut kept, &chunk[..read]),
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            let _ = sender.send(kept);
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot start a thread to read the probe's output");
+    }
+    receiver
+}
+
+/// Waits until the process `pid` (our child) exits or `deadline` passes; `Ok(true)` if it
+/// exited.
+fn wait_for_exit(pid: u32, deadline: Instant) -> io::Result<bool> {
+    let pidfd = pidfd_open(pid)?;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // Rounded up, so the wait never ends before the deadline.
+        let millis = i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX);
+        let mut poll = libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `poll` points to one valid, initialised pollfd for the duration of the
+        // call, and the count passed is 1.
+        let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
+        match ready {
+            1.. => return Ok(true),
+            0 if Instant::now() >= deadline => return Ok(false),
+            0 => {}
+            _ => {
+                let error = io::Error::last_os_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+/// A pidfd for our child `pid`: readable once the process exits.
+fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1; no
+    // memory is passed. `pid` is our unreaped child, so it names that process.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = i32::try_from(fd).map_err(io::Error::other)?;
+    // SAFETY: `fd` was just returned by pidfd_open and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// SIGKILL to every process of the group led by our child `pid`.
+fn kill_group(pid: u32) {
+    let Ok(group) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: killpg(2) takes two integers and touches no memory. The group id is our
+    // unreaped child's pid (it was spawned as the leader of a new group), which no other
+    // process or group can hold until we reap it. ESRCH (nobody left) is fine.
+    unsafe {
+        libc::killpg(group, libc::SIGKILL);
+    }
+}
