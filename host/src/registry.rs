@@ -106,6 +106,9 @@ impl Registry {
         // Loading (file read, dlopen, plugin init) happens outside the lock: admin reads and
         // other bookkeeping are never blocked behind a slow disk.
         let loaded = loader::load_library(path, &self.config.copies_dir);
+        if let Ok(library) = &loaded {
+            self.check_interfaces(library);
+        }
         let mut state = self.lock();
         match fingerprint {
             Some(fingerprint) => state.fingerprints.insert(path.to_owned(), fingerprint),

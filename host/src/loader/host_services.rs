@@ -9,11 +9,12 @@ use std::{
     time::Duration,
 };
 
-use abi_stable::std_types::{ROption, RResult, RSlice, RStr, Tuple2};
+use abi_stable::std_types::{RArc, ROption, RResult, RSlice, RStr, Tuple2};
 use async_ffi::{FfiFuture, FutureExt as _};
 use bytes::Bytes;
 use frontdoor_plugin_api::{
-    BackendError, BackendRequest, BackendResponse, HostRequest, LogLevel, ModuleTable, PluginHost,
+    BackendError, BackendRequest, BackendResponse, BindingSet, BoundModule, HostRequest, LogLevel,
+    PluginHost,
 };
 use tokio::time::Instant;
 
@@ -90,8 +91,9 @@ pub struct DeviceRequest {
     pub body: Bytes,
     pub request_id: u64,
     pub identity: Arc<PluginIdentity>,
-    /// The shared modules bound to the adapter's requirements for this request.
-    pub modules: Arc<[ModuleTable]>,
+    /// The shared modules bound to the adapter's requirements for this request, each with
+    /// its own bindings at every depth.
+    pub modules: RArc<BindingSet>,
     pub backends: Arc<Backends>,
     /// When the request's time is up; bounds every backend call it makes.
     pub deadline: Instant,
@@ -165,10 +167,10 @@ impl HostRequest for DeviceRequest {
         );
     }
 
-    fn module(&self, index: u32) -> ROption<ModuleTable> {
+    fn module(&self, index: u32) -> ROption<&BoundModule> {
         usize::try_from(index)
             .ok()
-            .and_then(|index| self.modules.get(index).copied())
+            .and_then(|index| self.modules.get(index))
             .into()
     }
 
