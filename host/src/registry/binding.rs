@@ -11,7 +11,7 @@
 //! file is gone: **a module stays loaded while anything is bound to it.**
 
 mod layout_checks;
-mod sets;
+pub(super) mod sets;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -262,3 +262,6 @@ pub fn bound_modules(resolution: &Resolution) -> HashSet<usize> {
         .flat_map(|bindings| bindings.iter().map(|b| key(&b.module)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

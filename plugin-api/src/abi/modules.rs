@@ -27,7 +27,7 @@ use abi_stable::{
 /// let forged = ModuleTable(0xdead_beef as *const ());
 /// ```
 #[repr(transparent)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ModuleTable(*const ());
 
 // SAFETY: a module table is a leaked, immutable `'static` prefix struct of `extern "C"`

@@ -236,3 +236,6 @@ unsafe fn typed<T: PrefixRefTrait>(table: crate::ModuleTable) -> T {
     // SAFETY: the caller guarantees `raw` points to a prefix struct compatible with `T`'s.
     T::from_prefix_ref(unsafe { PrefixRef::from_raw(raw) })
 }
+
+#[cfg(test)]
+mod tests;

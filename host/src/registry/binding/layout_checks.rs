@@ -20,12 +20,14 @@ use crate::loader::{LoadedLibrary, ValidRequirement, check_interface};
 /// requirement is bound with, or the one-line reason it cannot be.
 pub type Verdict = Result<CheckedInterface, String>;
 
-/// Every verdict so far, by (expected layout, exported layout) address. Libraries are never
-/// unloaded, so an address never comes to mean another layout.
+/// Every verdict so far, by expected layout, exported layout and table. Libraries are never
+/// unloaded, so an address never comes to mean something else.
 #[derive(Default)]
 pub struct LayoutChecks {
-    verdicts: HashMap<(usize, usize), (ModuleTable, Verdict)>,
+    verdicts: HashMap<Key, Verdict>,
 }
+
+type Key = (usize, usize, ModuleTable);
 
 /// A check to make: a consumer's expected layout against a module's export.
 pub struct PendingCheck {
@@ -35,8 +37,7 @@ pub struct PendingCheck {
 
 /// A check made, to record.
 pub struct MadeCheck {
-    key: (usize, usize),
-    table: ModuleTable,
+    key: Key,
     verdict: Verdict,
 }
 
@@ -75,10 +76,11 @@ impl<'a> Interfaces<'a> {
     }
 }
 
-fn key(expected: &'static TypeLayout, export: &ModuleExport) -> (usize, usize) {
+fn key(expected: &'static TypeLayout, export: &ModuleExport) -> Key {
     (
         std::ptr::from_ref(expected) as usize,
         std::ptr::from_ref(export.interface()) as usize,
+        export.table(),
     )
 }
 
@@ -89,10 +91,7 @@ impl LayoutChecks {
         expected: &'static TypeLayout,
         export: &ModuleExport,
     ) -> Option<&Verdict> {
-        self.verdicts
-            .get(&key(expected, export))
-            .filter(|(table, _)| *table == export.table())
-            .map(|(_, verdict)| verdict)
+        self.verdicts.get(&key(expected, export))
     }
 
     /// The checks not made yet that binding `newcomer` beside `versions` needs: its
@@ -135,8 +134,7 @@ impl LayoutChecks {
 
     pub fn record(&mut self, made: Vec<MadeCheck>) {
         for check in made {
-            self.verdicts
-                .insert(check.key, (check.table, check.verdict));
+            self.verdicts.insert(check.key, check.verdict);
         }
     }
 }
@@ -154,7 +152,6 @@ pub fn run(pending: Vec<PendingCheck>) -> Vec<MadeCheck> {
             .unwrap_or_else(|_| Err("the layout check panicked".to_owned()));
             MadeCheck {
                 key: key(check.expected, &check.export),
-                table: check.export.table(),
                 verdict,
             }
         })
