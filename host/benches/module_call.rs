@@ -2,6 +2,10 @@
 //! code compiled into the caller: `cargo bench -p frontdoor --bench module_call -- ARTIFACT`
 //! where ARTIFACT is a release build of the `artwork` 1.1 module (`cargo xtask bench` does
 //! this). Reports nanoseconds per call; no thresholds.
+//!
+//! The module is called the way an adapter calls it: through the typed handle, whose
+//! generated wrapper passes the module its bindings and runs the body under
+//! `catch_unwind`. The direct call runs the same body under the same guard, in-process.
 
 use std::{
     hint::black_box,
@@ -11,11 +15,11 @@ use std::{
 
 use abi_stable::{
     StableAbi,
-    std_types::{RResult, RString},
+    std_types::{RArc, RResult, RString},
 };
-use artwork_api::ArtworkRef;
+use artwork_api::Artwork;
 use frontdoor::loader::{ArtifactsConfig, Loader, LoaderConfig, check_interface, load_library};
-use frontdoor_plugin_api::{ModuleCallError, guarded};
+use frontdoor_plugin_api::{BindingSet, Interface, ModuleCallError, guarded, sdk::modules};
 
 /// The same body as the `artwork` module's `boxart_url`, compiled into this binary.
 extern "C" fn local_boxart_url(title_id: u64, width: u32) -> RResult<RString, ModuleCallError> {
@@ -50,18 +54,28 @@ fn main() -> anyhow::Result<()> {
     let export = library
         .export
         .ok_or_else(|| anyhow::anyhow!("{} is not a shared module", artifact.display()))?;
-    check_interface(<ArtworkRef as StableAbi>::LAYOUT, export.interface)
-        .map_err(|verdict| anyhow::anyhow!("incompatible artwork interface: {verdict}"))?;
-    // SAFETY: the interface layout was checked against `ArtworkRef` just above.
-    let artwork: ArtworkRef = unsafe { export.table.typed() };
-    let module_fn = artwork.boxart_url();
+    // The readable verdict first; `checked` repeats the check and makes the handle.
+    check_interface(
+        <<Artwork as Interface>::Table as StableAbi>::LAYOUT,
+        &export,
+    )
+    .map_err(|verdict| anyhow::anyhow!("incompatible artwork interface: {verdict}"))?;
+    // artwork requires nothing: its calls run with no bindings.
+    let artwork: Artwork = modules::checked(&export, RArc::new(BindingSet::empty()))
+        .map_err(|_| anyhow::anyhow!("incompatible artwork interface"))?;
+    // Both sides compute the same thing, or the comparison means nothing.
+    let (across, here) = (
+        artwork.boxart_url(7, 342)?,
+        local_boxart_url(7, 342).into_result()?,
+    );
+    anyhow::ensure!(across == here, "the module answered {across}, not {here}");
 
     // Alternate the two in every round, so drift on a shared machine hits both alike.
     let mut module_rounds = Vec::with_capacity(ROUNDS);
     let mut local_rounds = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
-        module_rounds.push(mean_ns(|i| module_fn(i, 342)));
-        local_rounds.push(mean_ns(|i| local_boxart_url(i, 342)));
+        module_rounds.push(mean_ns(|i| artwork.boxart_url(i, 342)));
+        local_rounds.push(mean_ns(|i| local_boxart_url(i, 342).into_result()));
     }
     let (module, local) = (median(module_rounds), median(local_rounds));
 
@@ -82,10 +96,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The mean time per call over one round of `CALLS` calls.
-fn mean_ns(mut call: impl FnMut(u64) -> RResult<RString, ModuleCallError>) -> f64 {
+fn mean_ns(mut call: impl FnMut(u64) -> Result<RString, ModuleCallError>) -> f64 {
     let start = Instant::now();
     for i in 0..CALLS {
-        black_box(call(black_box(i)));
+        let _ = black_box(call(black_box(i)));
     }
     duration_ns(start.elapsed()) / CALLS as f64
 }

@@ -105,7 +105,7 @@ impl Dispatcher {
             Some(value) => Some(parse_requirement(value).map_err(|error| (error, None))?),
         };
 
-        let (version, tables, bindings) = {
+        let (version, modules, in_use) = {
             let table = self.registry.table();
             let adapter = table.adapter(namespace).ok_or_else(|| {
                 (
@@ -116,8 +116,8 @@ impl Dispatcher {
             match adapter.select(requirement.as_ref()) {
                 Some(routed) => (
                     routed.version.clone(),
-                    routed.tables.clone(),
-                    routed.bindings.clone(),
+                    routed.modules.clone(),
+                    routed.in_use.clone(),
                 ),
                 None => {
                     return Err((
@@ -156,11 +156,11 @@ impl Dispatcher {
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let guard = InflightGuard::enter(version);
         let version = guard.version();
-        // The request also counts in every shared module it is bound to, so a module's
-        // in-flight count and draining state reflect its callers.
-        let _module_guards: Vec<InflightGuard> = bindings
+        // The request also counts in every shared module it is bound to, at every depth, so
+        // a module's in-flight count and draining state reflect its callers.
+        let _module_guards: Vec<InflightGuard> = in_use
             .iter()
-            .map(|binding| InflightGuard::enter(binding.module.clone()))
+            .map(|module| InflightGuard::enter(module.clone()))
             .collect();
 
         let mut response = match &version.handler {
@@ -180,7 +180,7 @@ impl Dispatcher {
                     body,
                     request_id,
                     identity: version.identity.clone(),
-                    modules: tables,
+                    modules,
                     backends: self.backends.clone(),
                     deadline: started + self.limits.deadline,
                     scope: std::sync::OnceLock::new(),

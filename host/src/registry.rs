@@ -138,6 +138,9 @@ impl Registry {
         } else {
             loader::load_library(path, &self.config.loader)
         };
+        if let Ok(library) = &loaded {
+            self.check_interfaces(library);
+        }
         let mut state = self.lock();
         match fingerprint {
             Some(fingerprint) => state.fingerprints.insert(path.to_owned(), fingerprint),

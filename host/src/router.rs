@@ -7,9 +7,10 @@ use std::{collections::HashMap, sync::Arc};
 
 use hyper::Method;
 
-use frontdoor_plugin_api::ModuleTable;
+use abi_stable::std_types::RArc;
+use frontdoor_plugin_api::BindingSet;
 
-use crate::registry::{Binding, PluginVersion};
+use crate::registry::PluginVersion;
 
 /// A route's path pattern, split into segments: `/items/{id}` → `items`, `{id}`.
 #[derive(Debug, Clone)]
@@ -181,19 +182,24 @@ pub struct AdapterVersions {
 /// A routable version with the shared modules bound to it at this publication.
 pub struct Routed {
     pub version: Arc<PluginVersion>,
-    /// Bindings in requirement order (kept so requests can count themselves in the modules).
-    pub bindings: Arc<[Binding]>,
-    /// The same bindings' tables, as handed to the plugin per request.
-    pub tables: Arc<[ModuleTable]>,
+    /// Its bindings as the plugin reads them per request: each bound module with its own
+    /// bindings, at every depth, fixed for the life of this table (and of every request
+    /// that took its version from it).
+    pub modules: RArc<BindingSet>,
+    /// Every module version those bindings reach, so a request counts itself in each.
+    pub in_use: Arc<[Arc<PluginVersion>]>,
 }
 
 impl Routed {
-    pub fn new(version: Arc<PluginVersion>, bindings: Arc<[Binding]>) -> Self {
-        let tables = bindings.iter().map(|binding| binding.table).collect();
+    pub fn new(
+        version: Arc<PluginVersion>,
+        modules: RArc<BindingSet>,
+        in_use: Arc<[Arc<PluginVersion>]>,
+    ) -> Self {
         Self {
             version,
-            bindings,
-            tables,
+            modules,
+            in_use,
         }
     }
 }

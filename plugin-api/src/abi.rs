@@ -18,10 +18,16 @@ use abi_stable::{
     library::RootModule,
     package_version_strings, sabi_trait,
     sabi_types::VersionStrings,
-    std_types::{RArc, RBox, ROption, RResult, RSlice, RStr, RString, RVec},
-    type_layout::TypeLayout,
+    std_types::{RArc, RBox, ROption, RResult, RSlice, RStr, RString},
 };
 use async_ffi::FfiFuture;
+
+mod modules;
+
+pub use modules::{
+    BindingSet, BoundModule, CheckedInterface, ModuleCallError, ModuleCallErrorKind, ModuleExport,
+    ModuleScope, ModuleTable,
+};
 
 use crate::{
     backend::{BackendError, BackendRequest, BackendResponse},
@@ -54,10 +60,6 @@ pub struct PluginModule {
     pub handle: extern "C" fn(route: u32, request: HostRequestObj) -> HandlerFuture,
     /// A shared module's exported interface; `RNone` for adapters.
     pub export: extern "C" fn() -> ROption<ModuleExport>,
-    /// The host's current bindings for this plugin's requirements, in manifest order.
-    /// Called whenever they change; shared modules reach their own dependencies through
-    /// them (adapters get theirs per request, from [`HostRequest::module`]).
-    pub bind: extern "C" fn(bindings: RVec<ModuleTable>),
     /// This loaded copy's health counters: heap use (from the SDK's counting allocator) and
     /// panics the SDK contained where the host cannot see them (module calls, drops). Cheap;
     /// the host samples it periodically.
@@ -84,30 +86,6 @@ pub struct PluginStats {
     /// Panics caught while dropping this copy's values (a handler future the host dropped).
     pub drop_panics: u64,
 }
-
-/// What a shared module exports: its interface table and the layout of the interface type,
-/// which the host checks against each consumer's expectation before binding them.
-#[repr(C)]
-#[derive(StableAbi, Clone, Copy)]
-pub struct ModuleExport {
-    /// `<InterfaceRef as StableAbi>::LAYOUT` of the `PrefixRef` type of the interface.
-    pub interface: &'static TypeLayout,
-    pub table: ModuleTable,
-}
-
-/// A type-erased pointer to a shared module's interface table (an abi_stable prefix type).
-///
-/// Only the SDK turns it back into the typed `PrefixRef`, after the host checked that the
-/// module's interface layout is compatible with the consumer's.
-#[repr(transparent)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ModuleTable(pub *const ());
-
-// SAFETY: a module table is a leaked, immutable `'static` prefix struct of `extern "C"`
-// function pointers (and plain data); sharing a pointer to it across threads is sound.
-unsafe impl Send for ModuleTable {}
-// SAFETY: see `Send`: the pointee is never mutated after it is exported.
-unsafe impl Sync for ModuleTable {}
 
 /// What [`PluginModule::handle`] returns: a future the host polls on its own runtime.
 pub type HandlerFuture = FfiFuture<RResult<Response, HandlerError>>;
@@ -186,9 +164,10 @@ pub trait HostRequest: Send + Sync {
     /// Logs a line attached to this request.
     fn log(&self, level: LogLevel, message: RStr<'_>);
 
-    /// The shared module bound to requirement `index` (manifest order) for this request.
-    /// The binding is fixed for the request's whole life, even if a newer version lands.
-    fn module(&self, index: u32) -> ROption<ModuleTable>;
+    /// The shared module bound to requirement `index` (manifest order) for this request,
+    /// with its own bindings at every depth. They are fixed for the request's whole life,
+    /// even if a newer version lands.
+    fn module(&self, index: u32) -> ROption<&BoundModule>;
 
     /// Calls a backend through the host's resiliency layer (timeout, bulkhead, circuit
     /// breaker, retries, per-request deduplication of GETs, the request's deadline).
@@ -202,30 +181,6 @@ pub trait HostRequest: Send + Sync {
 
 /// A request handle shared between the SDK's [`crate::Request`] and [`crate::Ctx`].
 pub type HostRequestObj = HostRequest_TO<'static, RArc<()>>;
-
-/// A call into a shared module that did not complete: the module's function panicked (the
-/// SDK's [`crate::sdk::guarded`] caught it) or reported an error. Interface functions
-/// return `RResult<T, ModuleCallError>` so that a panic in a module never crosses into its
-/// caller: unwinding between two copies of std aborts the process.
-#[repr(C)]
-#[derive(StableAbi, Debug, Clone)]
-pub struct ModuleCallError {
-    pub panicked: bool,
-    pub message: RString,
-}
-
-impl std::fmt::Display for ModuleCallError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let what = if self.panicked {
-            "shared module panicked"
-        } else {
-            "shared module failed"
-        };
-        write!(f, "{what}: {}", self.message)
-    }
-}
-
-impl std::error::Error for ModuleCallError {}
 
 /// Why a handler did not produce a response.
 #[repr(u8)]

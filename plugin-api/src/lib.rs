@@ -3,9 +3,9 @@
 //! Two halves live here:
 //! - [`abi`] and [`manifest`]: the `#[repr(C)]`, layout-checked types that cross the
 //!   boundary. Changing them is an API change (see `docs/adr/`).
-//! - [`sdk`]: what an author writes against: [`export_adapter!`] and
-//!   [`export_shared_module!`], [`Request`], [`Ctx`], [`Response`], [`Json`]. It turns a
-//!   plain `async fn` into an ABI entry point that never unwinds into the host.
+//! - [`sdk`]: what an author writes against: [`export_adapter!`], [`module_interface!`]
+//!   and [`export_shared_module!`], [`Request`], [`Ctx`], [`Response`], [`Json`]. It turns
+//!   plain Rust functions into ABI entry points that never unwind into the host.
 //!
 //! This crate knows nothing of tokio, hyper or the file system: timers and logging come from
 //! the host through function tables, because a plugin's own copy of tokio has no runtime.
@@ -17,15 +17,17 @@ pub mod response;
 pub mod sdk;
 
 pub use abi::{
-    ABI_VERSION, HandlerError, HandlerErrorKind, HostRequest, HostRequestObj, LogLevel,
-    ModuleCallError, ModuleExport, ModuleTable, PluginHost, PluginHostObj, PluginModule,
-    PluginModuleRef, PluginStats,
+    ABI_VERSION, BindingSet, BoundModule, CheckedInterface, HandlerError, HandlerErrorKind,
+    HostRequest, HostRequestObj, LogLevel, ModuleCallError, ModuleCallErrorKind, ModuleExport,
+    ModuleScope, ModuleTable, PluginHost, PluginHostObj, PluginModule, PluginModuleRef,
+    PluginStats,
 };
 pub use backend::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
 pub use manifest::{Manifest, PanicStrategy, PluginKind, Requirement, RouteSpec};
 pub use response::{Header, Response};
 pub use sdk::{
-    Backend, BadRequest, Ctx, IntoResponse, Json, ModuleError, Request, guarded, required_module,
+    Backend, BadRequest, Ctx, Interface, IntoResponse, Json, ModuleError, Request, dependency,
+    guarded, required_module,
 };
 
 /// Re-exported so the macros resolve them through this crate, and so authors log with the

@@ -10,6 +10,7 @@ mod catch_panic;
 pub mod counting_alloc;
 mod ctx;
 pub mod entry;
+pub mod interface;
 mod into_response;
 mod log_forwarding;
 mod macros;
@@ -19,6 +20,7 @@ pub(crate) mod stats;
 
 pub use backend::Backend;
 pub use ctx::Ctx;
+pub use interface::Interface;
 pub use into_response::{IntoResponse, Json};
-pub use modules::{ModuleError, guarded, required_module};
+pub use modules::{ModuleError, dependency, guarded, required_module};
 pub use request::{BadRequest, Request};

@@ -15,12 +15,12 @@ use std::{
     time::Duration,
 };
 
-use abi_stable::std_types::{ROption, RResult, RSlice, RStr, Tuple2};
+use abi_stable::std_types::{RArc, ROption, RResult, RSlice, RStr, Tuple2};
 use async_ffi::{FfiFuture, FutureExt as _};
 use bytes::Bytes;
 use frontdoor_plugin_api::{
-    BackendError, BackendErrorKind, BackendRequest, BackendResponse, HostRequest, LogLevel,
-    ModuleTable, PluginHost,
+    BackendError, BackendErrorKind, BackendRequest, BackendResponse, BindingSet, BoundModule,
+    HostRequest, LogLevel, PluginHost,
 };
 use tokio::{runtime::Handle, time::Instant};
 
@@ -159,8 +159,9 @@ pub struct DeviceRequest {
     pub body: Bytes,
     pub request_id: u64,
     pub identity: Arc<PluginIdentity>,
-    /// The shared modules bound to the adapter's requirements for this request.
-    pub modules: Arc<[ModuleTable]>,
+    /// The shared modules bound to the adapter's requirements for this request, each with
+    /// its own bindings at every depth.
+    pub modules: RArc<BindingSet>,
     pub backends: Arc<Backends>,
     /// When the request's time is up; bounds every backend call it makes.
     pub deadline: Instant,
@@ -250,11 +251,11 @@ impl HostRequest for DeviceRequest {
         });
     }
 
-    fn module(&self, index: u32) -> ROption<ModuleTable> {
+    fn module(&self, index: u32) -> ROption<&BoundModule> {
         contained("module", ROption::RNone, || {
             usize::try_from(index)
                 .ok()
-                .and_then(|index| self.modules.get(index).copied())
+                .and_then(|index| self.modules.get(index))
                 .into()
         })
     }

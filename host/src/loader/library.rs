@@ -9,13 +9,14 @@ use std::{
 };
 
 use abi_stable::{
-    abi_stability::abi_checking::check_layout_compatibility,
     library::{AbiHeaderRef, LibraryError, ROOT_MODULE_LOADER_NAME_WITH_NUL},
     sabi_trait::TD_Opaque,
     std_types::{RBox, RResult},
     type_layout::TypeLayout,
 };
-use frontdoor_plugin_api::{ModuleExport, PluginHostObj, PluginKind, PluginModuleRef};
+use frontdoor_plugin_api::{
+    CheckedInterface, ModuleExport, PluginHostObj, PluginKind, PluginModuleRef,
+};
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 use serde::{Deserialize, Serialize};
 
@@ -254,14 +255,15 @@ fn describe_library_error(error: LibraryError) -> LoadError {
     LoadError::IncompatibleApi(summary)
 }
 
-/// Checks that a shared module's exported interface (`found`) can serve a consumer compiled
-/// against `expected`: abi_stable's layout check, expected first (it is one-directional:
-/// a module may have appended functions the consumer does not know, not the reverse).
+/// Checks that a shared module's export can serve a consumer compiled against `expected`:
+/// abi_stable's layout check, expected first (it is one-directional: a module may have
+/// appended functions the consumer does not know, not the reverse). The proof it returns
+/// is what a requirement is bound with.
 pub fn check_interface(
     expected: &'static TypeLayout,
-    found: &'static TypeLayout,
-) -> Result<(), String> {
-    check_layout_compatibility(expected, found).map_err(|errors| {
+    export: &ModuleExport,
+) -> Result<CheckedInterface, String> {
+    CheckedInterface::check(expected, export).map_err(|errors| {
         let full = errors.to_string();
         tracing::debug!(error = %full, "interface layouts differ");
         layout_verdict(&full)

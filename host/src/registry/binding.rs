@@ -3,26 +3,35 @@
 //! Each time the registry publishes, every loaded plugin version's requirements are resolved
 //! afresh: to the highest live version of the module that satisfies the semver requirement,
 //! exports an interface whose layout is compatible with what the consumer was compiled
-//! against, and can itself be bound. A newer compatible version therefore rebinds consumers
-//! for new requests ("dynamic binding"); an exact requirement never moves. When no live
-//! version fits, a consumer keeps the version it was bound to, even if that version's file
-//! is gone: **a module stays loaded while anything is bound to it.**
+//! against (a verdict made beforehand, [`layout_checks`]), and can itself be bound. A newer
+//! compatible version therefore rebinds consumers for new requests ("dynamic binding"); an
+//! exact requirement never moves, at any depth: each module's own requirements are resolved
+//! the same way, and [`sets`] hands every module its own bindings with each call. When no
+//! live version fits, a consumer keeps the version it was bound to, even if that version's
+//! file is gone: **a module stays loaded while anything is bound to it.**
+
+mod layout_checks;
+pub(super) mod sets;
 
 use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
 };
 
-use frontdoor_plugin_api::{ModuleTable, PluginKind};
+use frontdoor_plugin_api::{CheckedInterface, PluginKind};
+
+pub use layout_checks::{Interfaces, LayoutChecks, run as run_layout_checks};
+pub use sets::BindingSets;
 
 use super::PluginVersion;
-use crate::loader::{ValidRequirement, check_interface};
+use crate::loader::ValidRequirement;
 
-/// One requirement bound to one module version.
+/// One requirement bound to one module version, with the proof that the module's table
+/// serves the consumer's interface.
 #[derive(Clone)]
 pub struct Binding {
     pub module: Arc<PluginVersion>,
-    pub table: ModuleTable,
+    pub interface: CheckedInterface,
 }
 
 /// The bindings of every plugin version at one publication.
@@ -32,8 +41,8 @@ pub struct Resolution {
     bound: HashMap<usize, Arc<[Binding]>>,
     /// The reason, for versions whose requirements did not.
     unresolved: HashMap<usize, String>,
-    /// Layout checks already made: (expected, found) layout addresses → outcome.
-    layout_checks: HashMap<(usize, usize), Result<(), String>>,
+    /// Every layout verdict so far, carried from one resolution to the next.
+    layout_checks: LayoutChecks,
 }
 
 fn key(version: &PluginVersion) -> usize {
@@ -49,6 +58,14 @@ impl Resolution {
     /// Why `version`'s requirements could not be bound, if they could not.
     pub fn unresolved(&self, version: &PluginVersion) -> Option<&str> {
         self.unresolved.get(&key(version)).map(String::as_str)
+    }
+
+    pub fn layout_checks(&self) -> &LayoutChecks {
+        &self.layout_checks
+    }
+
+    pub fn layout_checks_mut(&mut self) -> &mut LayoutChecks {
+        &mut self.layout_checks
     }
 
     /// The labels of the versions bound to `module`.
@@ -68,22 +85,25 @@ impl Resolution {
 }
 
 /// Resolves the requirements of every version in `versions` (the live ones, plus removed
-/// shared modules that may still be bound), given the previous resolution.
-pub fn resolve(versions: &[Arc<PluginVersion>], previous: &Resolution) -> Resolution {
+/// shared modules that may still be bound), given the previous resolution, whose layout
+/// verdicts move into the new one.
+pub fn resolve(versions: &[Arc<PluginVersion>], previous: &mut Resolution) -> Resolution {
+    let layout_checks = std::mem::take(&mut previous.layout_checks);
     let mut resolver = Resolver {
         versions,
         previous,
         done: HashMap::new(),
-        layout_checks: previous.layout_checks.clone(),
+        layout_checks: &layout_checks,
     };
     for version in versions {
         let _ = resolver.resolve(version, &mut Vec::new());
     }
+    let done = resolver.done;
     let mut resolution = Resolution {
-        layout_checks: resolver.layout_checks,
+        layout_checks,
         ..Resolution::default()
     };
-    for (version_key, outcome) in resolver.done {
+    for (version_key, outcome) in done {
         match outcome {
             Ok(bindings) => {
                 resolution.bound.insert(version_key, bindings);
@@ -100,7 +120,7 @@ struct Resolver<'a> {
     versions: &'a [Arc<PluginVersion>],
     previous: &'a Resolution,
     done: HashMap<usize, Result<Arc<[Binding]>, String>>,
-    layout_checks: HashMap<(usize, usize), Result<(), String>>,
+    layout_checks: &'a LayoutChecks,
 }
 
 impl Resolver<'_> {
@@ -172,6 +192,12 @@ impl Resolver<'_> {
 
         let mut refusals = Vec::new();
         for candidate in &candidates {
+            // A quarantined module takes no new consumers; those already bound to it keep it
+            // (below) when nothing healthy fits, since its panics only cost the calls.
+            if candidate.health.is_quarantined() {
+                refusals.push(format!("{}: quarantined", candidate.identity.label));
+                continue;
+            }
             match self.try_candidate(requirement, candidate, stack) {
                 Ok(binding) => return Ok(binding),
                 Err(reason) => refusals.push(format!("{}: {reason}", candidate.identity.label)),
@@ -213,22 +239,23 @@ impl Resolver<'_> {
         let Some(export) = candidate.export else {
             return Err("exports no interface".into());
         };
-        let check_key = (
-            std::ptr::from_ref(requirement.interface) as usize,
-            std::ptr::from_ref(export.interface) as usize,
-        );
-        self.layout_checks
-            .entry(check_key)
-            .or_insert_with(|| check_interface(requirement.interface, export.interface))
-            .clone()
-            .map_err(|verdict| {
-                format!("satisfies the requirement but its interface is incompatible ({verdict})")
-            })?;
+        let interface = match self.layout_checks.verdict(requirement.interface, &export) {
+            Some(Ok(checked)) => *checked,
+            Some(Err(verdict)) => {
+                return Err(format!(
+                    "satisfies the requirement but its interface is incompatible ({verdict})"
+                ));
+            }
+            // Checks are made before publication (they run plugin code); resolution never
+            // makes one. Reaching this is a bug in what was checked, reported, not papered
+            // over.
+            None => return Err("its interface was not checked against this consumer".into()),
+        };
         self.resolve(candidate, stack)
             .map_err(|reason| format!("cannot be bound itself ({reason})"))?;
         Ok(Binding {
             module: candidate.clone(),
-            table: export.table,
+            interface,
         })
     }
 }
@@ -241,3 +268,6 @@ pub fn bound_modules(resolution: &Resolution) -> HashSet<usize> {
         .flat_map(|bindings| bindings.iter().map(|b| key(&b.module)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

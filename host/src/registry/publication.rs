@@ -1,41 +1,61 @@
 //! Publication: re-binds shared modules and builds the routing table from the live
 //! versions, then swaps it in for the request path.
+//!
+//! **Invariant:** publication runs no plugin code while it holds the registry's lock. The
+//! bindings it publishes are data the host builds ([`binding::BindingSets`]); the layout
+//! checks binding needs, which do run plugin code, are made beforehand, outside the lock
+//! ([`Registry::check_interfaces`]); and nothing is pushed into a plugin.
 
 use std::{collections::HashMap, sync::Arc};
 
 use frontdoor_plugin_api::PluginKind;
 
-use super::{Handler, PluginVersion, Registry, RegistryState, binding, binding::Resolution};
-use crate::router::{AdapterVersions, Routed, RoutingTable};
+use super::{PluginVersion, Registry, RegistryState, binding, binding::Resolution};
+use crate::{
+    loader::LoadedLibrary,
+    router::{AdapterVersions, Routed, RoutingTable},
+};
 
 impl Registry {
+    /// Makes, outside the state lock, the interface layout checks that binding `library`
+    /// beside the versions already known will need, and records their verdicts for the
+    /// publication that follows. The caller holds `deploying`, so no other deploy changes
+    /// the set of versions in between.
+    pub(super) fn check_interfaces(&self, library: &LoadedLibrary) {
+        let newcomer = binding::Interfaces::of_library(library);
+        let pending = {
+            let state = self.lock();
+            state
+                .resolution
+                .layout_checks()
+                .pending(&participants(&state), &newcomer)
+        };
+        if pending.is_empty() {
+            return;
+        }
+        let made = binding::run_layout_checks(pending);
+        self.lock().resolution.layout_checks_mut().record(made);
+    }
+
     /// Re-binds shared modules, builds the routing table from the live versions whose
     /// requirements are bound, and swaps it in.
     pub(super) fn publish(&self, state: &mut RegistryState) {
-        // Removed shared modules take part: consumers may still be bound to them.
-        let participants: Vec<Arc<PluginVersion>> = state
-            .builtins
-            .iter()
-            .chain(state.live.values())
-            .chain(
-                state
-                    .retired
-                    .iter()
-                    .filter(|v| v.kind == PluginKind::SharedModule),
-            )
-            .cloned()
-            .collect();
-        let resolution = binding::resolve(&participants, &state.resolution);
+        let participants = participants(state);
+        let resolution = binding::resolve(&participants, &mut state.resolution);
         for version in &participants {
             report_binding_change(version, &state.resolution, &resolution);
         }
 
+        let mut sets = binding::BindingSets::new(&resolution);
         let mut adapters: HashMap<Box<str>, AdapterVersions> = HashMap::new();
         for version in state.builtins.iter().chain(state.live.values()) {
             if version.kind != PluginKind::Adapter {
                 continue;
             }
-            let Some(bindings) = resolution.bindings(version) else {
+            let Some(bound) = sets.of(version) else {
+                if resolution.unresolved(version).is_none() {
+                    tracing::warn!(plugin = %version.identity.label, "its bindings lead back to a module that requires it; this version takes no requests");
+                }
                 continue;
             };
             adapters
@@ -44,7 +64,7 @@ impl Registry {
                     versions: Vec::new(),
                 })
                 .versions
-                .push(Routed::new(version.clone(), bindings.clone()));
+                .push(Routed::new(version.clone(), bound.set, bound.in_use));
         }
         for adapter in adapters.values_mut() {
             adapter.versions.sort_by(|a, b| {
@@ -59,8 +79,24 @@ impl Registry {
     }
 }
 
-/// Logs what changed for `version` between two resolutions, and hands a shared module its
-/// new bindings (adapters read theirs per request from the routing table).
+/// The versions whose requirements are resolved: compiled-in and live versions, and removed
+/// shared modules, which consumers may still be bound to.
+fn participants(state: &RegistryState) -> Vec<Arc<PluginVersion>> {
+    state
+        .builtins
+        .iter()
+        .chain(state.live.values())
+        .chain(
+            state
+                .retired
+                .iter()
+                .filter(|v| v.kind == PluginKind::SharedModule),
+        )
+        .cloned()
+        .collect()
+}
+
+/// Logs what changed for `version` between two resolutions.
 fn report_binding_change(version: &Arc<PluginVersion>, before: &Resolution, after: &Resolution) {
     let label = &version.identity.label;
     match (before.unresolved(version), after.unresolved(version)) {
@@ -69,27 +105,24 @@ fn report_binding_change(version: &Arc<PluginVersion>, before: &Resolution, afte
         }
         _ => {}
     }
-    let tables = |resolution: &Resolution| {
+    let bound = |resolution: &Resolution| {
         resolution.bindings(version).map(|bindings| {
             bindings
                 .iter()
-                .map(|b| (b.module.identity.label.clone(), b.table))
+                .map(|b| Arc::as_ptr(&b.module))
                 .collect::<Vec<_>>()
         })
     };
-    let (old, new) = (tables(before), tables(after));
-    if old == new {
+    if bound(before) == bound(after) {
         return;
     }
-    if let Some(new) = &new
-        && !new.is_empty()
+    if let Some(bindings) = after.bindings(version)
+        && !bindings.is_empty()
     {
-        let bound: Vec<&str> = new.iter().map(|(module, _)| module.as_str()).collect();
-        tracing::info!(plugin = %label, bound = %bound.join(", "), "shared modules bound");
-        if let Handler::Plugin(module) = &version.handler
-            && version.kind == PluginKind::SharedModule
-        {
-            (module.bind())(new.iter().map(|(_, table)| *table).collect());
-        }
+        let labels: Vec<&str> = bindings
+            .iter()
+            .map(|b| b.module.identity.label.as_str())
+            .collect();
+        tracing::info!(plugin = %label, bound = %labels.join(", "), "shared modules bound");
     }
 }

@@ -28,12 +28,10 @@ impl Ctx {
         self.host.log(level, RStr::from(message));
     }
 
-    /// The shared module bound to the requirement declared with interface `M` (its
-    /// `PrefixRef` type), for this request: a newer version landing mid-request does not
-    /// change it.
-    pub fn module<M: abi_stable::prefix_type::PrefixRefTrait + 'static>(
-        &self,
-    ) -> Result<M, super::ModuleError> {
+    /// The shared module bound to the requirement declared with interface `I` (its handle
+    /// type), for this request: a newer version landing mid-request changes neither it nor
+    /// the modules it calls in turn.
+    pub fn module<I: super::Interface>(&self) -> Result<I, super::ModuleError> {
         super::modules::for_request(&self.host)
     }
 

@@ -9,11 +9,7 @@ use std::{
     time::Duration,
 };
 
-use abi_stable::{
-    StableAbi,
-    prefix_type::PrefixRefTrait,
-    std_types::{ROption, RResult, RString, RVec},
-};
+use abi_stable::std_types::{ROption, RResult, RString, RVec};
 use async_ffi::FfiFuture;
 
 use super::{
@@ -22,7 +18,7 @@ use super::{
 };
 use crate::{
     ABI_VERSION, HandlerError, HandlerErrorKind, HostRequestObj, LogLevel, Manifest, ModuleExport,
-    ModuleTable, PanicStrategy, PluginHostObj, PluginKind, PluginStats, Requirement, RouteSpec,
+    PanicStrategy, PluginHostObj, PluginKind, PluginStats, Requirement, RouteSpec,
     abi::HandlerFuture,
 };
 
@@ -56,9 +52,9 @@ pub fn manifest(
         requires: requires
             .iter()
             .map(|required| Requirement {
-                module: RString::from(required.module),
-                requirement: RString::from(required.requirement),
-                interface: required.interface,
+                module: RString::from(required.module()),
+                requirement: RString::from(required.requirement()),
+                interface: required.interface(),
             })
             .collect::<RVec<_>>(),
         panic_strategy: PanicStrategy::of_this_build(),
@@ -84,31 +80,18 @@ pub fn init(host: PluginHostObj, requires: &'static [RequiredModule]) -> RResult
 }
 
 /// Exports a shared module's interface table, built once and then handed out as is.
-pub fn export<M>(
+#[doc(hidden)]
+pub fn export(
     cell: &'static OnceLock<ModuleExport>,
-    build: impl FnOnce() -> M,
-) -> ROption<ModuleExport>
-where
-    M: PrefixRefTrait + StableAbi,
-{
-    let outcome = guard("export", || {
-        *cell.get_or_init(|| ModuleExport {
-            interface: <M as StableAbi>::LAYOUT,
-            table: ModuleTable(build().to_prefix_ref().to_raw_ptr().cast()),
-        })
-    });
-    match outcome {
+    build: impl FnOnce() -> ModuleExport,
+) -> ROption<ModuleExport> {
+    match guard("export", || *cell.get_or_init(build)) {
         RResult::ROk(export) => ROption::RSome(export),
         RResult::RErr(message) => {
             host_log(LogLevel::Error, "export", message.as_str());
             ROption::RNone
         }
     }
-}
-
-/// Stores the host's current bindings for this plugin's requirements.
-pub fn bind(bindings: RVec<ModuleTable>) {
-    let _ = guard("bind", || modules::set_bindings(bindings.into_vec()));
 }
 
 /// This copy's health counters (heap, contained panics).

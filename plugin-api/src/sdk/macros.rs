@@ -30,8 +30,8 @@
 /// Name and version default to the crate's (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`), which is
 /// what `cargo xtask build-plugin` names the artifact after; override them with
 /// `name: "...", version: "...",` before `routes`. Shared modules the adapter calls are
-/// declared before `routes` as `requires: { "artwork" "^1.1" => artwork_api::v1::ArtworkV1Ref }`
-/// and reached in a handler with `ctx.module::<ArtworkV1Ref>()`.
+/// declared before `routes` as `requires: { "artwork" "^1.1" => artwork_api::Artwork }` (the
+/// handle type of the interface) and reached in a handler with `ctx.module::<Artwork>()?`.
 #[macro_export]
 macro_rules! export_adapter {
     (
@@ -46,7 +46,9 @@ macro_rules! export_adapter {
             const __FRONTDOOR_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
             const __FRONTDOOR_HANDLERS: &[$crate::sdk::entry::HandlerFn] =
                 &[$(|request| $crate::sdk::entry::run($handler, request)),*];
-            const __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
+            // A static, not a const: the layout addresses the manifest declares are the ones
+            // typed lookups compare bindings against, so both must read the same memory.
+            static __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
                 $($($crate::sdk::modules::required_module::<$interface>($module, $requirement)),*)?
             ];
 
@@ -74,49 +76,61 @@ macro_rules! export_adapter {
     };
 }
 
-/// Declares a shared module: the interface it exports (the `PrefixRef` type of an
-/// abi_stable prefix struct, from an interface crate) and the expression that builds its
-/// table, plus the modules it requires itself.
+/// Declares a shared module: the interface it implements (a handle type declared with
+/// [`crate::module_interface!`] in an interface crate), the type that implements it, and
+/// the modules it requires itself.
 ///
 /// ```no_run
-/// use frontdoor_plugin_api::{
-///     ModuleCallError, guarded,
-///     abi_stable::{StableAbi, prefix_type::PrefixTypeTrait, std_types::{RResult, RString}},
-/// };
+/// use frontdoor_plugin_api::{ModuleCallError, abi_stable::std_types::RString};
 ///
 /// // Normally in the interface crate:
-/// #[repr(C)]
-/// #[derive(StableAbi)]
-/// #[sabi(kind(Prefix(prefix_ref = GreeterRef)))]
-/// pub struct Greeter {
-///     #[sabi(last_prefix_field)]
-///     pub greet: extern "C" fn(name: RString) -> RResult<RString, ModuleCallError>,
+/// frontdoor_plugin_api::module_interface! {
+///     /// Greetings.
+///     pub struct Greeter;
+///     /// What a greeter implements.
+///     pub trait GreeterModule;
+///
+///     since "1.0" {
+///         /// A greeting for `name`.
+///         fn greet(name: RString) -> RString;
+///     }
 /// }
 ///
-/// extern "C" fn greet(name: RString) -> RResult<RString, ModuleCallError> {
-///     guarded(|| RString::from(format!("hello, {name}")))
+/// struct Polite;
+///
+/// impl GreeterModule for Polite {
+///     fn greet(name: RString) -> Result<RString, ModuleCallError> {
+///         Ok(format!("hello, {name}").into())
+///     }
 /// }
 ///
 /// frontdoor_plugin_api::export_shared_module! {
-///     interface: GreeterRef => Greeter { greet }.leak_into_prefix(),
+///     interface: Greeter,
+///     implementation: Polite,
 /// }
 /// # fn main() {}
 /// ```
 ///
-/// Interface functions return `RResult<_, ModuleCallError>` and wrap their bodies in
-/// [`crate::guarded`]: a panic must not unwind out of a module into its caller.
+/// Implementations are plain Rust: the generated wrappers catch panics (the caller gets a
+/// [`crate::ModuleCallError`] of kind `Panicked`) and make the module's own bindings
+/// current for the call. A module declares what it needs with
+/// `requires: { "formatter" "^1" => Text },` before `interface`, and reaches it inside a
+/// call with [`crate::dependency`]`::<Text>()`: the versions bound for the caller's
+/// request, at every depth, for the request's whole life.
 #[macro_export]
 macro_rules! export_shared_module {
     (
         $(name: $name:expr,)?
         $(version: $version:expr,)?
         $(requires: { $($module:tt $requirement:tt => $interface:ty),* $(,)? },)?
-        interface: $exported:ty => $build:expr $(,)?
+        interface: $exported:ty,
+        implementation: $implementation:ty $(,)?
     ) => {
         const _: () = {
             use $crate::abi_stable::std_types::{ROption, RResult, RString};
 
-            const __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
+            // A static, not a const: see `export_adapter!`.
+            static __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
                 $($($crate::sdk::modules::required_module::<$interface>($module, $requirement)),*)?
             ];
 
@@ -137,7 +151,10 @@ macro_rules! export_shared_module {
 
             extern "C" fn __frontdoor_export() -> ROption<$crate::ModuleExport> {
                 static __FRONTDOOR_TABLE: ::std::sync::OnceLock<$crate::ModuleExport> = ::std::sync::OnceLock::new();
-                $crate::sdk::entry::export::<$exported>(&__FRONTDOOR_TABLE, || $build)
+                $crate::sdk::entry::export(
+                    &__FRONTDOOR_TABLE,
+                    <$exported>::__frontdoor_export::<$implementation>,
+                )
             }
 
             $crate::__export_plugin!(__FRONTDOOR_REQUIRES, __frontdoor_manifest, __frontdoor_handle, __frontdoor_export);
@@ -145,8 +162,8 @@ macro_rules! export_shared_module {
     };
 }
 
-/// The entry points every plugin shares (`init` with its requirements, `bind`), and the
-/// export of the root module.
+/// The entry points every plugin shares (`init` with its requirements,
+/// `stats`, `set_log_level`, the counting allocator), and the export of the root module.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_plugin {
@@ -155,12 +172,6 @@ macro_rules! __export_plugin {
             host: $crate::PluginHostObj,
         ) -> $crate::abi_stable::std_types::RResult<(), $crate::abi_stable::std_types::RString> {
             $crate::sdk::entry::init(host, $requires)
-        }
-
-        extern "C" fn __frontdoor_bind(
-            bindings: $crate::abi_stable::std_types::RVec<$crate::ModuleTable>,
-        ) {
-            $crate::sdk::entry::bind(bindings)
         }
 
         extern "C" fn __frontdoor_stats() -> $crate::PluginStats {
@@ -183,7 +194,6 @@ macro_rules! __export_plugin {
             __frontdoor_init,
             $handle,
             $export,
-            __frontdoor_bind,
             __frontdoor_stats,
             __frontdoor_set_log_level
         );
@@ -203,7 +213,7 @@ macro_rules! __first {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_root_module {
-    ($manifest:ident, $init:ident, $handle:ident, $export:ident, $bind:ident, $stats:ident, $set_log_level:ident) => {
+    ($manifest:ident, $init:ident, $handle:ident, $export:ident, $stats:ident, $set_log_level:ident) => {
         fn __frontdoor_root_module() -> $crate::PluginModuleRef {
             use $crate::abi_stable::prefix_type::PrefixTypeTrait;
             $crate::PluginModule {
@@ -211,7 +221,6 @@ macro_rules! __export_root_module {
                 init: $init,
                 handle: $handle,
                 export: $export,
-                bind: $bind,
                 stats: $stats,
                 set_log_level: $set_log_level,
             }

@@ -2,13 +2,13 @@
 //! small images from the `artwork` shared module's v2 interface (`^2`, loaded beside the
 //! v1 modules `tv` uses), and the same parallel fan-out and fallbacks.
 
-use artwork2_api::{ArtworkRef, ImageKind};
+use artwork2_api::{Artwork, ImageKind};
 use frontdoor_plugin_api::{BadRequest, Ctx, Request, Response};
 use futures_util::future::join;
 use serde::{Deserialize, Serialize};
 
 frontdoor_plugin_api::export_adapter! {
-    requires: { "artwork" "^2" => ArtworkRef },
+    requires: { "artwork" "^2" => Artwork },
     routes: {
         GET "/home" => home,
     }
@@ -79,7 +79,7 @@ async fn home(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::error
     else {
         return Ok(BadRequest("profile must be a number".into()).into_response());
     };
-    let artwork = ctx.module::<ArtworkRef>()?;
+    let artwork = ctx.module::<Artwork>()?;
     let mut degraded = Vec::new();
     let (recommended, bookmarks) = join(
         ctx.backend("recommendations")
@@ -144,9 +144,7 @@ async fn home(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::error
                 items.push(Item {
                     id,
                     title: title.title.clone(),
-                    image: (artwork.image_url())(id, ImageKind::BoxArt, 185)
-                        .into_result()?
-                        .into_string(),
+                    image: artwork.image_url(id, ImageKind::BoxArt, 185)?.into_string(),
                 });
             }
         }

@@ -7,13 +7,13 @@
 //! without recommendations a fixed "Popular" row, without a profile the defaults; the
 //! response lists what was degraded.
 
-use artwork_api::ArtworkRef;
+use artwork_api::Artwork;
 use frontdoor_plugin_api::{BadRequest, Ctx, Request, Response};
 use futures_util::future::{join_all, join3};
 use serde::{Deserialize, Serialize};
 
 frontdoor_plugin_api::export_adapter! {
-    requires: { "artwork" "^1.1" => ArtworkRef },
+    requires: { "artwork" "^1.1" => Artwork },
     routes: {
         GET "/home" => home,
     }
@@ -106,7 +106,7 @@ async fn home(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::error
     else {
         return Ok(BadRequest("profile must be a number".into()).into_response());
     };
-    let artwork = ctx.module::<ArtworkRef>()?;
+    let artwork = ctx.module::<Artwork>()?;
     let mut degraded = Vec::new();
 
     let (who, recommended, bookmarks) = join3(
@@ -173,9 +173,7 @@ async fn home(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::error
         let mut items = Vec::with_capacity(batch.titles.len());
         for title in batch.titles {
             items.push(Item {
-                boxart: (artwork.boxart_url())(title.id, 342)
-                    .into_result()?
-                    .into_string(),
+                boxart: artwork.boxart_url(title.id, 342)?.into_string(),
                 resume_at_s: bookmarks
                     .iter()
                     .find(|b| b.title_id == title.id)
@@ -189,7 +187,7 @@ async fn home(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::error
         rows.push(Row { name, items });
     }
     let hero = match rows.iter().flat_map(|row| row.items.first()).next() {
-        Some(first) => Some((artwork.hero_url())(first.id).into_result()?.into_string()),
+        Some(first) => Some(artwork.hero_url(first.id)?.into_string()),
         None => None,
     };
     Ok(Response::json(&Home {

@@ -1,22 +1,20 @@
 //! Shared module `artwork` 1.0.0, the first release: box art URLs only. Kept buildable so
 //! consumers pinned to `=1.0.0` keep working and compatibility is tested against it.
 
-use abi_stable::{
-    prefix_type::PrefixTypeTrait,
-    std_types::{RResult, RString},
-};
-use artwork_api::release_1_0::{Artwork, ArtworkRef};
-use frontdoor_plugin_api::{ModuleCallError, guarded};
+use artwork_api::release_1_0::{Artwork, ArtworkModule};
+use frontdoor_plugin_api::{ModuleCallError, abi_stable::std_types::RString};
 
 frontdoor_plugin_api::export_shared_module! {
     name: "artwork",
-    interface: ArtworkRef => Artwork { boxart_url }.leak_into_prefix(),
+    interface: Artwork,
+    implementation: Urls,
 }
 
-extern "C" fn boxart_url(title_id: u64, width: u32) -> RResult<RString, ModuleCallError> {
-    guarded(|| {
-        RString::from(format!(
-            "https://img.example.test/boxart/w{width}/{title_id}.jpg"
-        ))
-    })
+/// The URL rules of the image CDN, as of 1.0.
+struct Urls;
+
+impl ArtworkModule for Urls {
+    fn boxart_url(title_id: u64, width: u32) -> Result<RString, ModuleCallError> {
+        Ok(format!("https://img.example.test/boxart/w{width}/{title_id}.jpg").into())
+    }
 }

@@ -2,11 +2,7 @@
 //! kind of image replaces v1's function per kind. A breaking change, hence a new major and a
 //! new interface crate; v1 consumers keep binding to 1.x modules loaded beside 2.x.
 
-use abi_stable::{
-    StableAbi,
-    std_types::{RResult, RString},
-};
-use frontdoor_plugin_api::ModuleCallError;
+use frontdoor_plugin_api::abi_stable::{StableAbi, std_types::RString};
 
 /// Which image of a title.
 #[repr(u8)]
@@ -17,17 +13,14 @@ pub enum ImageKind {
     Logo = 3,
 }
 
-/// Artwork URL rules, v2.
-#[repr(C)]
-#[derive(StableAbi)]
-#[sabi(kind(Prefix(prefix_ref = ArtworkRef)))]
-#[sabi(missing_field(panic))]
-pub struct Artwork {
-    /// The `kind` image of `title_id`, `width` pixels wide.
-    #[sabi(last_prefix_field)]
-    pub image_url: extern "C" fn(
-        title_id: u64,
-        kind: ImageKind,
-        width: u32,
-    ) -> RResult<RString, ModuleCallError>,
+frontdoor_plugin_api::module_interface! {
+    /// The `artwork` module bound for a request: artwork URL rules, v2.
+    pub struct Artwork;
+    /// What an `artwork` 2.x module implements.
+    pub trait ArtworkModule;
+
+    since "2.0" {
+        /// The `kind` image of `title_id`, `width` pixels wide.
+        fn image_url(title_id: u64, kind: ImageKind, width: u32) -> RString;
+    }
 }

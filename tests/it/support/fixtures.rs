@@ -44,12 +44,17 @@ pub enum Fixture {
     },
     /// Adapter `gallery-pinned`: `artwork =1.0.0`, compiled against the 1.0 interface.
     GalleryPinned,
-    /// Shared module `formatter` (text interface).
-    Formatter,
-    /// A text shared module named `name` that requires `requires` (`^1`).
+    /// Shared module `formatter` (text interface) at a version.
+    Formatter(&'static str),
+    /// Shared module `formatter` 1.0.0 with a bug: it panics on text shorter than 8 bytes,
+    /// and has no hand-written guard against panics.
+    PanickyFormatter,
+    /// A text shared module named `name` that requires module `requires` with
+    /// `requirement`.
     Facade {
         name: &'static str,
         requires: &'static str,
+        requirement: &'static str,
     },
     /// Adapter `texter`, requiring `facade ^1`.
     Texter,
@@ -79,15 +84,17 @@ pub enum StaticInit {
 
 /// Every variable a fixture build may read: cleared before each build, so a variant never
 /// inherits another's settings.
-const FIXTURE_ENV: [&str; 8] = [
+const FIXTURE_ENV: [&str; 10] = [
     "STATIC_INIT",
     "ECHO_VERSION",
     "MISBEHAVER_VERSION",
     "ARTWORK_VERSION",
     "GALLERY_VERSION",
     "GALLERY_REQUIREMENT",
+    "FORMATTER_VERSION",
     "FACADE_NAME",
     "FACADE_REQUIRES",
+    "FACADE_REQUIREMENT",
 ];
 
 impl Fixture {
@@ -105,7 +112,8 @@ impl Fixture {
             Fixture::Tv => "tv",
             Fixture::Gallery { .. } => "gallery",
             Fixture::GalleryPinned => "gallery-pinned",
-            Fixture::Formatter => "text-formatter",
+            Fixture::Formatter(_) => "text-formatter",
+            Fixture::PanickyFormatter => "text-panicky",
             Fixture::Facade { .. } => "text-facade",
             Fixture::Texter => "texter",
             Fixture::Playback => "playback",
@@ -137,8 +145,17 @@ impl Fixture {
                     ("GALLERY_REQUIREMENT", requirement),
                 ]
             }
-            Fixture::Facade { name, requires } => {
-                vec![("FACADE_NAME", name), ("FACADE_REQUIRES", requires)]
+            Fixture::Formatter(version) => vec![("FORMATTER_VERSION", version)],
+            Fixture::Facade {
+                name,
+                requires,
+                requirement,
+            } => {
+                vec![
+                    ("FACADE_NAME", name),
+                    ("FACADE_REQUIRES", requires),
+                    ("FACADE_REQUIREMENT", requirement),
+                ]
             }
             Fixture::StaticInit(StaticInit::Panic) => vec![("STATIC_INIT", "panic")],
             Fixture::StaticInit(StaticInit::Exit) => vec![("STATIC_INIT", "exit")],
@@ -162,7 +179,8 @@ impl Fixture {
             Fixture::Tv => "tv-1.0.0.so".into(),
             Fixture::Gallery { version, .. } => format!("gallery-{version}.so"),
             Fixture::GalleryPinned => "gallery-pinned-1.0.0.so".into(),
-            Fixture::Formatter => "formatter-1.0.0.so".into(),
+            Fixture::Formatter(version) => format!("formatter-{version}.so"),
+            Fixture::PanickyFormatter => "formatter-1.0.0.so".into(),
             Fixture::Facade { name, .. } => format!("{name}-1.0.0.so"),
             Fixture::Texter => "texter-1.0.0.so".into(),
             Fixture::Playback => "playback-1.0.0.so".into(),
