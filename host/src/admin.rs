@@ -71,6 +71,7 @@ impl Admin {
                         status: "ok",
                         adapters: table.adapter_count(),
                         blocked_polls: watchdog::blocked_now(),
+                        deployer_restarts: self.registry.deployer_restarts(),
                     },
                 )
             }
@@ -175,6 +176,8 @@ struct Health {
     adapters: usize,
     /// Polls of plugin code holding a thread longer than their limit right now.
     blocked_polls: Vec<watchdog::BlockedPoll>,
+    /// Times the deployer thread panicked and was restarted.
+    deployer_restarts: u64,
 }
 
 /// The JSON document of `GET /admin/plugins`.

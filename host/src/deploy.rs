@@ -19,15 +19,17 @@ use crate::registry::Registry;
 /// the versions whose file is gone. Failures are recorded per file; they never stop the
 /// others from loading.
 pub fn reconcile(registry: &Registry, dir: &Path) -> std::io::Result<()> {
-    reconcile_except(registry, dir, |_| false)
+    reconcile_except(registry, dir, |_| false, |path| registry.sync_file(path))
 }
 
 /// [`reconcile`], leaving alone the files for which `in_progress` is true (still being
-/// written: neither loaded nor retired yet).
+/// written: neither loaded nor retired yet), and bringing each other file in line through
+/// `sync` (the deployer's, which notes the file it is on).
 fn reconcile_except(
     registry: &Registry,
     dir: &Path,
     in_progress: impl Fn(&Path) -> bool,
+    mut sync: impl FnMut(&Path),
 ) -> std::io::Result<()> {
     let present = scan(dir)?;
     for known in registry.known_files() {
@@ -36,7 +38,7 @@ fn reconcile_except(
         }
     }
     for path in present.iter().filter(|path| !in_progress(path)) {
-        registry.sync_file(path);
+        sync(path);
     }
     Ok(())
 }

@@ -15,7 +15,10 @@ mod version;
 use std::{
     collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
     time::SystemTime,
 };
 
@@ -64,6 +67,8 @@ pub struct Registry {
     deploying: Mutex<()>,
     state: Mutex<RegistryState>,
     table: ArcSwap<RoutingTable>,
+    /// Restarts of the deployer thread after a panic (shown in `/admin/health`).
+    deployer_restarts: AtomicU64,
 }
 
 #[derive(Default)]
@@ -107,6 +112,7 @@ impl Registry {
             deploying: Mutex::new(()),
             state: Mutex::new(RegistryState::default()),
             table: ArcSwap::from_pointee(RoutingTable::default()),
+            deployer_restarts: AtomicU64::new(0),
         }
     }
 
@@ -251,6 +257,43 @@ impl Registry {
                 let _ = self.deploy_locked(path);
             }
         }
+    }
+
+    /// True when `path` looks as it did when last deployed or refused (a sync does nothing).
+    pub fn is_unchanged(&self, path: &Path) -> bool {
+        Fingerprint::of_path(path)
+            .is_ok_and(|fingerprint| self.lock().fingerprints.get(path) == Some(&fingerprint))
+    }
+
+    /// Records `path` as refused with `reason`, as it looks now: it is not tried again
+    /// until it changes (the deployer's way to keep a file that crashed it from doing so
+    /// again).
+    pub fn refuse(&self, path: &Path, reason: String) {
+        let fingerprint = Fingerprint::of_path(path).ok();
+        let mut state = self.lock();
+        if let Some(fingerprint) = fingerprint {
+            state.fingerprints.insert(path.to_owned(), fingerprint);
+        }
+        tracing::warn!(file = %path.display(), %reason, "artifact refused");
+        state.failed.insert(
+            path.to_owned(),
+            Failure {
+                file: path.to_owned(),
+                plugin: None,
+                reason,
+                at: SystemTime::now(),
+            },
+        );
+    }
+
+    /// Counts one restart of the deployer thread after a panic; returns the count.
+    pub fn note_deployer_restart(&self) -> u64 {
+        self.deployer_restarts.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// How often the deployer thread was restarted after a panic.
+    pub fn deployer_restarts(&self) -> u64 {
+        self.deployer_restarts.load(Ordering::Relaxed)
     }
 
     /// Publishes again: a version's health changed (quarantine), so defaults, bindings and

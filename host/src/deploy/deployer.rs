@@ -33,6 +33,7 @@ use notify::{
     EventKind, RecommendedWatcher, RecursiveMode, Watcher as _,
     event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode},
 };
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::{is_artifact_name, reconcile_except};
 use crate::registry::Registry;
@@ -46,6 +47,9 @@ pub struct DeployerConfig {
     pub reconcile_every: Duration,
     /// A file written to but never closed is loaded by the reconcile after this long.
     pub stalled_writer: Duration,
+    /// Runs before each file is brought in line: how tests inject a fault into the
+    /// deployer thread (a panic) to show it is supervised. `None` in production.
+    pub fault_injection: Option<fn(&Path)>,
 }
 
 impl Default for DeployerConfig {
@@ -54,6 +58,7 @@ impl Default for DeployerConfig {
             settle: Duration::from_millis(25),
             reconcile_every: Duration::from_secs(2),
             stalled_writer: Duration::from_secs(10),
+            fault_injection: None,
         }
     }
 }
@@ -91,10 +96,12 @@ impl Deployer {
             writing: HashMap::new(),
             due: HashMap::new(),
             dir_access: DirAccess::of(dir),
+            in_progress: None,
+            restarted: false,
         };
         let thread = std::thread::Builder::new()
             .name("frontdoor-deployer".into())
-            .spawn(move || loop_state.run(inbox))
+            .spawn(move || loop_state.supervise(&inbox))
             .map_err(notify::Error::io)?;
         Ok(Self {
             _watcher: watcher,
@@ -122,6 +129,10 @@ struct DeployLoop {
     due: HashMap<PathBuf, Instant>,
     /// The plugins directory's mode and owner when last looked at.
     dir_access: Option<DirAccess>,
+    /// The file being brought in line right now (named if the deployer panics on it).
+    in_progress: Option<PathBuf>,
+    /// The loop was restarted after a panic.
+    restarted: bool,
 }
 
 /// What of the plugins directory decides whether its artifacts are trusted.
@@ -143,8 +154,57 @@ impl DirAccess {
 }
 
 impl DeployLoop {
-    fn run(mut self, inbox: Receiver<Message>) {
-        let mut next_reconcile = Instant::now() + self.config.reconcile_every;
+    /// Runs the loop until told to stop. A panic in it (a bug in the host's loading code)
+    /// must not silently end hot reload: it is logged, the file it was on is refused with
+    /// the reason (until it changes, so a file that trips the bug cannot loop it), and the
+    /// loop starts again from a fresh reconcile.
+    fn supervise(mut self, inbox: &Receiver<Message>) {
+        loop {
+            match catch_unwind(AssertUnwindSafe(|| self.run(inbox))) {
+                Ok(()) => return,
+                Err(payload) => {
+                    let message = panic_message(payload.as_ref());
+                    let restarts = self.registry.note_deployer_restart();
+                    tracing::error!(
+                        panic = %message,
+                        file = ?self.in_progress,
+                        restarts,
+                        "the deployer thread panicked; restarting it"
+                    );
+                    if let Some(path) = self.in_progress.take() {
+                        self.registry.refuse(
+                            &path,
+                            format!(
+                                "the deployer panicked while loading it ({message}); it stays refused until the file changes"
+                            ),
+                        );
+                    }
+                    self.writing.clear();
+                    self.due.clear();
+                    self.restarted = true;
+                }
+            }
+        }
+    }
+
+    /// Brings one file in line, noting which.
+    fn sync(&mut self, path: &Path) {
+        sync_noted(
+            &self.registry,
+            &mut self.in_progress,
+            self.config.fault_injection,
+            path,
+        );
+    }
+
+    fn run(&mut self, inbox: &Receiver<Message>) {
+        // After a restart, look at everything at once (events may have been lost with the
+        // panic); at start-up the host reconciles itself before serving.
+        let mut next_reconcile = if self.restarted {
+            Instant::now()
+        } else {
+            Instant::now() + self.config.reconcile_every
+        };
         loop {
             let now = Instant::now();
             let wake = self
@@ -165,6 +225,17 @@ impl DeployLoop {
             }
             self.check_due();
             if Instant::now() >= next_reconcile {
+                // Events already queued come first: a file whose creation is still in the
+                // queue is being written, and the reconcile must know to leave it alone.
+                while let Ok(message) = inbox.try_recv() {
+                    match message {
+                        Message::Fs(Ok(event)) => self.on_event(event),
+                        Message::Fs(Err(error)) => {
+                            tracing::warn!(%error, "file watcher error");
+                        }
+                        Message::Stop => return,
+                    }
+                }
                 self.reconcile();
                 next_reconcile = Instant::now() + self.config.reconcile_every;
             }
@@ -231,7 +302,7 @@ impl DeployLoop {
             .collect();
         for path in ready {
             self.due.remove(&path);
-            self.registry.sync_file(&path);
+            self.sync(&path);
         }
     }
 
@@ -246,12 +317,47 @@ impl DeployLoop {
         self.writing
             .retain(|_, last_write| last_write.elapsed() < stalled);
         let writing = &self.writing;
-        if let Err(error) =
-            reconcile_except(&self.registry, &self.dir, |path| writing.contains_key(path))
-        {
+        let (registry, in_progress, fault) = (
+            &self.registry,
+            &mut self.in_progress,
+            self.config.fault_injection,
+        );
+        if let Err(error) = reconcile_except(
+            registry,
+            &self.dir,
+            |path| writing.contains_key(path),
+            |path| sync_noted(registry, in_progress, fault, path),
+        ) {
             tracing::warn!(%error, dir = %self.dir.display(), "cannot reconcile the plugins directory");
         }
     }
+}
+
+/// Brings `path` in line, with `in_progress` naming it meanwhile.
+fn sync_noted(
+    registry: &Registry,
+    in_progress: &mut Option<PathBuf>,
+    fault_injection: Option<fn(&Path)>,
+    path: &Path,
+) {
+    *in_progress = Some(path.to_owned());
+    // The injected fault stands for a bug in loading: it strikes where a load would happen.
+    if let Some(fault) = fault_injection
+        && !registry.is_unchanged(path)
+    {
+        fault(path);
+    }
+    registry.sync_file(path);
+    *in_progress = None;
+}
+
+/// The text of a panic payload, when it has one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Whether a created entry is a regular file, which a writer will close when done. A
