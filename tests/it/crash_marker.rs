@@ -2,85 +2,26 @@
 //! crash-looping: the real `frontdoor` binary, with the probe turned off so that a static
 //! initializer that aborts does kill it.
 
-use std::{
-    io::{BufRead as _, BufReader},
-    os::unix::process::ExitStatusExt as _,
-    path::Path,
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
-    thread::JoinHandle,
-    time::{Duration, Instant},
-};
+use std::{ffi::OsStr, os::unix::process::ExitStatusExt as _, path::Path};
 
-use crate::support::{Fixture, StaticInit, TestHost, eventually, get};
+use crate::support::{Fixture, HostProcess, StaticInit, TestHost, eventually, get};
 
 const FILE: &str = "static-init-1.0.0.so";
-/// How long a host gets to start, or to die.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// `frontdoor serve` over `plugins` with its own state and copies directories, no probe.
-fn serve(plugins: &Path, state: &Path, work: &Path) -> (Child, Arc<Mutex<String>>, JoinHandle<()>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdoor-under-test"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--set",
-            "artifacts.probe=false",
-        ])
-        .arg("--plugins-dir")
-        .arg(plugins)
-        .arg("--state-dir")
-        .arg(state)
-        .arg("--copies-dir")
-        .arg(work)
-        .env("RUST_LOG", "info")
-        .env_remove("FRONTDOOR_CONFIG")
-        .current_dir(work)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start frontdoor");
-    let log = Arc::new(Mutex::new(String::new()));
-    let stderr = child.stderr.take().expect("piped stderr");
-    let reader = {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        })
-    };
-    (child, log, reader)
-}
-
-/// The value of `key=` in the host's "frontdoor serving" line, once it is logged.
-async fn serving_address(log: &Mutex<String>, key: &str) -> String {
-    let mut found = String::new();
-    eventually("the host reports its addresses", || {
-        let text = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let address = text
-            .lines()
-            .find(|line| line.contains("frontdoor serving"))
-            .and_then(|line| line.split(&format!("{key}=")).nth(1))
-            .and_then(|rest| rest.split_whitespace().next())
-            .map(str::to_owned);
-        let result = match address {
-            Some(address) => {
-                found = address;
-                Ok(())
-            }
-            None => Err(text),
-        };
-        async move { result }
-    })
-    .await;
-    found
+fn serve(plugins: &Path, state: &Path, work: &Path) -> HostProcess {
+    HostProcess::spawn(
+        plugins,
+        [
+            OsStr::new("--set"),
+            OsStr::new("artifacts.probe=false"),
+            OsStr::new("--state-dir"),
+            state.as_os_str(),
+            OsStr::new("--copies-dir"),
+            work.as_os_str(),
+        ],
+        "info",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,17 +33,9 @@ async fn a_file_that_killed_the_host_is_refused_at_the_next_start_until_it_chang
     Fixture::StaticInit(StaticInit::Panic).deploy_to(plugins.path());
 
     // First run: echo loads, then the static initializer aborts the host during start-up.
-    let (mut first, first_log, reader) = serve(plugins.path(), state.path(), work.path());
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = first.try_wait().expect("check on frontdoor") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the host did not die");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    reader.join().expect("stderr reader");
-    let first_log = first_log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut first = serve(plugins.path(), state.path(), work.path());
+    let status = first.wait_exit().await;
+    let first_log = first.log();
     assert_eq!(
         status.signal(),
         Some(libc::SIGABRT),
@@ -114,9 +47,9 @@ async fn a_file_that_killed_the_host_is_refused_at_the_next_start_until_it_chang
     );
 
     // Second run: the same file is refused with the reason; everything else serves.
-    let (mut second, log, reader) = serve(plugins.path(), state.path(), work.path());
-    let device = serving_address(&log, "device_addr").await;
-    let admin = serving_address(&log, "admin_addr").await;
+    let mut second = serve(plugins.path(), state.path(), work.path());
+    second.wait_serving().await;
+    let (device, admin) = (second.device_addr.clone(), second.admin_addr.clone());
     assert_eq!(
         get(&format!("http://{device}/echo/hello")).await.status,
         200
@@ -153,12 +86,9 @@ async fn a_file_that_killed_the_host_is_refused_at_the_next_start_until_it_chang
     .await;
     assert!(!state.path().join(format!("loading/{FILE}.json")).exists());
 
-    // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped yet.
-    let signalled = unsafe { libc::kill(second.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(signalled, 0);
-    let status = second.wait().expect("wait for frontdoor");
-    reader.join().expect("stderr reader");
-    let log = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    second.terminate();
+    let status = second.wait_exit().await;
+    let log = second.log();
     assert!(status.success(), "clean exit: {status}: {log}");
     assert!(
         log.contains("the previous host died while loading this file"),

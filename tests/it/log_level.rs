@@ -8,14 +8,15 @@ use crate::support::{Fixture, HostProcess, TestHost, get, send};
 async fn a_plugins_log_level_follows_the_hosts_when_it_changes() {
     let dir = TestHost::plugins_dir();
     Fixture::Misbehaver("1.0.0").deploy_to(dir.path());
-    let host = HostProcess::start(dir.path(), &[], "info");
-    let at = |path: &str| format!("http://{}{path}", host.device_addr);
-    let admin = |path: &str| format!("http://{}{path}", host.admin_addr);
+    let host = HostProcess::start(dir.path(), [""; 0], "info").await;
+    let at = |path: &str| host.url(path);
+    let admin = |path: &str| host.admin_url(path);
 
     // At info, the plugin's debug line is not forwarded. It is emitted before the info
     // line of the same request, so once the info line is in the log, its absence counts.
     assert_eq!(get(&at("/misbehaver/log?n=1")).await.status, 200);
-    host.wait_for_log(|log| log.contains("info-marker-1").then_some(()));
+    host.wait_for_log(|log| log.contains("info-marker-1").then_some(()))
+        .await;
     assert!(!host.log().contains("debug-marker-1"), "{}", host.log());
 
     let changed = send(
@@ -33,7 +34,8 @@ async fn a_plugins_log_level_follows_the_hosts_when_it_changes() {
     );
 
     assert_eq!(get(&at("/misbehaver/log?n=2")).await.status, 200);
-    host.wait_for_log(|log| log.contains("info-marker-2").then_some(()));
+    host.wait_for_log(|log| log.contains("info-marker-2").then_some(()))
+        .await;
     assert!(host.log().contains("debug-marker-2"), "{}", host.log());
 
     // Back to info: quiet again.
@@ -46,7 +48,8 @@ async fn a_plugins_log_level_follows_the_hosts_when_it_changes() {
     .await;
     assert_eq!(changed.status, 200);
     assert_eq!(get(&at("/misbehaver/log?n=3")).await.status, 200);
-    host.wait_for_log(|log| log.contains("info-marker-3").then_some(()));
+    host.wait_for_log(|log| log.contains("info-marker-3").then_some(()))
+        .await;
     assert!(!host.log().contains("debug-marker-3"), "{}", host.log());
 
     // Nonsense directives are refused and change nothing.
@@ -62,5 +65,5 @@ async fn a_plugins_log_level_follows_the_hosts_when_it_changes() {
         get(&admin("/admin/log-level")).await.json()["directives"],
         "info"
     );
-    assert!(host.stop(), "clean exit");
+    assert!(host.stop().await, "clean exit");
 }

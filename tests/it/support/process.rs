@@ -2,29 +2,35 @@
 //! stderr collected, its addresses read from its "serving" line, stopped with SIGTERM.
 
 use std::{
+    ffi::OsStr,
     io::{BufRead as _, BufReader},
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Command, ExitStatus, Stdio},
     sync::{Arc, Mutex},
     thread::JoinHandle,
     time::{Duration, Instant},
 };
 
-/// How long the binary gets to do something it must do.
-const PATIENCE: Duration = Duration::from_secs(20);
+/// How long the binary gets to do something it must do (start, log a line, exit).
+const PATIENCE: Duration = Duration::from_secs(60);
 
 pub struct HostProcess {
     child: Child,
     log: Arc<Mutex<String>>,
     reader: Option<JoinHandle<()>>,
+    /// Set once the host logged that it serves.
     pub device_addr: String,
     pub admin_addr: String,
 }
 
 impl HostProcess {
-    /// Starts `frontdoor serve` over `plugins_dir` on ephemeral loopback ports, with
-    /// `extra` arguments and `RUST_LOG=rust_log`; returns once it serves.
-    pub fn start(plugins_dir: &Path, extra: &[&str], rust_log: &str) -> Self {
+    /// Starts `frontdoor serve` over `plugins_dir` on ephemeral loopback ports, with the
+    /// `extra` arguments and `RUST_LOG=rust_log`, in `plugins_dir`; returns at once.
+    pub fn spawn<A: AsRef<OsStr>>(
+        plugins_dir: &Path,
+        extra: impl IntoIterator<Item = A>,
+        rust_log: &str,
+    ) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_frontdoor-under-test"))
             .args([
                 "serve",
@@ -39,8 +45,9 @@ impl HostProcess {
             .env("RUST_LOG", rust_log)
             .env_remove("FRONTDOOR_CONFIG")
             .current_dir(plugins_dir)
-            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start frontdoor");
         let log = Arc::new(Mutex::new(String::new()));
@@ -55,13 +62,28 @@ impl HostProcess {
                 }
             })
         };
-        let mut process = Self {
+        Self {
             child,
             log,
             reader: Some(reader),
             device_addr: String::new(),
             admin_addr: String::new(),
-        };
+        }
+    }
+
+    /// [`HostProcess::spawn`], then waits until it serves.
+    pub async fn start<A: AsRef<OsStr>>(
+        plugins_dir: &Path,
+        extra: impl IntoIterator<Item = A>,
+        rust_log: &str,
+    ) -> Self {
+        let mut process = Self::spawn(plugins_dir, extra, rust_log);
+        process.wait_serving().await;
+        process
+    }
+
+    /// Waits for the "frontdoor serving" line and reads the addresses from it.
+    pub async fn wait_serving(&mut self) {
         let field = |name: &'static str| {
             move |text: &str| {
                 text.lines()
@@ -71,9 +93,18 @@ impl HostProcess {
                     .map(str::to_owned)
             }
         };
-        process.device_addr = process.wait_for_log(field("device_addr"));
-        process.admin_addr = process.wait_for_log(field("admin_addr"));
-        process
+        self.device_addr = self.wait_for_log(field("device_addr")).await;
+        self.admin_addr = self.wait_for_log(field("admin_addr")).await;
+    }
+
+    /// `http://{device_addr}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.device_addr)
+    }
+
+    /// `http://{admin_addr}{path}`.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin_addr)
     }
 
     /// Everything the process wrote to stderr so far.
@@ -82,7 +113,7 @@ impl HostProcess {
     }
 
     /// Polls the log until `find` returns something; panics after a bounded wait.
-    pub fn wait_for_log<T>(&self, find: impl Fn(&str) -> Option<T>) -> T {
+    pub async fn wait_for_log<T>(&self, find: impl Fn(&str) -> Option<T>) -> T {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(found) = find(&self.log()) {
@@ -93,20 +124,41 @@ impl HostProcess {
                 "the host never logged what the test waits for; log:\n{}",
                 self.log()
             );
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
-    pub fn stop(mut self) -> bool {
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
         // SAFETY: kill(2) on the pid of a child this harness spawned and has not reaped.
         let signalled = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         assert_eq!(signalled, 0);
-        let status = self.child.wait().expect("wait for frontdoor");
+    }
+
+    /// Waits (bounded) for the process to exit; all its stderr is in the log afterwards.
+    pub async fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("check on frontdoor") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the host did not exit; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
         if let Some(reader) = self.reader.take() {
             reader.join().expect("stderr reader");
         }
-        status.success()
+        status
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns whether it exited cleanly.
+    pub async fn stop(mut self) -> bool {
+        self.terminate();
+        self.wait_exit().await.success()
     }
 }
 
