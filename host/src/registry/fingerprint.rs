@@ -3,6 +3,8 @@
 
 use std::{io, os::unix::fs::MetadataExt as _, path::Path};
 
+use crate::loader::ContentId;
+
 /// Identity of a directory entry as far as the file system tells: a rename brings a new
 /// inode, a rewrite a new size or modification time, `chmod`/`chown` a new mode or owner
 /// (a file refused for its permissions is retried once they are fixed). For a symlink, the
@@ -16,10 +18,8 @@ pub(super) struct Fingerprint {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stat {
-    device: u64,
-    inode: u64,
-    len: u64,
-    modified_ns: i128,
+    /// Device, inode, size and modification time: what says the content is the same.
+    content: ContentId,
     /// File type and permission bits.
     mode: u32,
     uid: u32,
@@ -57,17 +57,12 @@ impl Fingerprint {
 
 impl Stat {
     fn same_content(&self, other: &Self) -> bool {
-        (self.device, self.inode, self.len, self.modified_ns)
-            == (other.device, other.inode, other.len, other.modified_ns)
+        self.content == other.content
     }
 
     fn of(metadata: &std::fs::Metadata) -> Self {
         Self {
-            device: metadata.dev(),
-            inode: metadata.ino(),
-            len: metadata.len(),
-            modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
-                + i128::from(metadata.mtime_nsec()),
+            content: ContentId::of(metadata),
             mode: metadata.mode(),
             uid: metadata.uid(),
             gid: metadata.gid(),
