@@ -1,4 +1,4 @@
-//! Turns an artifact file into a loaded, validated plugin, the safe way DESIGN.md describes,
+//! Turns an artifact file into a loaded, validated plugin, the safe way the contract asks,
 //! handling code from disk the way a program that runs code from disk must.
 //!
 //! Every hand-written `unsafe` of the host lives below this module. The rules it enforces:

@@ -1,4 +1,4 @@
-//! Every bad artifact DESIGN.md lists for load time gets a clear one-line reason in
+//! Every bad artifact the contract lists for load time gets a clear one-line reason in
 //! `/admin/plugins`, and the host keeps serving everything else, including the previous
 //! version of the same plugin.
 
