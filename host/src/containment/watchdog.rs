@@ -13,6 +13,7 @@
 //! alarm.
 
 use std::{
+    cell::Cell,
     sync::{
         Mutex, Once,
         atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering},
@@ -82,10 +83,6 @@ impl SlotClaim {
         });
         Self(index)
     }
-
-    fn slot(&self) -> Option<&'static PollSlot> {
-        self.0.and_then(|index| SLOTS.get(index))
-    }
 }
 
 impl Drop for SlotClaim {
@@ -100,8 +97,24 @@ impl Drop for SlotClaim {
 }
 
 thread_local! {
-    /// This thread's slot, claimed on its first plugin poll.
-    static MY_SLOT: SlotClaim = SlotClaim::claim();
+    /// This thread's slot index plus one (0: none yet). Constant-initialised with no
+    /// destructor, so reading it on every poll is a plain thread-local load.
+    static MY_INDEX: Cell<usize> = const { Cell::new(0) };
+    /// The claim that gives the slot back when the thread exits; touched only to claim.
+    static MY_CLAIM: SlotClaim = SlotClaim::claim();
+}
+
+/// The calling thread's slot, claimed on its first plugin poll; `None` when the table is
+/// full or the thread is being torn down (that poll goes unwatched).
+#[inline]
+fn my_slot() -> Option<&'static PollSlot> {
+    let index = MY_INDEX.get();
+    if index != 0 {
+        return SLOTS.get(index - 1);
+    }
+    let claimed = MY_CLAIM.try_with(|claim| claim.0).ok().flatten()?;
+    MY_INDEX.set(claimed + 1);
+    SLOTS.get(claimed)
 }
 
 /// Starts the process's watchdog thread (once; later calls do nothing).
@@ -126,8 +139,7 @@ pub struct PollMark {
 /// Marks the start of a poll of plugin code on this thread.
 #[inline]
 pub fn enter(health: &'static VersionHealth, route: u32) -> PollMark {
-    // During thread teardown the claim may be gone: that poll goes unwatched.
-    let slot = MY_SLOT.try_with(SlotClaim::slot).ok().flatten();
+    let slot = my_slot();
     let Some(slot) = slot else {
         return PollMark {
             slot: None,
