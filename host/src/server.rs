@@ -48,10 +48,33 @@ pub struct RunningHost {
     deployer: Deployer,
     monitor: Monitor,
     /// Runs the futures of versions that blocked a device worker.
-    isolation: tokio::runtime::Runtime,
+    isolation: IsolationRuntime,
     shutdown: watch::Sender<bool>,
     device: JoinHandle<()>,
     admin: AdminThread,
+}
+
+/// The runtime that runs the futures of versions that blocked a device worker. Dropping a
+/// tokio runtime inside async code panics, so this one shuts down in the background when
+/// dropped: at shutdown, or when `start` fails after creating it.
+struct IsolationRuntime(Option<tokio::runtime::Runtime>);
+
+impl IsolationRuntime {
+    fn handle(&self) -> tokio::runtime::Handle {
+        match &self.0 {
+            Some(runtime) => runtime.handle().clone(),
+            // Only `Drop` takes the runtime out.
+            None => tokio::runtime::Handle::current(),
+        }
+    }
+}
+
+impl Drop for IsolationRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// Loads the plugins directory, binds both listeners and starts serving.
@@ -121,12 +144,14 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         )),
     });
     let backends = Arc::new(Backends::new(config.backends.clone())?);
-    let isolation = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("frontdoor-isolation")
-        .enable_all()
-        .build()
-        .context("cannot start the isolation runtime")?;
+    let isolation = IsolationRuntime(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("frontdoor-isolation")
+            .enable_all()
+            .build()
+            .context("cannot start the isolation runtime")?,
+    ));
     let monitor = Monitor::start(
         registry.clone(),
         config.containment.sample_every,
@@ -143,7 +168,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             deadline: config.request_deadline,
             handler_timeout: config.containment.handler_timeout(config.request_deadline),
         },
-        isolation.handle().clone(),
+        isolation.handle(),
     ));
     let admin = Arc::new(Admin::new(
         registry.clone(),
@@ -209,7 +234,7 @@ impl RunningHost {
         tokio::join!(device, self.admin.join());
         // Requests of offloaded versions were awaited above; a future still parked there
         // belongs to a connection the grace period already gave up on.
-        self.isolation.shutdown_background();
+        drop(self.isolation);
         // The deployer is stopped: no load runs. Only the files the host made are removed
         // (mapped libraries stay mapped until the process exits).
         self.registry.loader().close();
