@@ -344,8 +344,15 @@ impl Dispatcher {
         let outcome = if health.is_offloaded() {
             match Offloaded::spawn(&self.isolation, guarded).await {
                 Ok(outcome) => outcome,
-                // The isolation runtime is shutting down, or the task panicked outside
-                // the catch above: either way this request fails alone.
+                // The isolation runtime is shutting down: not the plugin's failure.
+                Err(join_error) if join_error.is_cancelled() => {
+                    return Err(EdgeError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "shutting down",
+                        format!("the host stopped before {label} answered (request {request_id})"),
+                    ));
+                }
+                // A panic outside the catch above: this request fails alone.
                 Err(join_error) => Err(Box::new(join_error.to_string()) as _),
             }
         } else {
