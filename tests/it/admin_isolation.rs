@@ -16,10 +16,10 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn the_admin_api_answers_while_every_device_worker_is_blocked() {
-    let host = TestHost::with(&[Fixture::Echo("1.0.0")]).await;
+    let host = TestHost::with(&[Fixture::Misbehaver("1.0.0")]).await;
     let barrier = TcpListener::bind("127.0.0.1:0").expect("bind barrier");
-    let barrier_addr = barrier.local_addr().expect("barrier address");
-    let blocked_url = host.url(&format!("/echo/block?addr={barrier_addr}"));
+    let barrier_port = barrier.local_addr().expect("barrier address").port();
+    let blocked_url = host.url(&format!("/misbehaver/block?port={barrier_port}"));
     let blocked = tokio::spawn(async move { get(&blocked_url).await });
 
     // The handler has connected: the runtime's only worker is now stuck in its read.
