@@ -18,6 +18,7 @@ pub mod logging;
 pub mod registry;
 pub mod router;
 pub mod server;
+pub mod traffic;
 
 pub use config::HostConfig;
 pub use server::{RunningHost, start};
