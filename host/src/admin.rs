@@ -1,5 +1,6 @@
 //! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener`,
-//! `/admin/health`, and `GET`/`PUT /admin/log-level`.
+//! `/admin/health`, `GET`/`PUT /admin/log-level`, and traffic plans under
+//! `/admin/adapters/{name}/` (`traffic/admin.rs`).
 //!
 //! Served on its own address so operators can firewall it apart from device traffic, and on
 //! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
@@ -19,6 +20,7 @@ use crate::{
     logging::LogControl,
     registry::{Registry, Snapshot},
     server::Listeners,
+    traffic::{self, Traffic},
 };
 
 pub struct Admin {
@@ -26,6 +28,7 @@ pub struct Admin {
     backends: Arc<Backends>,
     listeners: Arc<Listeners>,
     log_control: Option<Arc<LogControl>>,
+    traffic: Arc<Traffic>,
 }
 
 impl Admin {
@@ -34,12 +37,14 @@ impl Admin {
         backends: Arc<Backends>,
         listeners: Arc<Listeners>,
         log_control: Option<Arc<LogControl>>,
+        traffic: Arc<Traffic>,
     ) -> Self {
         Self {
             registry,
             backends,
             listeners,
             log_control,
+            traffic,
         }
     }
 
@@ -97,6 +102,9 @@ impl Admin {
                     "use GET",
                 )
                 .into_response()
+            }
+            (_, path) if path.starts_with(traffic::admin::PREFIX) => {
+                traffic::admin::serve(&self.traffic, &self.registry, request).await
             }
             (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
         }

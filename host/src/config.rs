@@ -16,6 +16,7 @@ use crate::{
     deploy::DeployerConfig,
     loader::ArtifactsConfig,
     server::{ListenerConfig, ListenerConfigError, ListenerFileConfig},
+    traffic::{TrafficConfig, TrafficFileConfig},
 };
 
 /// The resolved configuration the host runs with.
@@ -56,6 +57,8 @@ pub struct HostConfig {
     pub log_control: Option<std::sync::Arc<crate::logging::LogControl>>,
     /// What every listener holds a client to: timeouts, head size, connection cap.
     pub listener: ListenerConfig,
+    /// Canary stickiness and the bounds on judges and shadows (`[traffic]`).
+    pub traffic: TrafficConfig,
 }
 
 impl HostConfig {
@@ -78,6 +81,7 @@ impl HostConfig {
             containment: ContainmentConfig::default(),
             log_control: None,
             listener: ListenerConfig::default(),
+            traffic: TrafficConfig::default(),
         }
     }
 }
@@ -176,6 +180,8 @@ struct FileConfig {
     listener: ListenerFileConfig,
     #[serde(default)]
     artifacts: ArtifactsFileConfig,
+    #[serde(default)]
+    traffic: TrafficFileConfig,
 }
 
 /// The `[artifacts]` table: how artifacts are vetted and loaded.
@@ -274,6 +280,7 @@ impl ServeArgs {
         }
         config.containment = file.containment.resolve().map_err(ConfigError::Invalid)?;
         config.listener = file.listener.resolve()?;
+        config.traffic = file.traffic.resolve().map_err(ConfigError::Invalid)?;
         config.backends = file
             .backends
             .into_iter()

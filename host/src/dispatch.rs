@@ -32,6 +32,7 @@ use crate::{
     loader::DeviceRequest,
     registry::{Handler, InflightGuard, PluginVersion, Registry},
     router::{self, RouteMatch},
+    traffic::{ShadowRequest, Ticket, Traffic},
 };
 
 /// The request header that selects a loaded version by semver requirement.
@@ -43,6 +44,8 @@ pub const ADAPTER_HEADER: HeaderName = HeaderName::from_static("x-frontdoor-adap
 pub struct Dispatcher {
     registry: Arc<Registry>,
     backends: Arc<Backends>,
+    /// Canary splits and shadows, read per request.
+    traffic: Arc<Traffic>,
     limits: RequestLimits,
     /// Where the futures of a version that blocked a worker run from then on, so it cannot
     /// stall device workers again.
@@ -66,21 +69,27 @@ impl Dispatcher {
     pub fn new(
         registry: Arc<Registry>,
         backends: Arc<Backends>,
+        traffic: Arc<Traffic>,
         limits: RequestLimits,
         isolation: tokio::runtime::Handle,
     ) -> Self {
         Self {
             registry,
             backends,
+            traffic,
             limits,
             isolation,
             next_request_id: AtomicU64::new(1),
         }
     }
 
-    /// Serves one device request; every failure becomes a JSON error response.
-    pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
-        match self.route_and_call(request).await {
+    /// Serves one device request; every failure becomes a JSON error response. Once the
+    /// answer is ready it counts for a canary's judge, and a mirrored request's shadow call
+    /// starts on the isolation runtime, holding nothing of the device's.
+    pub async fn serve(self: &Arc<Self>, request: Request<Incoming>) -> Response<Body> {
+        let started = tokio::time::Instant::now();
+        let mut ticket = Ticket::default();
+        let response = match self.route_and_call(request, started, &mut ticket).await {
             Ok(response) => response,
             Err((error, answered_by)) => {
                 let mut response = error.into_response();
@@ -89,14 +98,21 @@ impl Dispatcher {
                 }
                 response
             }
+        };
+        if let Some(shadow) = self.traffic.finish(ticket, &response, started.elapsed()) {
+            let me = self.clone();
+            self.isolation
+                .spawn(shadow.run(move |request| async move { me.serve_shadow(request).await }));
         }
+        response
     }
 
     async fn route_and_call(
         &self,
         request: Request<Incoming>,
+        started: tokio::time::Instant,
+        ticket: &mut Ticket,
     ) -> Result<Response<Body>, (EdgeError, Option<HeaderValue>)> {
-        let started = tokio::time::Instant::now();
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
         let (namespace, rest) = split_namespace(path);
@@ -113,7 +129,10 @@ impl Dispatcher {
                     None,
                 )
             })?;
-            match adapter.select(requirement.as_ref()) {
+            match self
+                .traffic
+                .select(namespace, &parts, requirement.as_ref(), adapter, ticket)
+            {
                 Some(routed) => (
                     routed.version.clone(),
                     routed.modules.clone(),
@@ -153,6 +172,89 @@ impl Dispatcher {
         let body = read_body(body, parts.headers.get(CONTENT_LENGTH), &self.limits)
             .await
             .map_err(fail)?;
+        ticket.keep_body(&body);
+        let target = Target {
+            version,
+            modules,
+            in_use,
+            route,
+            params,
+            path_offset: 1 + namespace.len(),
+        };
+        let head = (parts.method, parts.uri, parts.headers);
+        self.call_version(target, head, body, started + self.limits.deadline, false)
+            .await
+            .map_err(fail)
+    }
+
+    /// Serves a mirrored request with the shadow version; the answer is compared, then
+    /// dropped. Its backend calls are real calls, counted under `{adapter} (shadow)`.
+    async fn serve_shadow(&self, request: ShadowRequest) -> Response<Body> {
+        let started = tokio::time::Instant::now();
+        let (namespace, rest) = split_namespace(request.uri.path());
+        let selected = {
+            let table = self.registry.table();
+            table
+                .adapter(namespace)
+                .and_then(|adapter| adapter.select(Some(&request.target)))
+                .map(|routed| {
+                    (
+                        routed.version.clone(),
+                        routed.modules.clone(),
+                        routed.in_use.clone(),
+                    )
+                })
+        };
+        let Some((version, modules, in_use)) = selected else {
+            return EdgeError::not_found(format!(
+                "{namespace}: the shadow version is not routable"
+            ))
+            .into_response();
+        };
+        let RouteMatch::Found { route, params } =
+            router::match_route(&version.routes, &request.method, rest)
+        else {
+            return EdgeError::not_found(format!("{} has no such route", version.identity.label))
+                .into_response();
+        };
+        let target = Target {
+            path_offset: 1 + namespace.len(),
+            version,
+            modules,
+            in_use,
+            route,
+            params,
+        };
+        let head = (request.method, request.uri, request.headers);
+        self.call_version(
+            target,
+            head,
+            request.body,
+            started + self.limits.deadline,
+            true,
+        )
+        .await
+        .unwrap_or_else(EdgeError::into_response)
+    }
+
+    /// Calls the handler of a chosen version and route, counted in flight in it and in every
+    /// module bound to it.
+    async fn call_version(
+        &self,
+        target: Target,
+        (method, uri, headers): (hyper::Method, hyper::Uri, hyper::HeaderMap),
+        body: Bytes,
+        deadline: tokio::time::Instant,
+        shadow: bool,
+    ) -> Result<Response<Body>, EdgeError> {
+        let Target {
+            version,
+            modules,
+            in_use,
+            route,
+            params,
+            path_offset,
+        } = target;
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let guard = InflightGuard::enter(version);
         let version = guard.version();
@@ -165,29 +267,28 @@ impl Dispatcher {
 
         let mut response = match &version.handler {
             Handler::Builtin(handler) => {
-                let (status, body) = handler(route, parts.uri.query().unwrap_or(""));
+                let (status, body) = handler(route, uri.query().unwrap_or(""));
                 json_bytes_response(status, body)
             }
             Handler::Plugin(module) => {
                 // `/{namespace}` is skipped, not copied: the plugin reads the rest in place.
-                let path_offset = 1 + namespace.len();
                 let device_request = DeviceRequest {
-                    uri: parts.uri,
+                    uri,
                     path_offset,
-                    method: parts.method,
-                    headers: parts.headers,
+                    method,
+                    headers,
                     params,
                     body,
                     request_id,
                     identity: version.identity.clone(),
                     modules,
                     backends: self.backends.clone(),
-                    deadline: started + self.limits.deadline,
+                    deadline,
                     scope: std::sync::OnceLock::new(),
+                    shadow,
                 };
                 self.call_plugin(version, *module, route, device_request)
-                    .await
-                    .map_err(fail)?
+                    .await?
             }
         };
         response
@@ -195,6 +296,17 @@ impl Dispatcher {
             .insert(ADAPTER_HEADER, version.adapter_header.clone());
         Ok(response)
     }
+}
+
+/// A version chosen for a request, with the route matched in it.
+struct Target {
+    version: Arc<PluginVersion>,
+    modules: RArc<frontdoor_plugin_api::BindingSet>,
+    in_use: Arc<[Arc<PluginVersion>]>,
+    route: u32,
+    params: Vec<(Arc<str>, String)>,
+    /// Where the path below the namespace starts.
+    path_offset: usize,
 }
 
 /// `/tv/home` → (`tv`, `/home`); `/tv` → (`tv`, `/`).

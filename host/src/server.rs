@@ -36,6 +36,7 @@ use crate::{
     dispatch::{Dispatcher, RequestLimits},
     loader::{Loader, LoaderConfig},
     registry::{Registry, RegistryConfig},
+    traffic::Traffic,
 };
 use accept::accept_loop;
 use admin_thread::AdminThread;
@@ -45,6 +46,8 @@ pub struct RunningHost {
     pub device_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub registry: Arc<Registry>,
+    /// Canary plans and shadows: snapshot, restore, change hook.
+    pub traffic: Arc<Traffic>,
     deployer: Deployer,
     monitor: Monitor,
     /// Runs the futures of versions that blocked a device worker.
@@ -159,9 +162,22 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         monitor_inbox,
     )
     .context("cannot start the monitor thread")?;
+    let traffic = {
+        let registry = registry.clone();
+        Traffic::new(
+            config.traffic.clone(),
+            tokio::runtime::Handle::current(),
+            Box::new(move |adapter| {
+                let table = registry.table();
+                let default = table.adapter(adapter)?.select(None)?;
+                Some(default.version.identity.version.clone())
+            }),
+        )
+    };
     let dispatcher = Arc::new(Dispatcher::new(
         registry.clone(),
         backends.clone(),
+        traffic.clone(),
         RequestLimits {
             max_body_bytes: config.max_body_bytes,
             body_read_timeout: limits.body_read_timeout,
@@ -175,6 +191,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         backends,
         listeners.clone(),
         config.log_control.clone(),
+        traffic.clone(),
     ));
     let grace = config.shutdown_grace;
     let admin = admin_thread::spawn(
@@ -205,6 +222,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         device_addr,
         admin_addr,
         registry,
+        traffic,
         deployer,
         monitor,
         isolation,
@@ -225,6 +243,7 @@ impl RunningHost {
             monitor.stop();
         })
         .await;
+        self.traffic.stop();
         let _ = self.shutdown.send(true);
         let device = async {
             if let Err(error) = self.device.await {

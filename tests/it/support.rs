@@ -13,7 +13,7 @@ pub mod recorder;
 pub use fixtures::{Fixture, StaticInit};
 pub use gate::Gate;
 pub use host::TestHost;
-pub use http::{Reply, client, get, send, try_send};
+pub use http::{HttpClient, Reply, client, get, send, try_send};
 pub use poll::{eventually, within};
 pub use process::HostProcess;
 pub use raw::RawClient;

@@ -167,6 +167,9 @@ pub struct DeviceRequest {
     pub deadline: Instant,
     /// Created on the first backend call only: most requests of most adapters make none.
     pub scope: OnceLock<Arc<RequestScope>>,
+    /// A mirrored copy served by a shadow version: its backend calls are real, and counted
+    /// apart, under `{adapter} (shadow)`.
+    pub shadow: bool,
 }
 
 impl HostRequest for DeviceRequest {
@@ -274,7 +277,14 @@ impl HostRequest for DeviceRequest {
         contained("backend", refused(), || {
             let scope = self
                 .scope
-                .get_or_init(|| Arc::new(RequestScope::new(&self.identity.name, self.deadline)))
+                .get_or_init(|| {
+                    let adapter = if self.shadow {
+                        std::borrow::Cow::Owned(format!("{} (shadow)", self.identity.name))
+                    } else {
+                        std::borrow::Cow::Borrowed(self.identity.name.as_str())
+                    };
+                    Arc::new(RequestScope::new(&adapter, self.deadline))
+                })
                 .clone();
             let backends = self.backends.clone();
             let call = async move { backends.call(&scope, request).await.into() };

@@ -64,6 +64,12 @@ pub enum Fixture {
     Misbehaver(&'static str),
     /// `misbehaver` 1.0.0 built with `panic = "abort"`.
     MisbehaverPanicAbort,
+    /// Adapter `canaried` at a version, with a build-time behaviour (`healthy`, `fail-20`,
+    /// `slow-3x`, `changed-body`, `broken`).
+    Canaried {
+        version: &'static str,
+        behaviour: &'static str,
+    },
     /// Adapter `static-init` whose static initializer (run by `dlopen`) does what its
     /// [`StaticInit`] says.
     StaticInit(StaticInit),
@@ -84,7 +90,7 @@ pub enum StaticInit {
 
 /// Every variable a fixture build may read: cleared before each build, so a variant never
 /// inherits another's settings.
-const FIXTURE_ENV: [&str; 10] = [
+const FIXTURE_ENV: [&str; 12] = [
     "STATIC_INIT",
     "ECHO_VERSION",
     "MISBEHAVER_VERSION",
@@ -95,6 +101,8 @@ const FIXTURE_ENV: [&str; 10] = [
     "FACADE_NAME",
     "FACADE_REQUIRES",
     "FACADE_REQUIREMENT",
+    "CANARIED_VERSION",
+    "CANARIED_BEHAVIOUR",
 ];
 
 impl Fixture {
@@ -119,6 +127,7 @@ impl Fixture {
             Fixture::Playback => "playback",
             Fixture::Misbehaver(_) | Fixture::MisbehaverPanicAbort => "misbehaver",
             Fixture::StaticInit(_) => "static-init",
+            Fixture::Canaried { .. } => "canaried",
         }
     }
 
@@ -157,6 +166,10 @@ impl Fixture {
                     ("FACADE_REQUIREMENT", requirement),
                 ]
             }
+            Fixture::Canaried { version, behaviour } => vec![
+                ("CANARIED_VERSION", version),
+                ("CANARIED_BEHAVIOUR", behaviour),
+            ],
             Fixture::StaticInit(StaticInit::Panic) => vec![("STATIC_INIT", "panic")],
             Fixture::StaticInit(StaticInit::Exit) => vec![("STATIC_INIT", "exit")],
             Fixture::StaticInit(StaticInit::Hang) => vec![("STATIC_INIT", "hang")],
@@ -187,6 +200,7 @@ impl Fixture {
             Fixture::Misbehaver(version) => format!("misbehaver-{version}.so"),
             Fixture::MisbehaverPanicAbort => "misbehaver-1.0.0.so".into(),
             Fixture::StaticInit(_) => "static-init-1.0.0.so".into(),
+            Fixture::Canaried { version, .. } => format!("canaried-{version}.so"),
         }
     }
 
