@@ -1,7 +1,8 @@
 //! The device request path: namespace → version → route → handler → response.
 //!
-//! This is the hot path. It takes no lock: the routing table is an `arc-swap` snapshot, and
-//! the only shared writes are the version's in-flight counter and the request id.
+//! This is the hot path. It takes no lock: the routing table and the traffic plans are
+//! `arc-swap` snapshots, and the only shared writes are the version's in-flight counter, the
+//! request id and a canary's sample counters (atomics).
 
 use std::{
     panic::AssertUnwindSafe,

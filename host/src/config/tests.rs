@@ -35,6 +35,14 @@ fn the_example_file_is_valid_and_complete() {
     assert_eq!(containment.max_mapped_libraries, 256);
     assert_eq!(containment.quarantine.blocked_polls, 3);
     assert_eq!(containment.quarantine.window, Duration::from_secs(60));
+    let traffic = &config.traffic;
+    assert_eq!(
+        traffic.sticky.header.as_ref().map(|h| h.as_str()),
+        Some("x-device-id")
+    );
+    assert_eq!(traffic.sticky.cookie.as_deref(), Some("device"));
+    assert_eq!(traffic.shadow_max_concurrent, 16);
+    assert_eq!(traffic.shadow_timeout, Duration::from_millis(2000));
     let defaults = ListenerConfig::default();
     let listener = &config.listener;
     assert_eq!(listener.header_read_timeout, defaults.header_read_timeout);
@@ -257,4 +265,20 @@ fn set_overrides_any_key_and_is_validated_like_the_file() {
     };
     let error = typo.resolve().expect_err("unknown key refused").to_string();
     assert!(error.contains("timeout"), "{error}");
+}
+
+#[test]
+fn traffic_settings_are_checked() {
+    let resolve = |setting: &str| {
+        ServeArgs {
+            set: vec![parse_setting(setting).expect("KEY=VALUE")],
+            ..ServeArgs::default()
+        }
+        .resolve()
+    };
+    let config = resolve("traffic.sticky_header=\"\"").expect("no header is allowed");
+    assert!(config.traffic.sticky.header.is_none());
+    assert!(resolve("traffic.shadow_max_concurrent=0").is_err());
+    assert!(resolve("traffic.sticky_header=\"not a header\"").is_err());
+    assert!(resolve("traffic.colour=1").is_err());
 }
