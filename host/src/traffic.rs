@@ -68,7 +68,9 @@ pub struct ShadowSettings {
     pub ignore: Vec<String>,
 }
 
-/// Called with the whole state after every change, in the order of the changes.
+/// Called with the whole state after every change, in the order of the changes. It runs
+/// while changes are serialised: it may read ([`Traffic::snapshot`]) but must not change
+/// traffic itself, and should be quick (save the state, append to an audit log).
 pub type ChangeHook = Box<dyn Fn(&TrafficState) + Send + Sync>;
 
 /// The host's default version of an adapter, from its routing table (ignoring plans).
