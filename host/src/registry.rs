@@ -48,6 +48,8 @@ pub struct RegistryConfig {
     pub containment: ContainmentConfig,
     /// Where versions report that they were quarantined (the host's monitor thread).
     pub notices: Option<crossbeam_channel::Sender<MonitorMessage>>,
+    /// What new versions' warm-ups run with; `None`: a version that declares one fails.
+    pub warmup: Option<loader::WarmupServices>,
 }
 
 /// A file that could not be deployed, with the one-line reason.
@@ -142,7 +144,10 @@ impl Registry {
                 cap,
             })
         } else {
+            // Warmed before anything is published: a version whose warm-up fails is never
+            // routable.
             loader::load_library(path, &self.config.loader)
+                .and_then(|library| loader::warm_up(library, self.config.warmup.as_ref()))
         };
         if let Ok(library) = &loaded {
             self.check_interfaces(library);

@@ -19,4 +19,5 @@ mod log_level;
 mod serving;
 mod shared_modules;
 mod swap_under_load;
+mod warmup;
 mod workloads;

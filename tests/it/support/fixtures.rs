@@ -67,6 +67,12 @@ pub enum Fixture {
     /// Adapter `static-init` whose static initializer (run by `dlopen`) does what its
     /// [`StaticInit`] says.
     StaticInit(StaticInit),
+    /// Adapter `warmer` at a version, whose warm-up does what its mode says
+    /// (`call`, `error`, `panic`, `panic-start`, `hang`: see the fixture).
+    Warmer {
+        version: &'static str,
+        mode: &'static str,
+    },
 }
 
 /// What the `static-init` fixture's static initializer does when the library is opened.
@@ -84,7 +90,9 @@ pub enum StaticInit {
 
 /// Every variable a fixture build may read: cleared before each build, so a variant never
 /// inherits another's settings.
-const FIXTURE_ENV: [&str; 10] = [
+const FIXTURE_ENV: [&str; 12] = [
+    "WARMER_VERSION",
+    "WARMER_MODE",
     "STATIC_INIT",
     "ECHO_VERSION",
     "MISBEHAVER_VERSION",
@@ -119,6 +127,7 @@ impl Fixture {
             Fixture::Playback => "playback",
             Fixture::Misbehaver(_) | Fixture::MisbehaverPanicAbort => "misbehaver",
             Fixture::StaticInit(_) => "static-init",
+            Fixture::Warmer { .. } => "warmer",
         }
     }
 
@@ -160,6 +169,9 @@ impl Fixture {
             Fixture::StaticInit(StaticInit::Panic) => vec![("STATIC_INIT", "panic")],
             Fixture::StaticInit(StaticInit::Exit) => vec![("STATIC_INIT", "exit")],
             Fixture::StaticInit(StaticInit::Hang) => vec![("STATIC_INIT", "hang")],
+            Fixture::Warmer { version, mode } => {
+                vec![("WARMER_VERSION", version), ("WARMER_MODE", mode)]
+            }
             _ => Vec::new(),
         }
     }
@@ -187,6 +199,7 @@ impl Fixture {
             Fixture::Misbehaver(version) => format!("misbehaver-{version}.so"),
             Fixture::MisbehaverPanicAbort => "misbehaver-1.0.0.so".into(),
             Fixture::StaticInit(_) => "static-init-1.0.0.so".into(),
+            Fixture::Warmer { version, .. } => format!("warmer-{version}.so"),
         }
     }
 
