@@ -9,6 +9,7 @@ mod artifact_files;
 mod backends;
 mod bad_artifacts;
 mod binary;
+mod bundles;
 mod containment;
 mod crash_marker;
 mod dedup;

@@ -12,7 +12,7 @@ use std::{
 
 use frontdoor::{HostConfig, backends::BackendConfig};
 
-use crate::support::{Fixture, Recorder, TestHost, eventually, get};
+use crate::support::{Fixture, Recorder, TestHost, get};
 
 const V1: Fixture = Fixture::Warmer {
     version: "1.0.0",
@@ -77,23 +77,7 @@ async fn a_failing_warmup_leaves_the_version_failed_and_the_previous_one_serving
             mode,
         };
         bad.rename_into(host.dir(), "warmer-2.0.0.so");
-        eventually(&format!("the {mode} warm-up reported"), || async {
-            let plugins = host.plugins().await;
-            let reason = plugins["failed"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|failure| failure["file"] == "warmer-2.0.0.so")
-                .and_then(|failure| failure["reason"].as_str())
-                .unwrap_or_default()
-                .to_owned();
-            if reason.contains(expected) {
-                Ok(())
-            } else {
-                Err(reason)
-            }
-        })
-        .await;
+        host.wait_for_failure("warmer-2.0.0.so", expected).await;
         let reply = get(&host.url("/warmer/state")).await;
         assert_eq!(reply.status, 200);
         assert_eq!(reply.adapter(), "warmer@1.0.0", "after the {mode} warm-up");
