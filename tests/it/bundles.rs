@@ -64,6 +64,18 @@ fn traffic(host: &TestHost, stop: Arc<AtomicBool>) -> JoinHandle<Vec<(u16, Strin
     })
 }
 
+/// The status of a request that asks for gallery 2.0.0 exactly.
+async fn pinned_to_2(host: &TestHost) -> u16 {
+    send(
+        hyper::Method::GET,
+        &host.url("/gallery/art/1"),
+        &[("x-frontdoor-version", "=2.0.0")],
+        Vec::new(),
+    )
+    .await
+    .status
+}
+
 async fn gallery_host() -> TestHost {
     let host = TestHost::with(&[GALLERY_1, ARTWORK_11]).await;
     host.wait_for_version("/gallery/art/1", "gallery@1.0.0")
@@ -98,6 +110,13 @@ async fn a_good_bundle_publishes_its_adapter_and_module_together() {
         ),
     );
     GALLERY_2.rename_into(host.dir(), "gallery-2.0.0.so");
+    // The adapter landed first: its bundle took it, and waits for the module.
+    host.wait_for_failure(
+        "gallery-2.0.0.so",
+        "bundle release: member artwork-1.2.0.so failed: missing file",
+    )
+    .await;
+    assert_eq!(pinned_to_2(&host).await, 404, "not deployed on its own");
     ARTWORK_12.rename_into(host.dir(), "artwork-1.2.0.so");
     host.wait_for_version("/gallery/art/1", "gallery@2.0.0")
         .await;
@@ -234,14 +253,11 @@ async fn a_bundle_with_one_bad_member_publishes_nothing() {
         );
         assert!(boxart.starts_with("artwork@1.1.0/"), "{boxart}");
     }
-    let pinned = send(
-        hyper::Method::GET,
-        &host.url("/gallery/art/1"),
-        &[("x-frontdoor-version", "=2.0.0")],
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(pinned.status, 404, "gallery@2.0.0 was never published");
+    assert_eq!(
+        pinned_to_2(&host).await,
+        404,
+        "gallery@2.0.0 was never published"
+    );
     host.stop().await;
 }
 
