@@ -4,22 +4,59 @@
 //! appeared), and the [`Deployer`] thread turns file-system events into the same per-file
 //! check. **Invariant:** a file is loaded only once it is complete: renamed into place, or
 //! closed by its writer.
+//!
+//! Bundles (`NAME.bundle.toml`, [`bundle`]) take their members out of the per-file path:
+//! an artifact that a manifest in the directory names is deployed only with its bundle,
+//! which is tried when the manifest or any member changes and none of its members is still
+//! being written. While its manifest is there, a member that disappears is not retired
+//! (the bundle reports it missing); remove the manifest and its members are ordinary files.
 
+mod bundle;
 mod deployer;
 mod scan;
 
+pub use bundle::{BundleError, is_bundle_name};
 pub use deployer::{Deployer, DeployerConfig};
 pub use scan::{is_artifact_name, scan};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::registry::Registry;
 
-/// Brings the registry in line with `dir`: deploys new and changed artifacts, retires
-/// the versions whose file is gone. Failures are recorded per file; they never stop the
-/// others from loading.
+/// Brings the registry in line with `dir`: deploys new and changed artifacts and bundles,
+/// retires the versions whose file is gone. Failures are recorded per file; they never stop
+/// the others from loading.
 pub fn reconcile(registry: &Registry, dir: &Path) -> std::io::Result<()> {
-    reconcile_except(registry, dir, |_| false, |path| registry.sync_file(path))
+    reconcile_except(
+        registry,
+        dir,
+        |_| false,
+        |path| sync_entry(registry, dir, path, &|_| false),
+    )
+}
+
+/// Brings one entry of `dir` in line: a bundle manifest deploys its bundle, an artifact a
+/// manifest names brings in that bundle instead, any other artifact deploys on its own. A
+/// bundle with a member still being written (`in_progress`) waits for that member's own
+/// completion, which brings the bundle in again.
+fn sync_entry(registry: &Registry, dir: &Path, path: &Path, in_progress: &dyn Fn(&Path) -> bool) {
+    let claims = bundle::claims(dir);
+    let manifests: Vec<PathBuf> = if is_bundle_name(path) {
+        vec![path.to_owned()]
+    } else if let Some(manifests) = claims.get(path) {
+        manifests.clone()
+    } else {
+        registry.sync_file(path);
+        return;
+    };
+    for manifest in manifests {
+        let busy = claims
+            .iter()
+            .any(|(member, owners)| owners.contains(&manifest) && in_progress(member));
+        if !busy {
+            bundle::sync(registry, &manifest);
+        }
+    }
 }
 
 /// [`reconcile`], leaving alone the files for which `in_progress` is true (still being
@@ -32,12 +69,20 @@ fn reconcile_except(
     mut sync: impl FnMut(&Path),
 ) -> std::io::Result<()> {
     let present = scan(dir)?;
+    let manifests = bundle::manifests(dir);
+    let claims = bundle::claims(dir);
     for known in registry.known_files() {
-        if !present.contains(&known) {
+        // A bundle's member stays while a manifest names it (see the module's doc).
+        if !present.contains(&known) && !manifests.contains(&known) && !claims.contains_key(&known)
+        {
             registry.remove_file(&known);
         }
     }
-    for path in present.iter().filter(|path| !in_progress(path)) {
+    let unclaimed = present.iter().filter(|path| !claims.contains_key(*path));
+    for path in unclaimed
+        .chain(&manifests)
+        .filter(|path| !in_progress(path))
+    {
         sync(path);
     }
     Ok(())

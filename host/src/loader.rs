@@ -17,6 +17,8 @@
 //! - `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` through libloading, never
 //!   `RootModule::load_from*` (its per-type static cache returns the first version forever);
 //! - the library is never closed (Rust cdylibs with TLS destructors crash on `dlclose`);
+//! - a version's warm-up runs, bounded by a timeout, before the registry may publish it
+//!   ([`warmup`]);
 //! - every call into the plugin goes through the SDK's panic guards, and the host catches
 //!   what async-ffi re-raises.
 
@@ -32,6 +34,7 @@ mod ownership;
 mod probe;
 mod setup;
 mod source;
+mod warmup;
 
 pub use config::{ArtifactsConfig, LoaderConfig};
 pub use copies::{CopiesSetupError, CopiesStats};
@@ -42,6 +45,7 @@ pub use load_markers::{ContentId, StateDirError};
 pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};
 pub use probe::{Ending, ProbeFailure, child::SUBCOMMAND as PROBE_SUBCOMMAND};
 pub use setup::{Loader, LoaderSetupError};
+pub use warmup::{WarmupError, WarmupServices, warm_up};
 
 /// Runs the hidden `probe-artifact` subcommand on `copy` and ends the process.
 pub fn run_probe_child(copy: &std::path::Path, parent_pid: Option<u32>) -> ! {

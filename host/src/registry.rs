@@ -7,6 +7,7 @@
 
 mod admission;
 mod binding;
+mod bundle_deploy;
 mod fingerprint;
 mod publication;
 mod report;
@@ -25,6 +26,7 @@ use std::{
 use arc_swap::{ArcSwap, Guard};
 
 pub use binding::Binding;
+pub use bundle_deploy::{Bundle, BundleMember};
 pub use report::{Snapshot, VersionReport};
 pub use version::{BuiltinHandler, Handler, InflightGuard, PluginVersion, VersionState};
 
@@ -48,6 +50,8 @@ pub struct RegistryConfig {
     pub containment: ContainmentConfig,
     /// Where versions report that they were quarantined (the host's monitor thread).
     pub notices: Option<crossbeam_channel::Sender<MonitorMessage>>,
+    /// What new versions' warm-ups run with; `None`: a version that declares one fails.
+    pub warmup: Option<loader::WarmupServices>,
 }
 
 /// A file that could not be deployed, with the one-line reason.
@@ -86,6 +90,8 @@ struct RegistryState {
     fingerprints: HashMap<PathBuf, Fingerprint>,
     /// The shared-module bindings of the last publication.
     resolution: Resolution,
+    /// Each bundle manifest's and members' fingerprints when the bundle was last tried.
+    bundles: HashMap<PathBuf, Vec<Option<Fingerprint>>>,
     /// Libraries mapped into the process: never unmapped, so counted and capped.
     mapped: MappedLibraries,
 }
@@ -142,7 +148,10 @@ impl Registry {
                 cap,
             })
         } else {
+            // Warmed before anything is published: a version whose warm-up fails is never
+            // routable.
             loader::load_library(path, &self.config.loader)
+                .and_then(|library| loader::warm_up(library, self.config.warmup.as_ref()))
         };
         if let Ok(library) = &loaded {
             self.check_interfaces(library);
@@ -219,6 +228,7 @@ impl Registry {
         let mut state = self.lock();
         state.failed.remove(path);
         state.fingerprints.remove(path);
+        bundle_deploy::forget(&mut state, path);
         if let Some(previous) = state.live.remove(path) {
             tracing::info!(plugin = %previous.identity.label, file = %path.display(), "artifact removed; draining");
             self.retire(&mut state, previous);

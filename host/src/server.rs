@@ -34,7 +34,7 @@ use crate::{
     },
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
-    loader::{Loader, LoaderConfig},
+    loader::{Loader, LoaderConfig, WarmupServices},
     registry::{Registry, RegistryConfig},
     traffic::Traffic,
 };
@@ -96,11 +96,18 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         state_dir: config.state_dir.clone(),
     })
     .context("cannot set up the artifact loader")?;
+    // Before the registry: warm-ups call backends, from the first load on.
+    let backends = Arc::new(Backends::new(config.backends.clone())?);
     let registry = Arc::new(Registry::new(RegistryConfig {
         loader: Arc::new(loader),
         retired_limit: config.retired_limit,
         containment: config.containment.clone(),
         notices: Some(notices.clone()),
+        warmup: Some(WarmupServices {
+            backends: backends.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            timeout: config.containment.warmup_timeout,
+        }),
     }));
     if config.builtin_bench {
         registry.add_builtin(baseline::version());
@@ -146,7 +153,6 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             accept_queue::socket_inode(&admin_listener),
         )),
     });
-    let backends = Arc::new(Backends::new(config.backends.clone())?);
     let isolation = IsolationRuntime(Some(
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -67,6 +67,16 @@ pub struct PluginModule {
     /// The host's log level changed: forward only lines at `level` or more severe.
     #[sabi(last_prefix_field)]
     pub set_log_level: extern "C" fn(level: LogLevel),
+    /// Warms a new version up before it takes traffic (caches, backend pools): the host
+    /// calls it once, after `init`, with a request object that reaches backends, timers
+    /// and the log, and publishes the version only if it returns `ROk` within the host's
+    /// warm-up timeout. `None`: nothing to warm.
+    ///
+    /// Appended after the last prefix field (ADR 0005): a plugin built before it existed
+    /// has no such field, and the accessor then reads `None` (`missing_field(default)`), so
+    /// it still loads.
+    #[sabi(missing_field(default))]
+    pub warmup: Option<extern "C" fn(ctx: HostRequestObj) -> WarmupFuture>,
 }
 
 /// What [`PluginModule::stats`] reports about one loaded copy of a plugin.
@@ -89,6 +99,9 @@ pub struct PluginStats {
 
 /// What [`PluginModule::handle`] returns: a future the host polls on its own runtime.
 pub type HandlerFuture = FfiFuture<RResult<Response, HandlerError>>;
+
+/// What [`PluginModule::warmup`] returns: `ROk` when the version is ready for traffic.
+pub type WarmupFuture = FfiFuture<RResult<(), HandlerError>>;
 
 impl RootModule for PluginModuleRef {
     declare_root_module_statics! {PluginModuleRef}

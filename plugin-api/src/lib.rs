@@ -26,8 +26,8 @@ pub use backend::{BackendError, BackendErrorKind, BackendRequest, BackendRespons
 pub use manifest::{Manifest, PanicStrategy, PluginKind, Requirement, RouteSpec};
 pub use response::{Header, Response};
 pub use sdk::{
-    Backend, BadRequest, Ctx, Interface, IntoResponse, Json, ModuleError, Request, dependency,
-    guarded, required_module,
+    Backend, BadRequest, Ctx, Interface, IntoResponse, Json, ModuleError, Request, WarmupCtx,
+    dependency, guarded, required_module,
 };
 
 /// Re-exported so the macros resolve them through this crate, and so authors log with the

@@ -17,6 +17,7 @@ mod macros;
 pub mod modules;
 mod request;
 pub(crate) mod stats;
+pub mod warmup;
 
 pub use backend::Backend;
 pub use ctx::Ctx;
@@ -24,3 +25,4 @@ pub use interface::Interface;
 pub use into_response::{IntoResponse, Json};
 pub use modules::{ModuleError, dependency, guarded, required_module};
 pub use request::{BadRequest, Request};
+pub use warmup::WarmupCtx;

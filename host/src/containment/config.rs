@@ -24,6 +24,8 @@ pub struct ContainmentConfig {
     /// beyond which new loads are refused: each costs memory and thread-local keys for the
     /// life of the process.
     pub max_mapped_libraries: usize,
+    /// How long a new version's warm-up may take before the version is left `failed`.
+    pub warmup_timeout: Duration,
 }
 
 /// When a version is taken out of traffic.
@@ -72,6 +74,7 @@ impl Default for ContainmentConfig {
             memory_limits: BTreeMap::new(),
             sample_every: Duration::from_secs(1),
             max_mapped_libraries: 256,
+            warmup_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -99,6 +102,7 @@ pub struct ContainmentFileConfig {
     memory_limits: BTreeMap<String, u64>,
     sample_ms: Option<u64>,
     max_mapped_libraries: Option<usize>,
+    warmup_timeout_ms: Option<u64>,
     #[serde(default)]
     quarantine: QuarantineFileConfig,
 }
@@ -142,6 +146,8 @@ impl ContainmentFileConfig {
             max_mapped_libraries: self
                 .max_mapped_libraries
                 .unwrap_or(defaults.max_mapped_libraries),
+            warmup_timeout: positive("warmup_timeout_ms", self.warmup_timeout_ms)?
+                .unwrap_or(defaults.warmup_timeout),
             quarantine: QuarantineConfig {
                 window: match file.window_secs {
                     Some(0) => {

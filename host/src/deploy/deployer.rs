@@ -35,7 +35,7 @@ use notify::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::{is_artifact_name, reconcile_except};
+use super::{is_artifact_name, is_bundle_name, reconcile_except, sync_entry};
 use crate::registry::Registry;
 
 /// Timing of the deployer.
@@ -189,8 +189,11 @@ impl DeployLoop {
 
     /// Brings one file in line, noting which.
     fn sync(&mut self, path: &Path) {
+        let writing = &self.writing;
         sync_noted(
             &self.registry,
+            &self.dir,
+            &|path| writing.contains_key(path),
             &mut self.in_progress,
             self.config.fault_injection,
             path,
@@ -257,7 +260,9 @@ impl DeployLoop {
                 }
                 continue;
             }
-            if path.parent() != Some(self.dir.as_path()) || !is_artifact_name(path) {
+            if path.parent() != Some(self.dir.as_path())
+                || !(is_artifact_name(path) || is_bundle_name(path))
+            {
                 continue;
             }
             match event.kind {
@@ -317,25 +322,27 @@ impl DeployLoop {
         self.writing
             .retain(|_, last_write| last_write.elapsed() < stalled);
         let writing = &self.writing;
-        let (registry, in_progress, fault) = (
+        let is_writing = |path: &Path| writing.contains_key(path);
+        let (registry, dir, in_progress, fault) = (
             &self.registry,
+            &self.dir,
             &mut self.in_progress,
             self.config.fault_injection,
         );
-        if let Err(error) = reconcile_except(
-            registry,
-            &self.dir,
-            |path| writing.contains_key(path),
-            |path| sync_noted(registry, in_progress, fault, path),
-        ) {
+        if let Err(error) = reconcile_except(registry, dir, is_writing, |path| {
+            sync_noted(registry, dir, &is_writing, in_progress, fault, path)
+        }) {
             tracing::warn!(%error, dir = %self.dir.display(), "cannot reconcile the plugins directory");
         }
     }
 }
 
-/// Brings `path` in line, with `in_progress` naming it meanwhile.
+/// Brings `path` in line (an artifact, or a bundle through its manifest or a member), with
+/// `in_progress` naming it meanwhile.
 fn sync_noted(
     registry: &Registry,
+    dir: &Path,
+    writing: &dyn Fn(&Path) -> bool,
     in_progress: &mut Option<PathBuf>,
     fault_injection: Option<fn(&Path)>,
     path: &Path,
@@ -347,7 +354,7 @@ fn sync_noted(
     {
         fault(path);
     }
-    registry.sync_file(path);
+    sync_entry(registry, dir, path, writing);
     *in_progress = None;
 }
 

@@ -94,6 +94,9 @@ pub enum LoadError {
         plugin: Option<String>,
         error: Box<LoadError>,
     },
+    /// The version's warm-up failed, panicked or ran out of time.
+    #[error(transparent)]
+    Warmup(#[from] super::warmup::WarmupError),
     #[error("the loader is closed: the host is shutting down")]
     Closed,
 }

@@ -22,13 +22,25 @@ impl Registry {
     /// publication that follows. The caller holds `deploying`, so no other deploy changes
     /// the set of versions in between.
     pub(super) fn check_interfaces(&self, library: &LoadedLibrary) {
+        self.check_interfaces_beside(library, &[]);
+    }
+
+    /// [`Registry::check_interfaces`], counting `staged` versions (a bundle's members loaded
+    /// before this one, not yet live) among those it may bind with.
+    pub(super) fn check_interfaces_beside(
+        &self,
+        library: &LoadedLibrary,
+        staged: &[Arc<PluginVersion>],
+    ) {
         let newcomer = binding::Interfaces::of_library(library);
         let pending = {
             let state = self.lock();
+            let mut versions = participants(&state);
+            versions.extend(staged.iter().cloned());
             state
                 .resolution
                 .layout_checks()
-                .pending(&participants(&state), &newcomer)
+                .pending(&versions, &newcomer)
         };
         if pending.is_empty() {
             return;
@@ -81,7 +93,7 @@ impl Registry {
 
 /// The versions whose requirements are resolved: compiled-in and live versions, and removed
 /// shared modules, which consumers may still be bound to.
-fn participants(state: &RegistryState) -> Vec<Arc<PluginVersion>> {
+pub(super) fn participants(state: &RegistryState) -> Vec<Arc<PluginVersion>> {
     state
         .builtins
         .iter()

@@ -1,4 +1,4 @@
-//! A future adapter that turns a panic in a handler's `poll` — or in its destructor — into
+//! A future adapter that turns a panic in a handler's (or a warm-up's) `poll` — or in its destructor — into
 //! a [`HandlerError`] or a counted, logged event, never an unwind across the ABI.
 //!
 //! async-ffi drops the boxed future inside a "drop bomb" that aborts the process if the
@@ -16,7 +16,7 @@ use std::{
 
 use abi_stable::std_types::{RResult, RString};
 
-use crate::{HandlerError, HandlerErrorKind, Response};
+use crate::{HandlerError, HandlerErrorKind};
 
 /// Polls the inner future inside `catch_unwind`; after a panic it reports the error once
 /// and never polls the (possibly broken) inner future again. The inner future is stored
@@ -31,11 +31,12 @@ impl<F> CatchPanic<F> {
     }
 }
 
-impl<F> Future for CatchPanic<F>
+// Generic over the success value: handlers (`Response`) and warm-ups (`()`) share it.
+impl<F, T> Future for CatchPanic<F>
 where
-    F: Future<Output = RResult<Response, HandlerError>>,
+    F: Future<Output = RResult<T, HandlerError>>,
 {
-    type Output = RResult<Response, HandlerError>;
+    type Output = RResult<T, HandlerError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: structural pinning of `inner`: it is never moved out while it may be

@@ -32,12 +32,17 @@
 /// `name: "...", version: "...",` before `routes`. Shared modules the adapter calls are
 /// declared before `routes` as `requires: { "artwork" "^1.1" => artwork_api::Artwork }` (the
 /// handle type of the interface) and reached in a handler with `ctx.module::<Artwork>()?`.
+///
+/// A warm-up the host runs before the version takes traffic is declared before `routes` as
+/// `warmup: my_warmup,` with `async fn my_warmup(ctx: WarmupCtx) -> Result<(), String>`;
+/// an error, a panic or the host's warm-up timeout leaves the version `failed`.
 #[macro_export]
 macro_rules! export_adapter {
     (
         $(name: $name:expr,)?
         $(version: $version:expr,)?
         $(requires: { $($module:tt $requirement:tt => $interface:ty),* $(,)? },)?
+        $(warmup: $warmup:path,)?
         routes: { $($method:ident $path:literal => $handler:path),* $(,)? } $(,)?
     ) => {
         const _: () = {
@@ -71,7 +76,20 @@ macro_rules! export_adapter {
                 ROption::RNone
             }
 
-            $crate::__export_plugin!(__FRONTDOOR_REQUIRES, __frontdoor_manifest, __frontdoor_handle, __frontdoor_export);
+            // No `warmup:` given: `None`, and the host publishes the version once loaded.
+            const __FRONTDOOR_WARMUP: $crate::sdk::warmup::WarmupEntry = $crate::__first!(
+                $({
+                    extern "C" fn __frontdoor_warmup(
+                        ctx: $crate::HostRequestObj,
+                    ) -> $crate::abi::WarmupFuture {
+                        $crate::sdk::warmup::run($warmup, ctx)
+                    }
+                    Some(__frontdoor_warmup as extern "C" fn(_) -> _)
+                },)?
+                None
+            );
+
+            $crate::__export_plugin!(__FRONTDOOR_REQUIRES, __frontdoor_manifest, __frontdoor_handle, __frontdoor_export, __FRONTDOOR_WARMUP);
         };
     };
 }
@@ -167,7 +185,7 @@ macro_rules! export_shared_module {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_plugin {
-    ($requires:ident, $manifest:ident, $handle:ident, $export:ident) => {
+    ($requires:ident, $manifest:ident, $handle:ident, $export:ident $(, $warmup:expr)?) => {
         extern "C" fn __frontdoor_init(
             host: $crate::PluginHostObj,
         ) -> $crate::abi_stable::std_types::RResult<(), $crate::abi_stable::std_types::RString> {
@@ -196,6 +214,7 @@ macro_rules! __export_plugin {
             $export,
             __frontdoor_stats,
             __frontdoor_set_log_level
+            $(, $warmup)?
         );
     };
 }
@@ -213,7 +232,10 @@ macro_rules! __first {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_root_module {
-    ($manifest:ident, $init:ident, $handle:ident, $export:ident, $stats:ident, $set_log_level:ident) => {
+    (
+        $manifest:ident, $init:ident, $handle:ident, $export:ident, $stats:ident,
+        $set_log_level:ident $(, $warmup:expr)? $(,)?
+    ) => {
         fn __frontdoor_root_module() -> $crate::PluginModuleRef {
             use $crate::abi_stable::prefix_type::PrefixTypeTrait;
             $crate::PluginModule {
@@ -223,6 +245,7 @@ macro_rules! __export_root_module {
                 export: $export,
                 stats: $stats,
                 set_log_level: $set_log_level,
+                warmup: $crate::__first!($($warmup,)? None),
             }
             .leak_into_prefix()
         }

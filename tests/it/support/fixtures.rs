@@ -73,6 +73,12 @@ pub enum Fixture {
     /// Adapter `static-init` whose static initializer (run by `dlopen`) does what its
     /// [`StaticInit`] says.
     StaticInit(StaticInit),
+    /// Adapter `warmer` at a version, whose warm-up does what its mode says
+    /// (`call`, `error`, `panic`, `panic-start`, `hang`: see the fixture).
+    Warmer {
+        version: &'static str,
+        mode: &'static str,
+    },
 }
 
 /// What the `static-init` fixture's static initializer does when the library is opened.
@@ -90,7 +96,9 @@ pub enum StaticInit {
 
 /// Every variable a fixture build may read: cleared before each build, so a variant never
 /// inherits another's settings.
-const FIXTURE_ENV: [&str; 12] = [
+const FIXTURE_ENV: [&str; 14] = [
+    "WARMER_VERSION",
+    "WARMER_MODE",
     "STATIC_INIT",
     "ECHO_VERSION",
     "MISBEHAVER_VERSION",
@@ -128,6 +136,7 @@ impl Fixture {
             Fixture::Misbehaver(_) | Fixture::MisbehaverPanicAbort => "misbehaver",
             Fixture::StaticInit(_) => "static-init",
             Fixture::Canaried { .. } => "canaried",
+            Fixture::Warmer { .. } => "warmer",
         }
     }
 
@@ -173,6 +182,9 @@ impl Fixture {
             Fixture::StaticInit(StaticInit::Panic) => vec![("STATIC_INIT", "panic")],
             Fixture::StaticInit(StaticInit::Exit) => vec![("STATIC_INIT", "exit")],
             Fixture::StaticInit(StaticInit::Hang) => vec![("STATIC_INIT", "hang")],
+            Fixture::Warmer { version, mode } => {
+                vec![("WARMER_VERSION", version), ("WARMER_MODE", mode)]
+            }
             _ => Vec::new(),
         }
     }
@@ -201,6 +213,7 @@ impl Fixture {
             Fixture::MisbehaverPanicAbort => "misbehaver-1.0.0.so".into(),
             Fixture::StaticInit(_) => "static-init-1.0.0.so".into(),
             Fixture::Canaried { version, .. } => format!("canaried-{version}.so"),
+            Fixture::Warmer { version, .. } => format!("warmer-{version}.so"),
         }
     }
 

@@ -103,6 +103,31 @@ impl TestHost {
             .to_owned()
     }
 
+    /// Polls `/admin/plugins` until it lists `file_name` as failed with a reason containing
+    /// `expected`; returns that reason.
+    pub async fn wait_for_failure(&self, file_name: &str, expected: &str) -> String {
+        super::eventually(&format!("{file_name} failed with {expected:?}"), || async {
+            let reason = self.failure_of(file_name).await;
+            match reason {
+                Some(reason) if reason.contains(expected) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+        self.failure_of(file_name).await.unwrap_or_default()
+    }
+
+    /// The reason `/admin/plugins` lists `file_name` as failed with, if it does.
+    async fn failure_of(&self, file_name: &str) -> Option<String> {
+        let plugins = self.plugins().await;
+        plugins["failed"]
+            .as_array()?
+            .iter()
+            .find(|failure| failure["file"] == file_name)?["reason"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
     }

@@ -60,6 +60,7 @@ fn inert_root() -> frontdoor_plugin_api::PluginModuleRef {
         export,
         stats,
         set_log_level,
+        warmup: None,
     }
     .leak_into_prefix()
 }

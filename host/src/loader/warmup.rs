@@ -1,0 +1,138 @@
+//! Runs a new version's warm-up (the root module's optional `warmup` entry) before the
+//! registry may publish it, bounded by the warm-up timeout.
+//!
+//! It runs on the deployer's thread (the caller), which waits at most the timeout: warm-up
+//! is one more step of a load, and a load is already a blocking step of the deployer. The
+//! warm-up's future itself runs on the host's runtime, where its backend calls and timers
+//! live; the deployer's wait is a plain channel receive with a timeout, so the bound holds
+//! even when the plugin blocks the thread polling it (a tokio timer in the same task would
+//! never fire then). At the timeout the task is aborted: its future is dropped on the
+//! runtime, under the SDK's guard against panicking destructors.
+
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{Arc, OnceLock, mpsc},
+    time::Duration,
+};
+
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RArc, RResult},
+};
+use bytes::Bytes;
+use frontdoor_plugin_api::{BindingSet, HandlerErrorKind, HostRequestObj};
+use futures_util::FutureExt as _;
+use hyper::{HeaderMap, Method, Uri};
+
+use super::{DeviceRequest, LoadError, LoadedLibrary};
+use crate::backends::Backends;
+
+/// What a warm-up needs from the host besides the library: backends, a runtime, a bound.
+#[derive(Clone)]
+pub struct WarmupServices {
+    pub backends: Arc<Backends>,
+    pub runtime: tokio::runtime::Handle,
+    /// How long a warm-up may take, backend calls included (`[containment] warmup_timeout_ms`).
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for WarmupServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WarmupServices")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a warm-up did not end well; the version stays unpublished.
+#[derive(Debug, thiserror::Error)]
+pub enum WarmupError {
+    #[error("warm-up failed: {0}")]
+    Failed(String),
+    #[error("warm-up panicked: {0}")]
+    Panicked(String),
+    #[error("warm-up did not finish within {} ms", .0.as_millis())]
+    TimedOut(Duration),
+    #[error("warm-up declared but this host has no runtime to run it on")]
+    NoRuntime,
+}
+
+/// Runs `library`'s warm-up, if it declares one, and hands the library back once it
+/// succeeded. A failure leaves the library mapped (never closed), which the error says.
+pub fn warm_up(
+    library: LoadedLibrary,
+    services: Option<&WarmupServices>,
+) -> Result<LoadedLibrary, LoadError> {
+    // `None` both for "declared none" and for a plugin built before the entry existed.
+    let Some(entry) = library.module.warmup() else {
+        return Ok(library);
+    };
+    let outcome = match services {
+        Some(services) => run(entry, &library, services),
+        None => Err(WarmupError::NoRuntime),
+    };
+    match outcome {
+        Ok(()) => {
+            tracing::info!(plugin = %library.identity.label, "warm-up succeeded");
+            Ok(library)
+        }
+        Err(error) => Err(LoadError::LeftMapped {
+            mapped_bytes: library.file_bytes,
+            plugin: Some(library.identity.label.clone()),
+            error: Box::new(LoadError::Warmup(error)),
+        }),
+    }
+}
+
+type Entry = extern "C" fn(HostRequestObj) -> frontdoor_plugin_api::abi::WarmupFuture;
+
+fn run(
+    entry: Entry,
+    library: &LoadedLibrary,
+    services: &WarmupServices,
+) -> Result<(), WarmupError> {
+    // The warm-up reaches the host through the same object a device request does, so its
+    // backend calls take the same path (resiliency layer, deadline); it has no path, no
+    // headers, no body and no shared-module bindings (none exist before publication).
+    let request = DeviceRequest {
+        method: Method::GET,
+        uri: Uri::from_static("/"),
+        path_offset: 0,
+        headers: HeaderMap::new(),
+        params: Vec::new(),
+        body: Bytes::new(),
+        request_id: 0,
+        identity: library.identity.clone(),
+        modules: RArc::new(BindingSet::empty()),
+        backends: services.backends.clone(),
+        deadline: tokio::time::Instant::now() + services.timeout,
+        scope: OnceLock::new(),
+        shadow: false,
+    };
+    let request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
+    // The SDK catches a panic of the synchronous start and returns it as an error future
+    // (an unwind out of this `extern "C"` call would abort, not reach the host).
+    let future = entry(request);
+    let (done, outcome) = mpsc::sync_channel(1);
+    let task = services.runtime.spawn(async move {
+        // async-ffi re-raises a panic of the plugin's poll here; it ends as a value.
+        let result = AssertUnwindSafe(future).catch_unwind().await;
+        let _ = done.send(result);
+    });
+    match outcome.recv_timeout(services.timeout) {
+        Ok(Ok(RResult::ROk(()))) => Ok(()),
+        Ok(Ok(RResult::RErr(error))) => Err(match error.kind {
+            HandlerErrorKind::Panicked => WarmupError::Panicked(error.message.into_string()),
+            _ => WarmupError::Failed(error.message.into_string()),
+        }),
+        Ok(Err(_)) => Err(WarmupError::Panicked("across the ABI".into())),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            task.abort();
+            Err(WarmupError::TimedOut(services.timeout))
+        }
+        // The task ended without sending: the runtime shut down under it.
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(WarmupError::Failed("the host's runtime stopped".into()))
+        }
+    }
+}
