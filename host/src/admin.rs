@@ -1,5 +1,6 @@
 //! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener`,
-//! `/admin/health`, and `GET`/`PUT /admin/log-level`.
+//! `/admin/health`, and `GET`/`PUT /admin/log-level`; every request is authorized first and
+//! the control routes answered by `control.rs`.
 //!
 //! Served on its own address so operators can firewall it apart from device traffic, and on
 //! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
@@ -14,6 +15,7 @@ use serde::Serialize;
 use crate::{
     backends::{BackendView, Backends},
     containment::{HealthView, MemoryView, watchdog},
+    control::Control,
     error_response::{Body, EdgeError, json_response},
     loader::CopiesStats,
     logging::LogControl,
@@ -26,6 +28,8 @@ pub struct Admin {
     backends: Arc<Backends>,
     listeners: Arc<Listeners>,
     log_control: Option<Arc<LogControl>>,
+    /// Authorizes every request and answers the control routes (`control.rs`).
+    control: Arc<Control>,
 }
 
 impl Admin {
@@ -34,16 +38,22 @@ impl Admin {
         backends: Arc<Backends>,
         listeners: Arc<Listeners>,
         log_control: Option<Arc<LogControl>>,
+        control: Arc<Control>,
     ) -> Self {
         Self {
             registry,
             backends,
             listeners,
             log_control,
+            control,
         }
     }
 
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
+        let request = match self.control.intercept(request).await {
+            Ok(request) => request,
+            Err(answered) => return answered,
+        };
         match (request.method(), request.uri().path()) {
             (&Method::GET, "/admin/log-level") => match &self.log_control {
                 Some(control) => json_response(

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::{
     backends::{BackendConfig, BackendFileConfig},
     containment::{ContainmentConfig, config::ContainmentFileConfig},
+    control::{AuthConfig, auth::AuthFileConfig},
     deploy::DeployerConfig,
     loader::ArtifactsConfig,
     server::{ListenerConfig, ListenerConfigError, ListenerFileConfig},
@@ -56,6 +57,9 @@ pub struct HostConfig {
     pub log_control: Option<std::sync::Arc<crate::logging::LogControl>>,
     /// What every listener holds a client to: timeouts, head size, connection cap.
     pub listener: ListenerConfig,
+    /// Admin tokens (as digests), their teams and scopes, and who owns which plugin
+    /// (`[admin_auth]`).
+    pub admin_auth: AuthConfig,
 }
 
 impl HostConfig {
@@ -78,6 +82,7 @@ impl HostConfig {
             containment: ContainmentConfig::default(),
             log_control: None,
             listener: ListenerConfig::default(),
+            admin_auth: AuthConfig::default(),
         }
     }
 }
@@ -176,6 +181,8 @@ struct FileConfig {
     listener: ListenerFileConfig,
     #[serde(default)]
     artifacts: ArtifactsFileConfig,
+    #[serde(default)]
+    admin_auth: AuthFileConfig,
 }
 
 /// The `[artifacts]` table: how artifacts are vetted and loaded.
@@ -274,6 +281,7 @@ impl ServeArgs {
         }
         config.containment = file.containment.resolve().map_err(ConfigError::Invalid)?;
         config.listener = file.listener.resolve()?;
+        config.admin_auth = file.admin_auth.resolve().map_err(ConfigError::Invalid)?;
         config.backends = file
             .backends
             .into_iter()

@@ -32,6 +32,7 @@ use crate::{
         monitor::{self, Monitor},
         watchdog,
     },
+    control::{self, Control},
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
     loader::{Loader, LoaderConfig},
@@ -79,6 +80,7 @@ impl Drop for IsolationRuntime {
 
 /// Loads the plugins directory, binds both listeners and starts serving.
 pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
+    control::check_listen(&config.admin_auth, config.admin_listen)?;
     std::fs::create_dir_all(&config.plugins_dir).with_context(|| {
         format!(
             "cannot create plugins directory {}",
@@ -99,6 +101,12 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         containment: config.containment.clone(),
         notices: Some(notices.clone()),
     }));
+    // Operators' saved decisions apply from the first publication on.
+    let control = Arc::new(Control::open(
+        config.admin_auth.clone(),
+        &config.state_dir,
+        registry.clone(),
+    )?);
     if config.builtin_bench {
         registry.add_builtin(baseline::version());
     }
@@ -175,6 +183,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         backends,
         listeners.clone(),
         config.log_control.clone(),
+        control,
     ));
     let grace = config.shutdown_grace;
     let admin = admin_thread::spawn(
