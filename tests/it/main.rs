@@ -10,6 +10,7 @@ mod backends;
 mod bad_artifacts;
 mod binary;
 mod containment;
+mod control;
 mod crash_marker;
 mod dedup;
 mod hot_reload;
