@@ -502,12 +502,34 @@ async fn lifting_a_quarantine_puts_the_version_back_in_traffic() {
     .await;
     let base = host.admin_url("");
     let base = base.as_str();
+    // Pinned, then quarantined: the pin stops holding and the view says why.
+    let reply = admin(
+        base,
+        Method::POST,
+        "/admin/adapters/misbehaver/pin",
+        None,
+        &pin_body("2.0.0"),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
     for _ in 0..2 {
-        assert_eq!(get(&host.url("/misbehaver/panic")).await.status, 500);
+        let reply = get(&host.url("/misbehaver/panic")).await;
+        assert_eq!(reply.status, 500);
+        assert_eq!(reply.adapter(), "misbehaver@2.0.0");
     }
     assert_eq!(
         served(&host.url("/misbehaver/ok")).await,
         "misbehaver@1.0.0"
+    );
+    let view = admin(base, Method::GET, "/admin/adapters/misbehaver", None, "")
+        .await
+        .json();
+    assert_eq!(view["pin"]["in_effect"], false, "{view}");
+    assert!(
+        view["pin"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("2.0.0 is quarantined")),
+        "{view}"
     );
     let reply = admin(
         base,
@@ -519,6 +541,7 @@ async fn lifting_a_quarantine_puts_the_version_back_in_traffic() {
     .await;
     assert_eq!(reply.status, 409, "a quarantined version cannot be pinned");
 
+    // Lifted: the pin holds again.
     let path = "/admin/adapters/misbehaver/versions/2.0.0/lift-quarantine";
     let view = admin(base, Method::POST, path, None, "").await.json();
     assert_eq!(view["default"], "2.0.0", "{view}");
@@ -540,9 +563,9 @@ async fn lifting_a_quarantine_puts_the_version_back_in_traffic() {
     let audit = admin(base, Method::GET, "/admin/audit", None, "")
         .await
         .json();
-    assert_eq!(audit["entries"][0]["action"], "lift-quarantine");
+    assert_eq!(audit["entries"][1]["action"], "lift-quarantine");
     assert_eq!(
-        audit["entries"][0]["after"]["quarantined"],
+        audit["entries"][1]["after"]["quarantined"],
         serde_json::Value::Null
     );
     host.stop().await;
