@@ -1,6 +1,7 @@
 //! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener`,
-//! `/admin/health`, `GET`/`PUT /admin/log-level`, and traffic plans under
-//! `/admin/adapters/{name}/` (`traffic/admin.rs`).
+//! `/admin/health`, `GET`/`PUT /admin/log-level`; every request is authorized first, the
+//! control routes answered by `control.rs` and traffic plans under
+//! `/admin/adapters/{name}/canary|shadow` by `traffic/admin.rs`.
 //!
 //! Served on its own address so operators can firewall it apart from device traffic, and on
 //! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
@@ -15,12 +16,12 @@ use serde::Serialize;
 use crate::{
     backends::{BackendView, Backends},
     containment::{HealthView, MemoryView, watchdog},
+    control::Control,
     error_response::{Body, EdgeError, json_response},
     loader::CopiesStats,
     logging::LogControl,
     registry::{Registry, Snapshot},
     server::Listeners,
-    traffic::{self, Traffic},
 };
 
 pub struct Admin {
@@ -28,7 +29,8 @@ pub struct Admin {
     backends: Arc<Backends>,
     listeners: Arc<Listeners>,
     log_control: Option<Arc<LogControl>>,
-    traffic: Arc<Traffic>,
+    /// Authorizes every request and answers the control routes (`control.rs`).
+    control: Arc<Control>,
 }
 
 impl Admin {
@@ -37,18 +39,22 @@ impl Admin {
         backends: Arc<Backends>,
         listeners: Arc<Listeners>,
         log_control: Option<Arc<LogControl>>,
-        traffic: Arc<Traffic>,
+        control: Arc<Control>,
     ) -> Self {
         Self {
             registry,
             backends,
             listeners,
             log_control,
-            traffic,
+            control,
         }
     }
 
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
+        let request = match self.control.intercept(request).await {
+            Ok(request) => request,
+            Err(answered) => return answered,
+        };
         match (request.method(), request.uri().path()) {
             (&Method::GET, "/admin/log-level") => match &self.log_control {
                 Some(control) => json_response(
@@ -102,9 +108,6 @@ impl Admin {
                     "use GET",
                 )
                 .into_response()
-            }
-            (_, path) if path.starts_with(traffic::admin::PREFIX) => {
-                traffic::admin::serve(&self.traffic, &self.registry, request).await
             }
             (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
         }

@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Load the plugins directory and serve devices and the admin API.
     Serve(Box<ServeArgs>),
+    /// Operate a running host's versions through its admin API (pin, rollback, disable...).
+    Ctl(crate::control::ctl::CtlArgs),
     /// The load probe (run by the host itself): load one private copy of an artifact the
     /// way the host would, report each step on stdout, exit.
     #[command(name = "probe-artifact", hide = true)]
@@ -42,6 +44,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Command::Serve(args) => args,
+        Command::Ctl(args) => return crate::control::ctl::run(args),
         // No runtime: a probe only opens a library and calls its entry points.
         Command::ProbeArtifact { parent_pid, copy } => {
             init_probe_logging();

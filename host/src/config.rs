@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::{
     backends::{BackendConfig, BackendFileConfig},
     containment::{ContainmentConfig, config::ContainmentFileConfig},
+    control::{AuthConfig, auth::AuthFileConfig},
     deploy::DeployerConfig,
     loader::ArtifactsConfig,
     server::{ListenerConfig, ListenerConfigError, ListenerFileConfig},
@@ -59,6 +60,9 @@ pub struct HostConfig {
     pub listener: ListenerConfig,
     /// Canary stickiness and the bounds on judges and shadows (`[traffic]`).
     pub traffic: TrafficConfig,
+    /// Admin tokens (as digests), their teams and scopes, and who owns which plugin
+    /// (`[admin_auth]`).
+    pub admin_auth: AuthConfig,
 }
 
 impl HostConfig {
@@ -82,6 +86,7 @@ impl HostConfig {
             log_control: None,
             listener: ListenerConfig::default(),
             traffic: TrafficConfig::default(),
+            admin_auth: AuthConfig::default(),
         }
     }
 }
@@ -182,6 +187,8 @@ struct FileConfig {
     artifacts: ArtifactsFileConfig,
     #[serde(default)]
     traffic: TrafficFileConfig,
+    #[serde(default)]
+    admin_auth: AuthFileConfig,
 }
 
 /// The `[artifacts]` table: how artifacts are vetted and loaded.
@@ -281,6 +288,7 @@ impl ServeArgs {
         config.containment = file.containment.resolve().map_err(ConfigError::Invalid)?;
         config.listener = file.listener.resolve()?;
         config.traffic = file.traffic.resolve().map_err(ConfigError::Invalid)?;
+        config.admin_auth = file.admin_auth.resolve().map_err(ConfigError::Invalid)?;
         config.backends = file
             .backends
             .into_iter()

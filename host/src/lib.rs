@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod containment;
+pub mod control;
 pub mod deploy;
 pub mod dispatch;
 pub mod error_response;

@@ -36,7 +36,7 @@ use fingerprint::Fingerprint;
 use crate::{
     containment::{ContainmentConfig, HealthLimits, VersionHealth, monitor::MonitorMessage},
     loader,
-    router::RoutingTable,
+    router::{OperatorPolicy, RoutingTable},
 };
 
 /// Tunables of the registry.
@@ -94,6 +94,8 @@ struct RegistryState {
     bundles: HashMap<PathBuf, Vec<Option<Fingerprint>>>,
     /// Libraries mapped into the process: never unmapped, so counted and capped.
     mapped: MappedLibraries,
+    /// Operators' pins and disabled versions, applied at each publication.
+    policy: OperatorPolicy,
 }
 
 /// Every library `dlopen`ed into the process, loaded or refused after opening.
@@ -310,6 +312,13 @@ impl Registry {
     /// reports follow.
     pub fn republish(&self) {
         let mut state = self.lock();
+        self.publish(&mut state);
+    }
+
+    /// Replaces operators' pins and disabled versions and publishes a table that follows them.
+    pub fn set_policy(&self, policy: OperatorPolicy) {
+        let mut state = self.lock();
+        state.policy = policy;
         self.publish(&mut state);
     }
 

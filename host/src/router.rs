@@ -12,6 +12,9 @@ use frontdoor_plugin_api::BindingSet;
 
 use crate::registry::PluginVersion;
 
+mod policy;
+pub use policy::OperatorPolicy;
+
 /// A route's path pattern, split into segments: `/items/{id}` → `items`, `{id}`.
 #[derive(Debug, Clone)]
 pub struct RoutePattern {
@@ -175,8 +178,12 @@ pub struct RoutingTable {
 }
 
 /// The versions of one adapter that take new requests, highest first.
+#[derive(Default)]
 pub struct AdapterVersions {
     pub versions: Vec<Routed>,
+    /// The index in `versions` of the version operators pinned as the default, computed at
+    /// publication so a pin costs a request nothing.
+    pub pinned: Option<usize>,
 }
 
 /// A routable version with the shared modules bound to it at this publication.
@@ -226,9 +233,16 @@ impl RoutingTable {
 }
 
 impl AdapterVersions {
-    /// The default version (the highest), or the highest that satisfies `requirement`;
-    /// quarantined versions take no requests, so the next one down takes their traffic.
+    /// The default version (the pinned one, else the highest), or the highest that
+    /// satisfies `requirement`; quarantined versions take no requests, so the next one down
+    /// takes their traffic (a quarantined pin falls back to the normal default).
     pub fn select(&self, requirement: Option<&semver::VersionReq>) -> Option<&Routed> {
+        if requirement.is_none()
+            && let Some(pinned) = self.pinned.and_then(|index| self.versions.get(index))
+            && !pinned.version.health.is_quarantined()
+        {
+            return Some(pinned);
+        }
         let mut healthy = self
             .versions
             .iter()

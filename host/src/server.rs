@@ -32,6 +32,7 @@ use crate::{
         monitor::{self, Monitor},
         watchdog,
     },
+    control::{self, Control},
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
     loader::{Loader, LoaderConfig, WarmupServices},
@@ -82,6 +83,7 @@ impl Drop for IsolationRuntime {
 
 /// Loads the plugins directory, binds both listeners and starts serving.
 pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
+    control::check_listen(&config.admin_auth, config.admin_listen)?;
     std::fs::create_dir_all(&config.plugins_dir).with_context(|| {
         format!(
             "cannot create plugins directory {}",
@@ -109,6 +111,12 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             timeout: config.containment.warmup_timeout,
         }),
     }));
+    // Operators' saved decisions apply from the first publication on.
+    let control = Arc::new(Control::open(
+        config.admin_auth.clone(),
+        &config.state_dir,
+        registry.clone(),
+    )?);
     if config.builtin_bench {
         registry.add_builtin(baseline::version());
     }
@@ -170,8 +178,10 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
     .context("cannot start the monitor thread")?;
     let traffic = {
         let registry = registry.clone();
+        let mut traffic_config = config.traffic.clone();
+        traffic_config.restore = Some(control.saved_traffic());
         Traffic::new(
-            config.traffic.clone(),
+            traffic_config,
             tokio::runtime::Handle::current(),
             Box::new(move |adapter| {
                 let table = registry.table();
@@ -180,6 +190,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             }),
         )
     };
+    control.attach_traffic(traffic.clone());
     let dispatcher = Arc::new(Dispatcher::new(
         registry.clone(),
         backends.clone(),
@@ -197,7 +208,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         backends,
         listeners.clone(),
         config.log_control.clone(),
-        traffic.clone(),
+        control,
     ));
     let grace = config.shutdown_grace;
     let admin = admin_thread::spawn(

@@ -11,6 +11,7 @@ mod bad_artifacts;
 mod binary;
 mod bundles;
 mod containment;
+mod control;
 mod crash_marker;
 mod dedup;
 mod hot_reload;

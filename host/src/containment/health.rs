@@ -254,6 +254,19 @@ impl VersionHealth {
         }
     }
 
+    /// Puts a quarantined version back in traffic (an operator's call): the quarantine and
+    /// the failure window are cleared, so only new failures can quarantine it again. Returns
+    /// the reason it was quarantined for, `None` if it was not.
+    pub fn lift_quarantine(&self) -> Option<String> {
+        let mut slot = lock(&self.quarantine);
+        let lifted = slot.take()?;
+        lock(&self.window).clear();
+        self.quarantined.store(false, Ordering::Release);
+        drop(slot);
+        tracing::warn!(plugin = %self.label, reason = %lifted.reason, "quarantine lifted: the version takes requests again");
+        Some(lifted.reason)
+    }
+
     /// Adds `failure` to the window; the reason to quarantine, if the window now warrants it.
     fn judge(&self, failure: Failure) -> Option<String> {
         let now = Instant::now();

@@ -14,7 +14,7 @@ mod layout_checks;
 pub(super) mod sets;
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::Arc,
 };
 
@@ -87,10 +87,18 @@ impl Resolution {
 /// Resolves the requirements of every version in `versions` (the live ones, plus removed
 /// shared modules that may still be bound), given the previous resolution, whose layout
 /// verdicts move into the new one.
-pub fn resolve(versions: &[Arc<PluginVersion>], previous: &mut Resolution) -> Resolution {
+///
+/// `pins` (module name → version) put an operator's choice first among the candidates that
+/// satisfy a requirement; a pinned version that does not fit is simply not chosen.
+pub fn resolve(
+    versions: &[Arc<PluginVersion>],
+    previous: &mut Resolution,
+    pins: &BTreeMap<String, semver::Version>,
+) -> Resolution {
     let layout_checks = std::mem::take(&mut previous.layout_checks);
     let mut resolver = Resolver {
         versions,
+        pins,
         previous,
         done: HashMap::new(),
         layout_checks: &layout_checks,
@@ -118,6 +126,7 @@ pub fn resolve(versions: &[Arc<PluginVersion>], previous: &mut Resolution) -> Re
 
 struct Resolver<'a> {
     versions: &'a [Arc<PluginVersion>],
+    pins: &'a BTreeMap<String, semver::Version>,
     previous: &'a Resolution,
     done: HashMap<usize, Result<Arc<[Binding]>, String>>,
     layout_checks: &'a LayoutChecks,
@@ -189,6 +198,12 @@ impl Resolver<'_> {
             .cloned()
             .collect();
         candidates.sort_by(|a, b| b.identity.version.cmp_precedence(&a.identity.version));
+        if let Some(pin) = self.pins.get(&requirement.module)
+            && let Some(at) = candidates.iter().position(|v| v.identity.version == *pin)
+        {
+            let pinned = candidates.remove(at);
+            candidates.insert(0, pinned);
+        }
 
         let mut refusals = Vec::new();
         for candidate in &candidates {

@@ -237,7 +237,8 @@ impl Registry {
             .map(|s| state.live.insert(s.path.clone(), s.version.clone()))
             .collect();
         let participants = publication::participants(&state);
-        let mut trial = binding::resolve(&participants, &mut state.resolution);
+        let module_pins = state.policy.module_pins.clone();
+        let mut trial = binding::resolve(&participants, &mut state.resolution, &module_pins);
         // The verdicts travel with a resolution: hand them back to the books' own.
         *state.resolution.layout_checks_mut() = std::mem::take(trial.layout_checks_mut());
         let unbound = staged.iter().find_map(|s| {

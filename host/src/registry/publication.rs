@@ -53,7 +53,11 @@ impl Registry {
     /// requirements are bound, and swaps it in.
     pub(super) fn publish(&self, state: &mut RegistryState) {
         let participants = participants(state);
-        let resolution = binding::resolve(&participants, &mut state.resolution);
+        let resolution = binding::resolve(
+            &participants,
+            &mut state.resolution,
+            &state.policy.module_pins,
+        );
         for version in &participants {
             report_binding_change(version, &state.resolution, &resolution);
         }
@@ -61,7 +65,12 @@ impl Registry {
         let mut sets = binding::BindingSets::new(&resolution);
         let mut adapters: HashMap<Box<str>, AdapterVersions> = HashMap::new();
         for version in state.builtins.iter().chain(state.live.values()) {
-            if version.kind != PluginKind::Adapter {
+            // A disabled version takes no traffic at all, with or without a version header.
+            if version.kind != PluginKind::Adapter
+                || state
+                    .policy
+                    .is_disabled(&version.identity.name, &version.identity.version)
+            {
                 continue;
             }
             let Some(bound) = sets.of(version) else {
@@ -72,18 +81,23 @@ impl Registry {
             };
             adapters
                 .entry(version.identity.name.as_str().into())
-                .or_insert_with(|| AdapterVersions {
-                    versions: Vec::new(),
-                })
+                .or_default()
                 .versions
                 .push(Routed::new(version.clone(), bound.set, bound.in_use));
         }
-        for adapter in adapters.values_mut() {
+        for (name, adapter) in &mut adapters {
             adapter.versions.sort_by(|a, b| {
                 b.version
                     .identity
                     .version
                     .cmp_precedence(&a.version.identity.version)
+            });
+            // A pin whose version is not routable (gone, disabled, unbound) is no pin.
+            adapter.pinned = state.policy.adapter_pins.get(&**name).and_then(|pin| {
+                adapter
+                    .versions
+                    .iter()
+                    .position(|routed| routed.version.identity.version == *pin)
             });
         }
         state.resolution = resolution;

@@ -58,6 +58,12 @@ impl Registry {
                     } else {
                         VersionState::Retired
                     }
+                } else if version.kind == PluginKind::Adapter
+                    && state
+                        .policy
+                        .is_disabled(&version.identity.name, &version.identity.version)
+                {
+                    VersionState::Disabled
                 } else if version.health.is_quarantined() {
                     VersionState::Quarantined
                 } else if reason.is_some() {

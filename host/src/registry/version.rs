@@ -45,6 +45,8 @@ pub enum VersionState {
     Failed,
     /// Taken out of traffic for panics, timeouts, blocked polls or memory growth.
     Quarantined,
+    /// Taken out of all traffic by an operator (`/admin/adapters/{name}/versions/{v}/disable`).
+    Disabled,
 }
 
 impl VersionState {
@@ -56,6 +58,7 @@ impl VersionState {
             Self::Retired => "retired",
             Self::Failed => "failed",
             Self::Quarantined => "quarantined",
+            Self::Disabled => "disabled",
         }
     }
 }

@@ -31,20 +31,33 @@ impl HostProcess {
         extra: impl IntoIterator<Item = A>,
         rust_log: &str,
     ) -> Self {
+        let mut args: Vec<std::ffi::OsString> = [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--plugins-dir",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        args.push(plugins_dir.into());
+        args.extend(extra.into_iter().map(|arg| arg.as_ref().to_owned()));
+        Self::spawn_args(plugins_dir, args, rust_log)
+    }
+
+    /// Starts the binary with exactly `args`, in `dir`; returns at once.
+    pub fn spawn_args<A: AsRef<OsStr>>(
+        dir: &Path,
+        args: impl IntoIterator<Item = A>,
+        rust_log: &str,
+    ) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_frontdoor-under-test"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-                "--plugins-dir",
-            ])
-            .arg(plugins_dir)
-            .args(extra)
+            .args(args)
             .env("RUST_LOG", rust_log)
             .env_remove("FRONTDOOR_CONFIG")
-            .current_dir(plugins_dir)
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

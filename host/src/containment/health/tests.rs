@@ -155,3 +155,27 @@ fn memory_back_under_the_limit_resets_the_warning() {
         MemoryVerdict::OverLimit
     );
 }
+
+#[test]
+fn a_lifted_quarantine_starts_a_fresh_window() {
+    let health = health(policy(), u64::MAX);
+    assert_eq!(health.lift_quarantine(), None, "nothing to lift yet");
+    for _ in 0..5 {
+        health.count_request();
+        health.record(Failure::Panic);
+    }
+    assert!(health.is_quarantined());
+    let lifted = health.lift_quarantine().expect("it was quarantined");
+    assert!(lifted.contains("5 panics"), "{lifted}");
+    assert!(!health.is_quarantined());
+    assert_eq!(health.quarantine_reason(), None);
+    // The old panics no longer count: four new ones stay under the threshold of five.
+    for _ in 0..4 {
+        health.count_request();
+        health.record(Failure::Panic);
+    }
+    assert!(!health.is_quarantined());
+    health.count_request();
+    health.record(Failure::Panic);
+    assert!(health.is_quarantined());
+}

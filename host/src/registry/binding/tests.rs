@@ -103,6 +103,8 @@ fn library(name: &str, version: &str, requires: &[(&str, &str)], exports: bool) 
 struct Deployed {
     versions: Vec<Arc<PluginVersion>>,
     resolution: Resolution,
+    /// Operators' module pins.
+    pins: std::collections::BTreeMap<String, semver::Version>,
 }
 
 impl Deployed {
@@ -135,7 +137,7 @@ impl Deployed {
             health,
         ));
         self.versions.push(version.clone());
-        self.resolution = resolve(&self.versions, &mut self.resolution);
+        self.resolution = resolve(&self.versions, &mut self.resolution, &self.pins);
         version
     }
 }
@@ -160,6 +162,36 @@ fn resolution_binds_with_checks_made_beforehand_and_never_makes_one() {
     );
     let bindings = deployed.resolution.bindings(&checked).expect("bound");
     assert_eq!(bindings[0].module.identity.label, "artwork@1.1.0");
+}
+
+#[test]
+fn a_module_pin_wins_among_the_versions_a_requirement_allows_and_only_there() {
+    let mut deployed = Deployed::default();
+    deployed.deploy(library("artwork", "1.0.0", &[], true), true);
+    deployed.deploy(library("artwork", "1.1.0", &[], true), true);
+    deployed
+        .pins
+        .insert("artwork".into(), semver::Version::new(1, 0, 0));
+    let loose = deployed.deploy(library("loose", "1.0.0", &[("artwork", "^1")], false), true);
+    let strict = deployed.deploy(
+        library("strict", "1.0.0", &[("artwork", "^1.1")], false),
+        true,
+    );
+    let bound = |deployed: &Deployed, version: &PluginVersion| {
+        deployed.resolution.bindings(version).expect("bound")[0]
+            .module
+            .identity
+            .label
+            .clone()
+    };
+    assert_eq!(bound(&deployed, &loose), "artwork@1.0.0");
+    // The pin does not satisfy `^1.1`: that consumer keeps the highest that does.
+    assert_eq!(bound(&deployed, &strict), "artwork@1.1.0");
+
+    // Unpinned, the next resolution binds the highest again.
+    deployed.pins.clear();
+    deployed.deploy(library("other", "1.0.0", &[], false), true);
+    assert_eq!(bound(&deployed, &loose), "artwork@1.1.0");
 }
 
 #[test]
