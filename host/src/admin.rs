@@ -1,5 +1,5 @@
 //! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener`,
-//! `/admin/health`, and `GET`/`PUT /admin/log-level`.
+//! `/admin/health`, `GET`/`PUT /admin/log-level`, and `GET /metrics` (Prometheus).
 //!
 //! Served on its own address so operators can firewall it apart from device traffic, and on
 //! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
@@ -17,6 +17,7 @@ use crate::{
     error_response::{Body, EdgeError, json_response},
     loader::CopiesStats,
     logging::LogControl,
+    metrics::Exposition,
     registry::{Registry, Snapshot},
     server::Listeners,
 };
@@ -26,6 +27,7 @@ pub struct Admin {
     backends: Arc<Backends>,
     listeners: Arc<Listeners>,
     log_control: Option<Arc<LogControl>>,
+    exposition: Arc<Exposition>,
 }
 
 impl Admin {
@@ -34,12 +36,14 @@ impl Admin {
         backends: Arc<Backends>,
         listeners: Arc<Listeners>,
         log_control: Option<Arc<LogControl>>,
+        exposition: Arc<Exposition>,
     ) -> Self {
         Self {
             registry,
             backends,
             listeners,
             log_control,
+            exposition,
         }
     }
 
@@ -98,6 +102,13 @@ impl Admin {
                 )
                 .into_response()
             }
+            (&Method::GET, "/metrics") => self.exposition.response(),
+            (_, "/metrics") => EdgeError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                "use GET",
+            )
+            .into_response(),
             (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
         }
     }

@@ -1,7 +1,8 @@
 //! The device request path: namespace → version → route → handler → response.
 //!
 //! This is the hot path. It takes no lock: the routing table is an `arc-swap` snapshot, and
-//! the only shared writes are the version's in-flight counter and the request id.
+//! the only shared writes are the version's in-flight counter, the request id and the
+//! route's metrics counters (relaxed atomic adds into handles built with the version).
 
 use std::{
     panic::AssertUnwindSafe,
@@ -30,6 +31,7 @@ use crate::{
     containment::{Failure, HandlerBudget, Offloaded, Watched, watchdog},
     error_response::{Body, EdgeError, JSON},
     loader::DeviceRequest,
+    metrics::{HostMetrics, RequestTally},
     registry::{Handler, InflightGuard, PluginVersion, Registry},
     router::{self, RouteMatch},
 };
@@ -48,6 +50,7 @@ pub struct Dispatcher {
     /// stall device workers again.
     isolation: tokio::runtime::Handle,
     next_request_id: AtomicU64,
+    metrics: Arc<HostMetrics>,
 }
 
 /// Bounds on every device request.
@@ -68,6 +71,7 @@ impl Dispatcher {
         backends: Arc<Backends>,
         limits: RequestLimits,
         isolation: tokio::runtime::Handle,
+        metrics: Arc<HostMetrics>,
     ) -> Self {
         Self {
             registry,
@@ -75,12 +79,15 @@ impl Dispatcher {
             limits,
             isolation,
             next_request_id: AtomicU64::new(1),
+            metrics,
         }
     }
 
     /// Serves one device request; every failure becomes a JSON error response.
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
-        match self.route_and_call(request).await {
+        // Every answer, the static baseline's included, is counted here and only here.
+        let mut tally = RequestTally::start();
+        let response = match self.route_and_call(request, &mut tally).await {
             Ok(response) => response,
             Err((error, answered_by)) => {
                 let mut response = error.into_response();
@@ -89,12 +96,15 @@ impl Dispatcher {
                 }
                 response
             }
-        }
+        };
+        self.metrics.record_request(tally, response.status());
+        response
     }
 
     async fn route_and_call(
         &self,
         request: Request<Incoming>,
+        tally: &mut RequestTally,
     ) -> Result<Response<Body>, (EdgeError, Option<HeaderValue>)> {
         let started = tokio::time::Instant::now();
         let (parts, body) = request.into_parts();
@@ -113,6 +123,7 @@ impl Dispatcher {
                     None,
                 )
             })?;
+            tally.adapter_found();
             match adapter.select(requirement.as_ref()) {
                 Some(routed) => (
                     routed.version.clone(),
@@ -127,6 +138,7 @@ impl Dispatcher {
                 }
             }
         };
+        tally.version_chosen(version.series);
         let answered_by = Some(version.adapter_header.clone());
         let fail = |error: EdgeError| (error, answered_by.clone());
 
@@ -149,6 +161,7 @@ impl Dispatcher {
                 ))));
             }
         };
+        tally.route_matched(route);
 
         let body = read_body(body, parts.headers.get(CONTENT_LENGTH), &self.limits)
             .await

@@ -35,6 +35,7 @@ use crate::{
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
     loader::{Loader, LoaderConfig},
+    metrics::{Exposition, HostMetrics},
     registry::{Registry, RegistryConfig},
 };
 use accept::accept_loop;
@@ -109,9 +110,15 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             config.plugins_dir.display()
         )
     })?;
+    let metrics = Arc::new(HostMetrics::default());
     // Watch before the initial scan, so a file that lands in between is not missed.
-    let deployer = Deployer::start(registry.clone(), &plugins_dir, config.deployer.clone())
-        .with_context(|| format!("cannot watch plugins directory {}", plugins_dir.display()))?;
+    let deployer = Deployer::start(
+        registry.clone(),
+        &plugins_dir,
+        config.deployer.clone(),
+        metrics.clone(),
+    )
+    .with_context(|| format!("cannot watch plugins directory {}", plugins_dir.display()))?;
     let initial = {
         let registry = registry.clone();
         let dir = plugins_dir.clone();
@@ -169,12 +176,20 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             handler_timeout: config.containment.handler_timeout(config.request_deadline),
         },
         isolation.handle(),
+        metrics.clone(),
+    ));
+    let exposition = Arc::new(Exposition::new(
+        registry.clone(),
+        backends.clone(),
+        listeners.clone(),
+        metrics,
     ));
     let admin = Arc::new(Admin::new(
         registry.clone(),
         backends,
         listeners.clone(),
         config.log_control.clone(),
+        exposition,
     ));
     let grace = config.shutdown_grace;
     let admin = admin_thread::spawn(

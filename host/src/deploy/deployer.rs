@@ -36,7 +36,7 @@ use notify::{
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::{is_artifact_name, reconcile_except};
-use crate::registry::Registry;
+use crate::{metrics::HostMetrics, registry::Registry};
 
 /// Timing of the deployer.
 #[derive(Debug, Clone)]
@@ -82,6 +82,7 @@ impl Deployer {
         registry: Arc<Registry>,
         dir: &Path,
         config: DeployerConfig,
+        metrics: Arc<HostMetrics>,
     ) -> notify::Result<Self> {
         let (messages, inbox) = crossbeam_channel::unbounded();
         let forward = messages.clone();
@@ -93,6 +94,7 @@ impl Deployer {
             registry,
             dir: dir.to_owned(),
             config,
+            metrics,
             writing: HashMap::new(),
             due: HashMap::new(),
             dir_access: DirAccess::of(dir),
@@ -123,6 +125,8 @@ struct DeployLoop {
     registry: Arc<Registry>,
     dir: PathBuf,
     config: DeployerConfig,
+    /// Where each reload's time is observed.
+    metrics: Arc<HostMetrics>,
     /// Files with writes seen and no close yet, with the time of the last write.
     writing: HashMap<PathBuf, Instant>,
     /// Files to check, and when.
@@ -193,6 +197,7 @@ impl DeployLoop {
             &self.registry,
             &mut self.in_progress,
             self.config.fault_injection,
+            &self.metrics,
             path,
         );
     }
@@ -317,37 +322,45 @@ impl DeployLoop {
         self.writing
             .retain(|_, last_write| last_write.elapsed() < stalled);
         let writing = &self.writing;
-        let (registry, in_progress, fault) = (
+        let (registry, in_progress, fault, metrics) = (
             &self.registry,
             &mut self.in_progress,
             self.config.fault_injection,
+            &self.metrics,
         );
         if let Err(error) = reconcile_except(
             registry,
             &self.dir,
             |path| writing.contains_key(path),
-            |path| sync_noted(registry, in_progress, fault, path),
+            |path| sync_noted(registry, in_progress, fault, metrics, path),
         ) {
             tracing::warn!(%error, dir = %self.dir.display(), "cannot reconcile the plugins directory");
         }
     }
 }
 
-/// Brings `path` in line, with `in_progress` naming it meanwhile.
+/// Brings `path` in line, with `in_progress` naming it meanwhile; a changed file's reload
+/// (load or refusal, or retirement, and publication) is timed.
 fn sync_noted(
     registry: &Registry,
     in_progress: &mut Option<PathBuf>,
     fault_injection: Option<fn(&Path)>,
+    metrics: &HostMetrics,
     path: &Path,
 ) {
     *in_progress = Some(path.to_owned());
+    let changed = !registry.is_unchanged(path);
     // The injected fault stands for a bug in loading: it strikes where a load would happen.
     if let Some(fault) = fault_injection
-        && !registry.is_unchanged(path)
+        && changed
     {
         fault(path);
     }
+    let started = Instant::now();
     registry.sync_file(path);
+    if changed {
+        metrics.observe_reload(started.elapsed());
+    }
     *in_progress = None;
 }
 
