@@ -106,7 +106,7 @@ impl Dispatcher {
         request: Request<Incoming>,
         tally: &mut RequestTally,
     ) -> Result<Response<Body>, (EdgeError, Option<HeaderValue>)> {
-        let started = tokio::time::Instant::now();
+        let started = tally.started();
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
         let (namespace, rest) = split_namespace(path);

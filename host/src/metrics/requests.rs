@@ -6,10 +6,11 @@
 
 use std::{
     sync::atomic::{AtomicU64, Ordering::Relaxed},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use hyper::StatusCode;
+use tokio::time::Instant;
 
 use super::histogram::{LatencyHistogram, REQUEST_BOUNDS_NS};
 
@@ -144,7 +145,9 @@ impl UnroutedCounters {
 }
 
 /// How far one request got, marked by the dispatcher as it goes: a clock reading and a
-/// pointer, on the stack, nothing shared until [`RequestTally::finish`].
+/// pointer, on the stack, nothing shared until [`RequestTally::finish`]. The reading is
+/// tokio's (the real clock outside paused tests), so the dispatcher takes the request's
+/// deadline from it too: one clock read at each end of a request, not two at the start.
 pub struct RequestTally {
     started: Instant,
     stage: Stage,
@@ -168,6 +171,12 @@ impl RequestTally {
             started: Instant::now(),
             stage: Stage::Received,
         }
+    }
+
+    /// When the request arrived.
+    #[inline]
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     /// The path names a routed adapter.
