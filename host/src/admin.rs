@@ -1,7 +1,7 @@
 //! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener`,
-//! `/admin/health`, `GET`/`PUT /admin/log-level`; every request is authorized first, the
-//! control routes answered by `control.rs` and traffic plans under
-//! `/admin/adapters/{name}/canary|shadow` by `traffic/admin.rs`.
+//! `/admin/health`, `GET`/`PUT /admin/log-level`, and `GET /metrics` (Prometheus); every
+//! request is authorized first, the control routes answered by `control.rs` and traffic
+//! plans under `/admin/adapters/{name}/canary|shadow` by `traffic/admin.rs`.
 //!
 //! Served on its own address so operators can firewall it apart from device traffic, and on
 //! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
@@ -20,6 +20,7 @@ use crate::{
     error_response::{Body, EdgeError, json_response},
     loader::CopiesStats,
     logging::LogControl,
+    metrics::Exposition,
     registry::{Registry, Snapshot},
     server::Listeners,
 };
@@ -31,6 +32,7 @@ pub struct Admin {
     log_control: Option<Arc<LogControl>>,
     /// Authorizes every request and answers the control routes (`control.rs`).
     control: Arc<Control>,
+    exposition: Arc<Exposition>,
 }
 
 impl Admin {
@@ -40,6 +42,7 @@ impl Admin {
         listeners: Arc<Listeners>,
         log_control: Option<Arc<LogControl>>,
         control: Arc<Control>,
+        exposition: Arc<Exposition>,
     ) -> Self {
         Self {
             registry,
@@ -47,6 +50,7 @@ impl Admin {
             listeners,
             log_control,
             control,
+            exposition,
         }
     }
 
@@ -109,6 +113,13 @@ impl Admin {
                 )
                 .into_response()
             }
+            (&Method::GET, "/metrics") => self.exposition.response(),
+            (_, "/metrics") => EdgeError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                "use GET",
+            )
+            .into_response(),
             (_, path) => EdgeError::not_found(format!("no admin endpoint {path}")).into_response(),
         }
     }

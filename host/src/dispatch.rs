@@ -2,7 +2,8 @@
 //!
 //! This is the hot path. It takes no lock: the routing table and the traffic plans are
 //! `arc-swap` snapshots, and the only shared writes are the version's in-flight counter, the
-//! request id and a canary's sample counters (atomics).
+//! request id, a canary's sample counters and the route's metrics counters (relaxed atomic
+//! adds into handles built with the version).
 
 use std::{
     panic::AssertUnwindSafe,
@@ -31,6 +32,7 @@ use crate::{
     containment::{Failure, HandlerBudget, Offloaded, Watched, watchdog},
     error_response::{Body, EdgeError, JSON},
     loader::DeviceRequest,
+    metrics::{HostMetrics, RequestTally},
     registry::{Handler, InflightGuard, PluginVersion, Registry},
     router::{self, RouteMatch},
     traffic::{ShadowRequest, Ticket, Traffic},
@@ -52,6 +54,7 @@ pub struct Dispatcher {
     /// stall device workers again.
     isolation: tokio::runtime::Handle,
     next_request_id: AtomicU64,
+    metrics: Arc<HostMetrics>,
 }
 
 /// Bounds on every device request.
@@ -73,6 +76,7 @@ impl Dispatcher {
         traffic: Arc<Traffic>,
         limits: RequestLimits,
         isolation: tokio::runtime::Handle,
+        metrics: Arc<HostMetrics>,
     ) -> Self {
         Self {
             registry,
@@ -81,16 +85,18 @@ impl Dispatcher {
             limits,
             isolation,
             next_request_id: AtomicU64::new(1),
+            metrics,
         }
     }
 
     /// Serves one device request; every failure becomes a JSON error response. Once the
-    /// answer is ready it counts for a canary's judge, and a mirrored request's shadow call
-    /// starts on the isolation runtime, holding nothing of the device's.
+    /// answer is ready it is counted in the metrics and for a canary's judge, and a mirrored
+    /// request's shadow call starts on the isolation runtime, holding nothing of the device's.
     pub async fn serve(self: &Arc<Self>, request: Request<Incoming>) -> Response<Body> {
-        let started = tokio::time::Instant::now();
+        // Every answer, the static baseline's included, is counted here and only here.
+        let mut tally = RequestTally::start();
         let mut ticket = Ticket::default();
-        let response = match self.route_and_call(request, started, &mut ticket).await {
+        let response = match self.route_and_call(request, &mut tally, &mut ticket).await {
             Ok(response) => response,
             Err((error, answered_by)) => {
                 let mut response = error.into_response();
@@ -100,7 +106,10 @@ impl Dispatcher {
                 response
             }
         };
-        if let Some(shadow) = self.traffic.finish(ticket, &response, started.elapsed()) {
+        let elapsed = tally.started().elapsed();
+        self.metrics
+            .record_request(tally, response.status(), elapsed);
+        if let Some(shadow) = self.traffic.finish(ticket, &response, elapsed) {
             let me = self.clone();
             self.isolation
                 .spawn(shadow.run(move |request| async move { me.serve_shadow(request).await }));
@@ -111,9 +120,10 @@ impl Dispatcher {
     async fn route_and_call(
         &self,
         request: Request<Incoming>,
-        started: tokio::time::Instant,
+        tally: &mut RequestTally,
         ticket: &mut Ticket,
     ) -> Result<Response<Body>, (EdgeError, Option<HeaderValue>)> {
+        let started = tally.started();
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
         let (namespace, rest) = split_namespace(path);
@@ -130,6 +140,7 @@ impl Dispatcher {
                     None,
                 )
             })?;
+            tally.adapter_found();
             match self
                 .traffic
                 .select(namespace, &parts, requirement.as_ref(), adapter, ticket)
@@ -147,6 +158,7 @@ impl Dispatcher {
                 }
             }
         };
+        tally.version_chosen(version.series);
         let answered_by = Some(version.adapter_header.clone());
         let fail = |error: EdgeError| (error, answered_by.clone());
 
@@ -169,6 +181,7 @@ impl Dispatcher {
                 ))));
             }
         };
+        tally.route_matched(route);
 
         let body = read_body(body, parts.headers.get(CONTENT_LENGTH), &self.limits)
             .await

@@ -16,6 +16,7 @@ pub mod dispatch;
 pub mod error_response;
 pub mod loader;
 pub mod logging;
+pub mod metrics;
 pub mod registry;
 pub mod router;
 pub mod server;

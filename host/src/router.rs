@@ -220,6 +220,11 @@ impl RoutingTable {
         self.adapters.get(name)
     }
 
+    /// Every routed adapter's versions (scrape time only: the request path looks up by name).
+    pub fn adapters(&self) -> impl Iterator<Item = &AdapterVersions> {
+        self.adapters.values()
+    }
+
     pub fn adapter_count(&self) -> usize {
         self.adapters.len()
     }

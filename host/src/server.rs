@@ -36,6 +36,7 @@ use crate::{
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
     loader::{Loader, LoaderConfig, WarmupServices},
+    metrics::{Exposition, HostMetrics},
     registry::{Registry, RegistryConfig},
     traffic::Traffic,
 };
@@ -127,9 +128,15 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             config.plugins_dir.display()
         )
     })?;
+    let metrics = Arc::new(HostMetrics::default());
     // Watch before the initial scan, so a file that lands in between is not missed.
-    let deployer = Deployer::start(registry.clone(), &plugins_dir, config.deployer.clone())
-        .with_context(|| format!("cannot watch plugins directory {}", plugins_dir.display()))?;
+    let deployer = Deployer::start(
+        registry.clone(),
+        &plugins_dir,
+        config.deployer.clone(),
+        metrics.clone(),
+    )
+    .with_context(|| format!("cannot watch plugins directory {}", plugins_dir.display()))?;
     let initial = {
         let registry = registry.clone();
         let dir = plugins_dir.clone();
@@ -202,6 +209,13 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             handler_timeout: config.containment.handler_timeout(config.request_deadline),
         },
         isolation.handle(),
+        metrics.clone(),
+    ));
+    let exposition = Arc::new(Exposition::new(
+        registry.clone(),
+        backends.clone(),
+        listeners.clone(),
+        metrics,
     ));
     let admin = Arc::new(Admin::new(
         registry.clone(),
@@ -209,6 +223,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         listeners.clone(),
         config.log_control.clone(),
         control,
+        exposition,
     ));
     let grace = config.shutdown_grace;
     let admin = admin_thread::spawn(

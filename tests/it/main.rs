@@ -18,6 +18,7 @@ mod hot_reload;
 mod listener;
 mod load_containment;
 mod log_level;
+mod metrics;
 mod serving;
 mod shared_modules;
 mod swap_under_load;

@@ -36,7 +36,7 @@ use notify::{
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::{is_artifact_name, is_bundle_name, reconcile_except, sync_entry};
-use crate::registry::Registry;
+use crate::{metrics::HostMetrics, registry::Registry};
 
 /// Timing of the deployer.
 #[derive(Debug, Clone)]
@@ -82,6 +82,7 @@ impl Deployer {
         registry: Arc<Registry>,
         dir: &Path,
         config: DeployerConfig,
+        metrics: Arc<HostMetrics>,
     ) -> notify::Result<Self> {
         let (messages, inbox) = crossbeam_channel::unbounded();
         let forward = messages.clone();
@@ -93,6 +94,7 @@ impl Deployer {
             registry,
             dir: dir.to_owned(),
             config,
+            metrics,
             writing: HashMap::new(),
             due: HashMap::new(),
             dir_access: DirAccess::of(dir),
@@ -123,6 +125,8 @@ struct DeployLoop {
     registry: Arc<Registry>,
     dir: PathBuf,
     config: DeployerConfig,
+    /// Where each reload's time is observed.
+    metrics: Arc<HostMetrics>,
     /// Files with writes seen and no close yet, with the time of the last write.
     writing: HashMap<PathBuf, Instant>,
     /// Files to check, and when.
@@ -196,6 +200,7 @@ impl DeployLoop {
             &|path| writing.contains_key(path),
             &mut self.in_progress,
             self.config.fault_injection,
+            &self.metrics,
             path,
         );
     }
@@ -323,14 +328,23 @@ impl DeployLoop {
             .retain(|_, last_write| last_write.elapsed() < stalled);
         let writing = &self.writing;
         let is_writing = |path: &Path| writing.contains_key(path);
-        let (registry, dir, in_progress, fault) = (
+        let (registry, dir, in_progress, fault, metrics) = (
             &self.registry,
             &self.dir,
             &mut self.in_progress,
             self.config.fault_injection,
+            &self.metrics,
         );
         if let Err(error) = reconcile_except(registry, dir, is_writing, |path| {
-            sync_noted(registry, dir, &is_writing, in_progress, fault, path)
+            sync_noted(
+                registry,
+                dir,
+                &is_writing,
+                in_progress,
+                fault,
+                metrics,
+                path,
+            )
         }) {
             tracing::warn!(%error, dir = %self.dir.display(), "cannot reconcile the plugins directory");
         }
@@ -338,23 +352,30 @@ impl DeployLoop {
 }
 
 /// Brings `path` in line (an artifact, or a bundle through its manifest or a member), with
-/// `in_progress` naming it meanwhile.
+/// `in_progress` naming it meanwhile; a changed file's reload (load or refusal, or
+/// retirement, and publication) is timed.
 fn sync_noted(
     registry: &Registry,
     dir: &Path,
     writing: &dyn Fn(&Path) -> bool,
     in_progress: &mut Option<PathBuf>,
     fault_injection: Option<fn(&Path)>,
+    metrics: &HostMetrics,
     path: &Path,
 ) {
     *in_progress = Some(path.to_owned());
+    let changed = !registry.is_unchanged(path);
     // The injected fault stands for a bug in loading: it strikes where a load would happen.
     if let Some(fault) = fault_injection
-        && !registry.is_unchanged(path)
+        && changed
     {
         fault(path);
     }
+    let started = Instant::now();
     sync_entry(registry, dir, path, writing);
+    if changed {
+        metrics.observe_reload(started.elapsed());
+    }
     *in_progress = None;
 }
 

@@ -81,6 +81,9 @@ pub struct PluginVersion {
     pub health: &'static VersionHealth,
     /// `x-frontdoor-adapter` for every response of this version, built once.
     pub adapter_header: HeaderValue,
+    /// Its request counters per route, built once so a request looks up no label (never
+    /// freed, like `health`).
+    pub series: &'static crate::metrics::VersionSeries,
     pub loaded_at: SystemTime,
     in_flight: AtomicUsize,
     removed: AtomicBool,
@@ -165,6 +168,7 @@ impl PluginVersion {
         // Names and versions were validated (a-z0-9-_ and semver), so this is a valid value.
         let adapter_header = HeaderValue::from_str(&identity.label)
             .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        let series = crate::metrics::VersionSeries::leak(route_names(&routes));
         Self {
             identity,
             kind,
@@ -179,6 +183,7 @@ impl PluginVersion {
             handler,
             health,
             adapter_header,
+            series,
             loaded_at: SystemTime::now(),
             in_flight: AtomicUsize::new(0),
             removed: AtomicBool::new(false),
