@@ -1,5 +1,5 @@
 //! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener`,
-//! `/admin/health`, and `GET`/`PUT /admin/log-level`.
+//! `/admin/health`, `/admin/requests[/{id}]`, and `GET`/`PUT /admin/log-level`.
 //!
 //! Served on its own address so operators can firewall it apart from device traffic, and on
 //! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
@@ -18,6 +18,7 @@ use crate::{
     loader::CopiesStats,
     logging::LogControl,
     registry::{Registry, Snapshot},
+    requests::{Insight, endpoints as requests},
     server::Listeners,
 };
 
@@ -26,6 +27,7 @@ pub struct Admin {
     backends: Arc<Backends>,
     listeners: Arc<Listeners>,
     log_control: Option<Arc<LogControl>>,
+    insight: Arc<Insight>,
 }
 
 impl Admin {
@@ -34,12 +36,14 @@ impl Admin {
         backends: Arc<Backends>,
         listeners: Arc<Listeners>,
         log_control: Option<Arc<LogControl>>,
+        insight: Arc<Insight>,
     ) -> Self {
         Self {
             registry,
             backends,
             listeners,
             log_control,
+            insight,
         }
     }
 
@@ -81,6 +85,18 @@ impl Admin {
                     backends: self.backends.view(),
                 },
             ),
+            (&Method::GET, "/admin/requests") => {
+                requests::list(&self.insight, request.uri().query())
+            }
+            (&Method::GET, path) if path.starts_with("/admin/requests/") => {
+                requests::one(&self.insight, &path["/admin/requests/".len()..])
+            }
+            (_, "/admin/requests") => EdgeError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                "use GET",
+            )
+            .into_response(),
             (_, "/admin/log-level") => EdgeError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed",

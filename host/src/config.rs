@@ -15,6 +15,8 @@ use crate::{
     containment::{ContainmentConfig, config::ContainmentFileConfig},
     deploy::DeployerConfig,
     loader::ArtifactsConfig,
+    logging::LogFormat,
+    otel::{TelemetryConfig, TelemetryFileConfig},
     server::{ListenerConfig, ListenerConfigError, ListenerFileConfig},
 };
 
@@ -56,6 +58,8 @@ pub struct HostConfig {
     pub log_control: Option<std::sync::Arc<crate::logging::LogControl>>,
     /// What every listener holds a client to: timeouts, head size, connection cap.
     pub listener: ListenerConfig,
+    /// Recent requests and trace export (`[telemetry]`).
+    pub telemetry: TelemetryConfig,
 }
 
 impl HostConfig {
@@ -78,6 +82,7 @@ impl HostConfig {
             containment: ContainmentConfig::default(),
             log_control: None,
             listener: ListenerConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -132,6 +137,9 @@ pub struct ServeArgs {
     /// (`backends.catalog.timeout_ms=200`); repeatable; env: comma-separated.
     #[arg(long = "set", env = "FRONTDOOR_SET", value_delimiter = ',', value_parser = parse_setting)]
     pub set: Vec<(String, String)>,
+    /// Log lines as text for people or as one JSON object per line [default: text].
+    #[arg(long, env = "FRONTDOOR_LOG_FORMAT", value_enum, default_value_t)]
+    pub log_format: LogFormat,
 }
 
 fn parse_setting(text: &str) -> Result<(String, String), String> {
@@ -176,6 +184,8 @@ struct FileConfig {
     listener: ListenerFileConfig,
     #[serde(default)]
     artifacts: ArtifactsFileConfig,
+    #[serde(default)]
+    telemetry: TelemetryFileConfig,
 }
 
 /// The `[artifacts]` table: how artifacts are vetted and loaded.
@@ -274,6 +284,7 @@ impl ServeArgs {
         }
         config.containment = file.containment.resolve().map_err(ConfigError::Invalid)?;
         config.listener = file.listener.resolve()?;
+        config.telemetry = file.telemetry.resolve().map_err(ConfigError::Invalid)?;
         config.backends = file
             .backends
             .into_iter()

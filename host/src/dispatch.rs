@@ -31,6 +31,7 @@ use crate::{
     error_response::{Body, EdgeError, JSON},
     loader::DeviceRequest,
     registry::{Handler, InflightGuard, PluginVersion, Registry},
+    requests::{InFlight, Insight, Tagged},
     router::{self, RouteMatch},
 };
 
@@ -48,6 +49,8 @@ pub struct Dispatcher {
     /// stall device workers again.
     isolation: tokio::runtime::Handle,
     next_request_id: AtomicU64,
+    /// Request ids, recent requests and spans.
+    insight: Arc<Insight>,
 }
 
 /// Bounds on every device request.
@@ -68,6 +71,7 @@ impl Dispatcher {
         backends: Arc<Backends>,
         limits: RequestLimits,
         isolation: tokio::runtime::Handle,
+        insight: Arc<Insight>,
     ) -> Self {
         Self {
             registry,
@@ -75,12 +79,16 @@ impl Dispatcher {
             limits,
             isolation,
             next_request_id: AtomicU64::new(1),
+            insight,
         }
     }
 
-    /// Serves one device request; every failure becomes a JSON error response.
-    pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
-        match self.route_and_call(request).await {
+    /// Serves one device request; every failure becomes a JSON error response. Every
+    /// response carries the request's `x-request-id`.
+    pub async fn serve(&self, mut request: Request<Incoming>) -> Response<Body> {
+        let method = request.method().clone();
+        let mut insight = self.insight.begin(&method, request.headers_mut());
+        let mut response = match self.route_and_call(request, &mut insight).await {
             Ok(response) => response,
             Err((error, answered_by)) => {
                 let mut response = error.into_response();
@@ -89,14 +97,17 @@ impl Dispatcher {
                 }
                 response
             }
-        }
+        };
+        self.insight.finish(insight, &mut response);
+        response
     }
 
     async fn route_and_call(
         &self,
         request: Request<Incoming>,
+        insight: &mut InFlight,
     ) -> Result<Response<Body>, (EdgeError, Option<HeaderValue>)> {
-        let started = tokio::time::Instant::now();
+        let started = insight.started;
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
         let (namespace, rest) = split_namespace(path);
@@ -127,11 +138,15 @@ impl Dispatcher {
                 }
             }
         };
+        insight.version = Some(version.health);
         let answered_by = Some(version.adapter_header.clone());
         let fail = |error: EdgeError| (error, answered_by.clone());
 
         let (route, params) = match router::match_route(&version.routes, &parts.method, rest) {
-            RouteMatch::Found { route, params } => (route, params),
+            RouteMatch::Found { route, params } => {
+                insight.route = Some(route);
+                (route, params)
+            }
             RouteMatch::MethodNotAllowed => {
                 return Err(fail(EdgeError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -179,15 +194,20 @@ impl Dispatcher {
                     params,
                     body,
                     request_id,
+                    origin: insight.call_origin(),
                     identity: version.identity.clone(),
                     modules,
                     backends: self.backends.clone(),
                     deadline: started + self.limits.deadline,
                     scope: std::sync::OnceLock::new(),
                 };
-                self.call_plugin(version, *module, route, device_request)
-                    .await
-                    .map_err(fail)?
+                // The host keeps a handle on the request to read its backend calls after.
+                let device_request = RArc::new(device_request);
+                let answer = self
+                    .call_plugin(version, *module, route, device_request.clone())
+                    .await;
+                insight.scope = device_request.scope.get().cloned();
+                answer.map_err(fail)?
             }
         };
         response
@@ -324,20 +344,21 @@ impl Dispatcher {
         version: &PluginVersion,
         module: PluginModuleRef,
         route: u32,
-        request: DeviceRequest,
+        request: RArc<DeviceRequest>,
     ) -> Result<Response<Body>, EdgeError> {
-        let request_id = request.request_id;
+        let request_id = request.origin.request_id;
         let health = version.health;
         let label = &version.identity.label;
-        let host_request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
+        let host_request = HostRequestObj::from_ptr(request, TD_Opaque);
         let future = {
             // Starting a handler runs author code synchronously too.
             let _mark = watchdog::enter(health, route);
+            let _current = crate::requests::current::enter(request_id);
             (module.handle())(route, host_request)
         };
         let budget = self.limits.handler_timeout;
         let guarded = AssertUnwindSafe(HandlerBudget::new(
-            Watched::new(future, health, route),
+            Watched::new(Tagged::new(future, request_id), health, route),
             budget,
         ))
         .catch_unwind();
@@ -360,7 +381,7 @@ impl Dispatcher {
         };
         match outcome {
             Ok(Ok(RResult::ROk(response))) => convert_response(response).map_err(|reason| {
-                tracing::error!(plugin = %label, request_id, %reason, "adapter returned an invalid response");
+                tracing::error!(plugin = %label, %request_id, %reason, "adapter returned an invalid response");
                 EdgeError::internal(format!("the adapter returned an invalid response (request {request_id})"))
             }),
             Ok(Ok(RResult::RErr(error))) => {
@@ -372,14 +393,14 @@ impl Dispatcher {
                     HandlerErrorKind::Failed => "adapter failed",
                     HandlerErrorKind::UnknownRoute => "adapter has no such route",
                 };
-                tracing::error!(plugin = %label, request_id, message = %error.message, "{what}");
+                tracing::error!(plugin = %label, %request_id, message = %error.message, "{what}");
                 Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
             }
             Ok(Err(_elapsed)) => {
                 health.record(Failure::Timeout);
                 tracing::error!(
                     plugin = %label,
-                    request_id,
+                    %request_id,
                     route = %health.route(route),
                     budget_ms = budget.as_millis() as u64,
                     "handler timed out; its future is dropped"
@@ -395,7 +416,7 @@ impl Dispatcher {
             }
             Err(_) => {
                 health.record(Failure::Panic);
-                tracing::error!(plugin = %label, request_id, "adapter future panicked across the ABI");
+                tracing::error!(plugin = %label, %request_id, "adapter future panicked across the ABI");
                 Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
             }
         }

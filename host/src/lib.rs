@@ -15,7 +15,9 @@ pub mod dispatch;
 pub mod error_response;
 pub mod loader;
 pub mod logging;
+pub mod otel;
 pub mod registry;
+pub mod requests;
 pub mod router;
 pub mod server;
 

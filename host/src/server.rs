@@ -35,7 +35,9 @@ use crate::{
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
     loader::{Loader, LoaderConfig},
+    otel::Exporter,
     registry::{Registry, RegistryConfig},
+    requests::Insight,
 };
 use accept::accept_loop;
 use admin_thread::AdminThread;
@@ -52,6 +54,8 @@ pub struct RunningHost {
     shutdown: watch::Sender<bool>,
     device: JoinHandle<()>,
     admin: AdminThread,
+    /// The span exporter, when `[telemetry] otlp_endpoint` is set.
+    exporter: Option<Exporter>,
 }
 
 /// The runtime that runs the futures of versions that blocked a device worker. Dropping a
@@ -159,6 +163,14 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         monitor_inbox,
     )
     .context("cannot start the monitor thread")?;
+    let (spans, exporter) = match config.telemetry.export.clone() {
+        Some(export) => {
+            let (queue, exporter) = Exporter::start(export);
+            (Some(queue), Some(exporter))
+        }
+        None => (None, None),
+    };
+    let insight = Arc::new(Insight::new(config.telemetry.recent.clone(), spans));
     let dispatcher = Arc::new(Dispatcher::new(
         registry.clone(),
         backends.clone(),
@@ -169,12 +181,14 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             handler_timeout: config.containment.handler_timeout(config.request_deadline),
         },
         isolation.handle(),
+        insight.clone(),
     ));
     let admin = Arc::new(Admin::new(
         registry.clone(),
         backends,
         listeners.clone(),
         config.log_control.clone(),
+        insight,
     ));
     let grace = config.shutdown_grace;
     let admin = admin_thread::spawn(
@@ -211,6 +225,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         shutdown,
         device,
         admin,
+        exporter,
     })
 }
 
@@ -232,6 +247,10 @@ impl RunningHost {
             }
         };
         tokio::join!(device, self.admin.join());
+        // Every request has ended: its spans are queued; send them before stopping.
+        if let Some(exporter) = self.exporter {
+            exporter.finish().await;
+        }
         // Requests of offloaded versions were awaited above; a future still parked there
         // belongs to a connection the grace period already gave up on.
         drop(self.isolation);
