@@ -64,3 +64,46 @@ fn bad_values_are_named() {
         assert!(error.contains(names), "{text:?} → {error}");
     }
 }
+
+#[test]
+fn a_bad_value_stops_the_host_at_start_with_its_name() {
+    let args = crate::config::ServeArgs {
+        config: Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontdoor.example.toml"),
+        ),
+        set: vec![("telemetry.export_batch_size".into(), "10".into())],
+        ..Default::default()
+    };
+    let error = args.resolve().expect_err("refused").to_string();
+    assert!(error.contains("otlp_endpoint"), "{error}");
+
+    let args = crate::config::ServeArgs {
+        set: vec![
+            (
+                "telemetry.otlp_endpoint".into(),
+                "\"http://127.0.0.1:4318\"".into(),
+            ),
+            ("telemetry.sample_one_in".into(), "7".into()),
+        ],
+        ..Default::default()
+    };
+    let config = args.resolve().expect("valid");
+    assert_eq!(config.telemetry.recent.sample_one_in, 7);
+    assert!(config.telemetry.export.is_some());
+}
+
+#[test]
+fn the_example_file_keeps_the_defaults() {
+    let args = crate::config::ServeArgs {
+        config: Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontdoor.example.toml"),
+        ),
+        ..Default::default()
+    };
+    let telemetry = args.resolve().expect("valid").telemetry;
+    let defaults = RecentConfig::default();
+    assert!(telemetry.export.is_none());
+    assert_eq!(telemetry.recent.per_adapter, defaults.per_adapter);
+    assert_eq!(telemetry.recent.slow, defaults.slow);
+    assert_eq!(telemetry.recent.sample_one_in, defaults.sample_one_in);
+}
