@@ -111,14 +111,8 @@ impl Insight {
             .insert(HEADER, request.header.clone());
         let latency = request.started.elapsed();
         let status = response.status().as_u16();
-        let calls = request
-            .scope
-            .as_ref()
-            .map(|scope| scope.calls.records())
-            .unwrap_or_default();
-        let failed_call = calls
-            .iter()
-            .any(|call| matches!(call.outcome, CallOutcome::Failed { .. }));
+        let calls = request.scope.as_ref().map(|scope| &scope.calls);
+        let failed_call = calls.is_some_and(CallLog::any_failed);
         tracing::debug!(
             target: "frontdoor::access",
             request_id = %request.id,
@@ -126,12 +120,21 @@ impl Insight {
             method = %request.method,
             status,
             latency_us = ring::micros(latency),
-            calls = calls.len(),
+            failed_call,
             "request served"
         );
-        if let Some(version) = request.version
-            && let Some(kept) = self.recent.keep(status, latency, failed_call)
-        {
+        let kept = request
+            .version
+            .and_then(|version| Some((version, self.recent.keep(status, latency, failed_call)?)));
+        let traced = request
+            .trace
+            .filter(|(trace, _)| trace.sampled && self.spans.is_some());
+        if kept.is_none() && traced.is_none() {
+            return;
+        }
+        // Only a kept or traced request copies its calls.
+        let calls = calls.map(CallLog::records).unwrap_or_default();
+        if let Some((version, kept)) = kept {
             let (adapter, version_number) = version
                 .label
                 .split_once('@')
@@ -152,9 +155,7 @@ impl Insight {
                 calls: calls.iter().map(CallView::from).collect(),
             });
         }
-        if let (Some(spans), Some((trace, start))) = (&self.spans, request.trace)
-            && trace.sampled
-        {
+        if let (Some(spans), Some((trace, start))) = (&self.spans, traced) {
             spans.push(request_spans(
                 &request, trace, start, latency, status, &calls,
             ));

@@ -130,6 +130,13 @@ impl CallLog {
         }
     }
 
+    /// Whether any call failed (without copying the records).
+    pub fn any_failed(&self) -> bool {
+        self.lock()
+            .iter()
+            .any(|call| matches!(call.outcome, CallOutcome::Failed { .. }))
+    }
+
     /// The calls so far, in the order they started.
     pub fn records(&self) -> Vec<CallRecord> {
         self.lock().clone()
