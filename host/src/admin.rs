@@ -1,7 +1,8 @@
 //! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener`,
-//! `/admin/health`, `GET`/`PUT /admin/log-level`, and `GET /metrics` (Prometheus); every
-//! request is authorized first, the control routes answered by `control.rs` and traffic
-//! plans under `/admin/adapters/{name}/canary|shadow` by `traffic/admin.rs`.
+//! `/admin/health`, `/admin/requests[/{id}]`, `GET`/`PUT /admin/log-level`, and
+//! `GET /metrics` (Prometheus); every request is authorized first, the control routes
+//! answered by `control.rs` and traffic plans under `/admin/adapters/{name}/canary|shadow` by
+//! `traffic/admin.rs`.
 //!
 //! Served on its own address so operators can firewall it apart from device traffic, and on
 //! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
@@ -22,6 +23,7 @@ use crate::{
     logging::LogControl,
     metrics::Exposition,
     registry::{Registry, Snapshot},
+    requests::{Insight, endpoints as requests},
     server::Listeners,
 };
 
@@ -33,6 +35,7 @@ pub struct Admin {
     /// Authorizes every request and answers the control routes (`control.rs`).
     control: Arc<Control>,
     exposition: Arc<Exposition>,
+    insight: Arc<Insight>,
 }
 
 impl Admin {
@@ -43,6 +46,7 @@ impl Admin {
         log_control: Option<Arc<LogControl>>,
         control: Arc<Control>,
         exposition: Arc<Exposition>,
+        insight: Arc<Insight>,
     ) -> Self {
         Self {
             registry,
@@ -51,6 +55,7 @@ impl Admin {
             log_control,
             control,
             exposition,
+            insight,
         }
     }
 
@@ -96,6 +101,18 @@ impl Admin {
                     backends: self.backends.view(),
                 },
             ),
+            (&Method::GET, "/admin/requests") => {
+                requests::list(&self.insight, request.uri().query())
+            }
+            (&Method::GET, path) if path.starts_with("/admin/requests/") => {
+                requests::one(&self.insight, &path["/admin/requests/".len()..])
+            }
+            (_, "/admin/requests") => EdgeError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                "use GET",
+            )
+            .into_response(),
             (_, "/admin/log-level") => EdgeError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed",

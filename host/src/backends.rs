@@ -38,6 +38,11 @@ pub use config::{BackendConfig, BackendFileConfig, BreakerConfig, RetryConfig};
 pub use metrics::{BackendMetrics, CountersView, LatencyView};
 pub use scope::{CallKey, RequestScope};
 
+use crate::{
+    otel,
+    requests::{self, CallTicket},
+};
+
 use retry_budget::RetryBudget;
 
 /// What a backend call ends with.
@@ -119,61 +124,60 @@ impl Backends {
         self.runtime.as_ref()
     }
 
-    /// Makes one backend call for the device request `scope`.
+    /// Makes one backend call for the device request `scope`, noted in its call log.
     pub async fn call(&self, scope: &Arc<RequestScope>, request: BackendRequest) -> CallResult {
+        let ticket = scope.calls.begin(
+            scope.origin.as_ref(),
+            request.backend.as_str(),
+            request.method.as_str(),
+            request.path.as_str(),
+        );
         let Some(backend) = self.by_name.get(request.backend.as_str()) else {
-            return Err(BackendError::new(
+            let result = Err(BackendError::new(
                 BackendErrorKind::UnknownBackend,
                 format!(
                     "no backend named {:?} is configured",
                     request.backend.as_str()
                 ),
             ));
+            scope.calls.finish(&ticket, &result, false);
+            return result;
         };
         let counters = backend.metrics.for_adapter(&scope.adapter);
-        let result = self.dispatch(backend, scope, request).await;
+        let (result, deduplicated) = self.dispatch(backend, scope, request, ticket).await;
         let outcome = result.as_ref().map(|_| ()).map_err(|error| error.kind);
         counters.record(outcome);
         backend.metrics.totals.record(outcome);
+        scope.calls.finish(&ticket, &result, deduplicated);
         result
     }
 
+    /// The call, and whether it shared an identical GET's answer.
     async fn dispatch(
         &self,
         backend: &Arc<Backend>,
         scope: &Arc<RequestScope>,
         request: BackendRequest,
-    ) -> CallResult {
-        let method = Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| invalid(format!("method {:?} is invalid", request.method.as_str())))?;
-        let path = request.path.as_str();
-        if !path.starts_with('/') {
-            return Err(invalid(format!("path {path:?} must start with '/'")));
-        }
-        let uri: Uri = format!("{}{path}", backend.base)
-            .parse()
-            .map_err(|error| invalid(format!("path {path:?} is invalid: {error}")))?;
-        let mut headers = Vec::with_capacity(request.headers.len());
-        for pair in request.headers.iter() {
-            let name = HeaderName::from_bytes(pair.0.as_bytes())
-                .map_err(|_| invalid(format!("header name {:?} is invalid", pair.0.as_str())))?;
-            let value = HeaderValue::from_str(pair.1.as_str())
-                .map_err(|_| invalid(format!("header {name} has an invalid value")))?;
-            headers.push((name, value));
-        }
-        let call = OutgoingCall {
-            method,
-            uri,
-            headers,
-            body: Bytes::from(request.body.into_vec()),
-            deadline: scope.deadline,
+        ticket: CallTicket,
+    ) -> (CallResult, bool) {
+        let mut call = match outgoing(backend, scope, &request, &ticket) {
+            Ok(call) => call,
+            Err(error) => return (Err(error), false),
         };
+        call.body = Bytes::from(request.body.into_vec());
         if call.method == Method::GET && call.body.is_empty() {
+            let path = request.path.as_str();
             let key = CallKey::new(&backend.config.name, &call.method, path, &call.headers);
             let (shared, already_made) = scope.get_once(key, || {
                 let backend = backend.clone();
                 let client = self.client.clone();
-                async move { backend.execute(&client, call).await }.boxed()
+                let scope = scope.clone();
+                async move {
+                    let (result, attempts) = backend.execute(&client, call).await;
+                    scope.calls.set_attempts(&ticket, attempts);
+                    result
+                }
+                .boxed()
             });
             if already_made {
                 backend
@@ -181,9 +185,11 @@ impl Backends {
                     .deduplicated
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-            return shared.await;
+            return (shared.await, already_made);
         }
-        backend.execute(&self.client, call).await
+        let (result, attempts) = backend.execute(&self.client, call).await;
+        scope.calls.set_attempts(&ticket, attempts);
+        (result, false)
     }
 
     /// The metrics of every backend, for the admin API.
@@ -198,6 +204,52 @@ impl Backends {
     }
 }
 
+/// Checks a plugin's call and makes it ready to send (the body is the caller's to move in),
+/// with what it inherits from its device request: `x-request-id`, and `traceparent` naming
+/// this call's span when traces are on.
+fn outgoing(
+    backend: &Backend,
+    scope: &RequestScope,
+    request: &BackendRequest,
+    ticket: &CallTicket,
+) -> Result<OutgoingCall, BackendError> {
+    let method = Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| invalid(format!("method {:?} is invalid", request.method.as_str())))?;
+    let path = request.path.as_str();
+    if !path.starts_with('/') {
+        return Err(invalid(format!("path {path:?} must start with '/'")));
+    }
+    let uri: Uri = format!("{}{path}", backend.base)
+        .parse()
+        .map_err(|error| invalid(format!("path {path:?} is invalid: {error}")))?;
+    let mut headers = Vec::with_capacity(request.headers.len());
+    for pair in request.headers.iter() {
+        let name = HeaderName::from_bytes(pair.0.as_bytes())
+            .map_err(|_| invalid(format!("header name {:?} is invalid", pair.0.as_str())))?;
+        let value = HeaderValue::from_str(pair.1.as_str())
+            .map_err(|_| invalid(format!("header {name} has an invalid value")))?;
+        headers.push((name, value));
+    }
+    let mut inherited = Vec::new();
+    if let Some(origin) = &scope.origin {
+        inherited.push((requests::HEADER, origin.request_id.header_value()));
+        if let (Some(trace), Some(span_id)) = (origin.trace, ticket.span_id) {
+            inherited.push((
+                otel::traceparent::HEADER,
+                otel::traceparent::format(trace.trace_id, span_id, trace.sampled),
+            ));
+        }
+    }
+    Ok(OutgoingCall {
+        method,
+        uri,
+        headers,
+        inherited,
+        body: Bytes::new(),
+        deadline: scope.deadline,
+    })
+}
+
 fn invalid(message: String) -> BackendError {
     BackendError::new(BackendErrorKind::Invalid, message)
 }
@@ -207,13 +259,16 @@ struct OutgoingCall {
     method: Method,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// Set by the host over whatever the plugin sent under these names; never part of
+    /// the [`CallKey`] (the span id differs per call).
+    inherited: Vec<(HeaderName, HeaderValue)>,
     body: Bytes,
     deadline: Instant,
 }
 
 impl Backend {
-    /// The call with its retries.
-    async fn execute(&self, client: &HttpClient, call: OutgoingCall) -> CallResult {
+    /// The call with its retries; also says how many attempts it made.
+    async fn execute(&self, client: &HttpClient, call: OutgoingCall) -> (CallResult, u32) {
         let idempotent = call.method == Method::GET || call.method == Method::HEAD;
         let attempts = if idempotent {
             self.config.retry.attempts.max(1)
@@ -236,7 +291,8 @@ impl Backend {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 continue;
             }
-            return result;
+            let attempts = attempt_count(attempt, &result);
+            return (result, attempts);
         }
     }
 
@@ -316,6 +372,13 @@ impl Backend {
     }
 }
 
+/// Attempts that reached `attempt`'s checks: one refused before the wire (deadline, open
+/// breaker, full bulkhead) was not made.
+fn attempt_count(attempt: u32, result: &CallResult) -> u32 {
+    let refused = matches!(result, Err(error) if matches!(error.kind, BackendErrorKind::CircuitOpen | BackendErrorKind::Rejected));
+    if refused { attempt - 1 } else { attempt }
+}
+
 fn retryable(error: &BackendError) -> bool {
     match error.kind {
         BackendErrorKind::Timeout | BackendErrorKind::Transport => true,
@@ -351,6 +414,9 @@ async fn send(client: &HttpClient, call: &OutgoingCall) -> CallResult {
     *request.uri_mut() = call.uri.clone();
     for (name, value) in &call.headers {
         request.headers_mut().append(name.clone(), value.clone());
+    }
+    for (name, value) in &call.inherited {
+        request.headers_mut().insert(name.clone(), value.clone());
     }
     let response = client.request(request).await.map_err(|error| {
         BackendError::new(BackendErrorKind::Transport, transport_message(&error))

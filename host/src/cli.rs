@@ -8,7 +8,10 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::{config::ServeArgs, logging::LogControl};
+use crate::{
+    config::ServeArgs,
+    logging::{LogControl, LogFormat},
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,7 +54,7 @@ pub fn main() -> ExitCode {
             crate::loader::run_probe_child(&copy, parent_pid)
         }
     };
-    let log_control = init_logging();
+    let log_control = init_logging(args.log_format);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -66,22 +69,33 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr through a filter from `RUST_LOG` (default `info`) that the admin API can
-/// change while the host runs.
-fn init_logging() -> Arc<LogControl> {
+/// Logs to stderr, as text or JSON lines, through a filter from `RUST_LOG` (default `info`)
+/// that the admin API can change while the host runs.
+fn init_logging(format: LogFormat) -> Arc<LogControl> {
     use tracing_subscriber::{
         EnvFilter, layer::SubscriberExt as _, reload, util::SubscriberInitExt as _,
     };
     let initial = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
     let filter = EnvFilter::try_new(&initial).unwrap_or_else(|_| EnvFilter::new("info"));
     let (filter, handle) = reload::Layer::new(filter);
+    let text = (format == LogFormat::Text).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    });
+    // Event fields at the top level, so `plugin` and `request_id` are keys of each line.
+    let json = (format == LogFormat::Json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+    });
     tracing_subscriber::registry()
         .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-        )
+        .with(text)
+        .with(json)
         .init();
     Arc::new(LogControl::new(initial, move |directives| {
         let filter = EnvFilter::try_new(directives).map_err(|error| error.to_string())?;

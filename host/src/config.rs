@@ -16,6 +16,8 @@ use crate::{
     control::{AuthConfig, auth::AuthFileConfig},
     deploy::DeployerConfig,
     loader::ArtifactsConfig,
+    logging::LogFormat,
+    otel::{TelemetryConfig, TelemetryFileConfig},
     server::{ListenerConfig, ListenerConfigError, ListenerFileConfig},
     traffic::{TrafficConfig, TrafficFileConfig},
 };
@@ -63,6 +65,8 @@ pub struct HostConfig {
     /// Admin tokens (as digests), their teams and scopes, and who owns which plugin
     /// (`[admin_auth]`).
     pub admin_auth: AuthConfig,
+    /// Recent requests and trace export (`[telemetry]`).
+    pub telemetry: TelemetryConfig,
 }
 
 impl HostConfig {
@@ -87,6 +91,7 @@ impl HostConfig {
             listener: ListenerConfig::default(),
             traffic: TrafficConfig::default(),
             admin_auth: AuthConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -141,6 +146,9 @@ pub struct ServeArgs {
     /// (`backends.catalog.timeout_ms=200`); repeatable; env: comma-separated.
     #[arg(long = "set", env = "FRONTDOOR_SET", value_delimiter = ',', value_parser = parse_setting)]
     pub set: Vec<(String, String)>,
+    /// Log lines as text for people or as one JSON object per line [default: text].
+    #[arg(long, env = "FRONTDOOR_LOG_FORMAT", value_enum, default_value_t)]
+    pub log_format: LogFormat,
 }
 
 fn parse_setting(text: &str) -> Result<(String, String), String> {
@@ -189,6 +197,8 @@ struct FileConfig {
     traffic: TrafficFileConfig,
     #[serde(default)]
     admin_auth: AuthFileConfig,
+    #[serde(default)]
+    telemetry: TelemetryFileConfig,
 }
 
 /// The `[artifacts]` table: how artifacts are vetted and loaded.
@@ -289,6 +299,7 @@ impl ServeArgs {
         config.listener = file.listener.resolve()?;
         config.traffic = file.traffic.resolve().map_err(ConfigError::Invalid)?;
         config.admin_auth = file.admin_auth.resolve().map_err(ConfigError::Invalid)?;
+        config.telemetry = file.telemetry.resolve().map_err(ConfigError::Invalid)?;
         config.backends = file
             .backends
             .into_iter()

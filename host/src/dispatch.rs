@@ -29,11 +29,13 @@ use hyper::{
 
 use crate::{
     backends::Backends,
+    backends::RequestScope,
     containment::{Failure, HandlerBudget, Offloaded, Watched, watchdog},
     error_response::{Body, EdgeError, JSON},
     loader::DeviceRequest,
     metrics::{HostMetrics, RequestTally},
     registry::{Handler, InflightGuard, PluginVersion, Registry},
+    requests::{CallOrigin, InFlight, Insight, RequestId, Tagged},
     router::{self, RouteMatch},
     traffic::{ShadowRequest, Ticket, Traffic},
 };
@@ -55,6 +57,8 @@ pub struct Dispatcher {
     isolation: tokio::runtime::Handle,
     next_request_id: AtomicU64,
     metrics: Arc<HostMetrics>,
+    /// Request ids, recent requests and spans.
+    insight: Arc<Insight>,
 }
 
 /// Bounds on every device request.
@@ -77,6 +81,7 @@ impl Dispatcher {
         limits: RequestLimits,
         isolation: tokio::runtime::Handle,
         metrics: Arc<HostMetrics>,
+        insight: Arc<Insight>,
     ) -> Self {
         Self {
             registry,
@@ -86,17 +91,25 @@ impl Dispatcher {
             isolation,
             next_request_id: AtomicU64::new(1),
             metrics,
+            insight,
         }
     }
 
-    /// Serves one device request; every failure becomes a JSON error response. Once the
-    /// answer is ready it is counted in the metrics and for a canary's judge, and a mirrored
-    /// request's shadow call starts on the isolation runtime, holding nothing of the device's.
-    pub async fn serve(self: &Arc<Self>, request: Request<Incoming>) -> Response<Body> {
+    /// Serves one device request; every failure becomes a JSON error response, and every
+    /// response carries the request's `x-request-id`. Once the answer is ready it is counted
+    /// in the metrics and for a canary's judge, noted (recent requests, spans), and a
+    /// mirrored request's shadow call starts on the isolation runtime, holding nothing of
+    /// the device's.
+    pub async fn serve(self: &Arc<Self>, mut request: Request<Incoming>) -> Response<Body> {
+        let method = request.method().clone();
+        let mut insight = self.insight.begin(&method, request.headers_mut());
         // Every answer, the static baseline's included, is counted here and only here.
-        let mut tally = RequestTally::start();
+        let mut tally = RequestTally::starting_at(insight.started);
         let mut ticket = Ticket::default();
-        let response = match self.route_and_call(request, &mut tally, &mut ticket).await {
+        let mut response = match self
+            .route_and_call(request, &mut tally, &mut ticket, &mut insight)
+            .await
+        {
             Ok(response) => response,
             Err((error, answered_by)) => {
                 let mut response = error.into_response();
@@ -109,6 +122,7 @@ impl Dispatcher {
         let elapsed = tally.started().elapsed();
         self.metrics
             .record_request(tally, response.status(), elapsed);
+        self.insight.finish(insight, &mut response, elapsed);
         if let Some(shadow) = self.traffic.finish(ticket, &response, elapsed) {
             let me = self.clone();
             self.isolation
@@ -122,6 +136,7 @@ impl Dispatcher {
         request: Request<Incoming>,
         tally: &mut RequestTally,
         ticket: &mut Ticket,
+        insight: &mut InFlight,
     ) -> Result<Response<Body>, (EdgeError, Option<HeaderValue>)> {
         let started = tally.started();
         let (parts, body) = request.into_parts();
@@ -159,11 +174,15 @@ impl Dispatcher {
             }
         };
         tally.version_chosen(version.series);
+        insight.version = Some(version.health);
         let answered_by = Some(version.adapter_header.clone());
         let fail = |error: EdgeError| (error, answered_by.clone());
 
         let (route, params) = match router::match_route(&version.routes, &parts.method, rest) {
-            RouteMatch::Found { route, params } => (route, params),
+            RouteMatch::Found { route, params } => {
+                insight.route = Some(route);
+                (route, params)
+            }
             RouteMatch::MethodNotAllowed => {
                 return Err(fail(EdgeError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -196,7 +215,12 @@ impl Dispatcher {
             path_offset: 1 + namespace.len(),
         };
         let head = (parts.method, parts.uri, parts.headers);
-        self.call_version(target, head, body, started + self.limits.deadline, false)
+        let call = Call {
+            deadline: started + self.limits.deadline,
+            origin: insight.call_origin(),
+            shadow: false,
+        };
+        self.call_version(target, head, body, call, &mut insight.scope)
             .await
             .map_err(fail)
     }
@@ -239,16 +263,22 @@ impl Dispatcher {
             route,
             params,
         };
+        // The shadow's backend calls carry the device request's id (the mirrored headers
+        // hold it), so both sides of a comparison can be found in the backends' logs; the
+        // shadow is in no trace and in no ring.
+        let call = Call {
+            deadline: started + self.limits.deadline,
+            origin: CallOrigin {
+                request_id: RequestId::from_headers(&request.headers).0,
+                started,
+                trace: None,
+            },
+            shadow: true,
+        };
         let head = (request.method, request.uri, request.headers);
-        self.call_version(
-            target,
-            head,
-            request.body,
-            started + self.limits.deadline,
-            true,
-        )
-        .await
-        .unwrap_or_else(EdgeError::into_response)
+        self.call_version(target, head, request.body, call, &mut None)
+            .await
+            .unwrap_or_else(EdgeError::into_response)
     }
 
     /// Calls the handler of a chosen version and route, counted in flight in it and in every
@@ -258,8 +288,12 @@ impl Dispatcher {
         target: Target,
         (method, uri, headers): (hyper::Method, hyper::Uri, hyper::HeaderMap),
         body: Bytes,
-        deadline: tokio::time::Instant,
-        shadow: bool,
+        Call {
+            deadline,
+            origin,
+            shadow,
+        }: Call,
+        calls: &mut Option<Arc<RequestScope>>,
     ) -> Result<Response<Body>, EdgeError> {
         let Target {
             version,
@@ -294,6 +328,7 @@ impl Dispatcher {
                     params,
                     body,
                     request_id,
+                    origin,
                     identity: version.identity.clone(),
                     modules,
                     backends: self.backends.clone(),
@@ -301,8 +336,13 @@ impl Dispatcher {
                     scope: std::sync::OnceLock::new(),
                     shadow,
                 };
-                self.call_plugin(version, *module, route, device_request)
-                    .await?
+                // The host keeps a handle on the request to read its backend calls after.
+                let device_request = RArc::new(device_request);
+                let answer = self
+                    .call_plugin(version, *module, route, device_request.clone())
+                    .await;
+                *calls = device_request.scope.get().cloned();
+                answer?
             }
         };
         response
@@ -310,6 +350,14 @@ impl Dispatcher {
             .insert(ADAPTER_HEADER, version.adapter_header.clone());
         Ok(response)
     }
+}
+
+/// How a chosen version's handler is called: by when, on whose behalf, and whether as a
+/// shadow.
+struct Call {
+    deadline: tokio::time::Instant,
+    origin: CallOrigin,
+    shadow: bool,
 }
 
 /// A version chosen for a request, with the route matched in it.
@@ -450,20 +498,21 @@ impl Dispatcher {
         version: &PluginVersion,
         module: PluginModuleRef,
         route: u32,
-        request: DeviceRequest,
+        request: RArc<DeviceRequest>,
     ) -> Result<Response<Body>, EdgeError> {
-        let request_id = request.request_id;
+        let request_id = request.origin.request_id;
         let health = version.health;
         let label = &version.identity.label;
-        let host_request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
+        let host_request = HostRequestObj::from_ptr(request, TD_Opaque);
         let future = {
             // Starting a handler runs author code synchronously too.
             let _mark = watchdog::enter(health, route);
+            let _current = crate::requests::current::enter(request_id);
             (module.handle())(route, host_request)
         };
         let budget = self.limits.handler_timeout;
         let guarded = AssertUnwindSafe(HandlerBudget::new(
-            Watched::new(future, health, route),
+            Watched::new(Tagged::new(future, request_id), health, route),
             budget,
         ))
         .catch_unwind();
@@ -486,7 +535,7 @@ impl Dispatcher {
         };
         match outcome {
             Ok(Ok(RResult::ROk(response))) => convert_response(response).map_err(|reason| {
-                tracing::error!(plugin = %label, request_id, %reason, "adapter returned an invalid response");
+                tracing::error!(plugin = %label, %request_id, %reason, "adapter returned an invalid response");
                 EdgeError::internal(format!("the adapter returned an invalid response (request {request_id})"))
             }),
             Ok(Ok(RResult::RErr(error))) => {
@@ -498,14 +547,14 @@ impl Dispatcher {
                     HandlerErrorKind::Failed => "adapter failed",
                     HandlerErrorKind::UnknownRoute => "adapter has no such route",
                 };
-                tracing::error!(plugin = %label, request_id, message = %error.message, "{what}");
+                tracing::error!(plugin = %label, %request_id, message = %error.message, "{what}");
                 Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
             }
             Ok(Err(_elapsed)) => {
                 health.record(Failure::Timeout);
                 tracing::error!(
                     plugin = %label,
-                    request_id,
+                    %request_id,
                     route = %health.route(route),
                     budget_ms = budget.as_millis() as u64,
                     "handler timed out; its future is dropped"
@@ -521,7 +570,7 @@ impl Dispatcher {
             }
             Err(_) => {
                 health.record(Failure::Panic);
-                tracing::error!(plugin = %label, request_id, "adapter future panicked across the ABI");
+                tracing::error!(plugin = %label, %request_id, "adapter future panicked across the ABI");
                 Err(EdgeError::internal(format!("the adapter failed (request {request_id})")))
             }
         }

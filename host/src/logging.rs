@@ -12,6 +12,16 @@ use crate::{
     registry::{Handler, Registry},
 };
 
+/// How the binary writes log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event, for people.
+    #[default]
+    Text,
+    /// One JSON object per line, every field at the top level (`plugin`, `request_id`).
+    Json,
+}
+
 /// Replaces the host's filter with new `tracing` directives (`debug`, `info,plugin=trace`).
 type Reload = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 

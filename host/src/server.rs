@@ -37,7 +37,9 @@ use crate::{
     dispatch::{Dispatcher, RequestLimits},
     loader::{Loader, LoaderConfig, WarmupServices},
     metrics::{Exposition, HostMetrics},
+    otel::Exporter,
     registry::{Registry, RegistryConfig},
+    requests::Insight,
     traffic::Traffic,
 };
 use accept::accept_loop;
@@ -57,6 +59,8 @@ pub struct RunningHost {
     shutdown: watch::Sender<bool>,
     device: JoinHandle<()>,
     admin: AdminThread,
+    /// The span exporter, when `[telemetry] otlp_endpoint` is set.
+    exporter: Option<Exporter>,
 }
 
 /// The runtime that runs the futures of versions that blocked a device worker. Dropping a
@@ -198,6 +202,14 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         )
     };
     control.attach_traffic(traffic.clone());
+    let (spans, exporter) = match config.telemetry.export.clone() {
+        Some(export) => {
+            let (queue, exporter) = Exporter::start(export);
+            (Some(queue), Some(exporter))
+        }
+        None => (None, None),
+    };
+    let insight = Arc::new(Insight::new(config.telemetry.recent.clone(), spans));
     let dispatcher = Arc::new(Dispatcher::new(
         registry.clone(),
         backends.clone(),
@@ -210,6 +222,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         },
         isolation.handle(),
         metrics.clone(),
+        insight.clone(),
     ));
     let exposition = Arc::new(Exposition::new(
         registry.clone(),
@@ -224,6 +237,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         config.log_control.clone(),
         control,
         exposition,
+        insight,
     ));
     let grace = config.shutdown_grace;
     let admin = admin_thread::spawn(
@@ -261,6 +275,7 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         shutdown,
         device,
         admin,
+        exporter,
     })
 }
 
@@ -283,6 +298,10 @@ impl RunningHost {
             }
         };
         tokio::join!(device, self.admin.join());
+        // Every request has ended: its spans are queued; send them before stopping.
+        if let Some(exporter) = self.exporter {
+            exporter.finish().await;
+        }
         // Requests of offloaded versions were awaited above; a future still parked there
         // belongs to a connection the grace period already gave up on.
         drop(self.isolation);

@@ -171,7 +171,8 @@ pub trait HostRequest: Send + Sync {
     /// The request body, already read and bounded by the host's body limit.
     fn body(&self) -> RSlice<'_, u8>;
 
-    /// The host's id for this request, also in the host's log lines for it.
+    /// A number for this request, unique in the host process. The request's id as devices,
+    /// backends and log lines know it is its `x-request-id` header.
     fn request_id(&self) -> u64;
 
     /// Logs a line attached to this request.

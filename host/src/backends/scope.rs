@@ -1,5 +1,6 @@
 //! What backend calls of one device request share: its deadline, the adapter it is for,
-//! and the GETs already under way (truly identical GETs are made once).
+//! the GETs already under way (truly identical GETs are made once), what every call
+//! inherits (request id, trace) and the record of its calls.
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -11,6 +12,7 @@ use hyper::{
 use tokio::time::Instant;
 
 use super::CallResult;
+use crate::requests::{CallLog, CallOrigin};
 
 /// A GET under way, awaited by every identical GET of the same device request.
 pub type SharedCall = Shared<BoxFuture<'static, CallResult>>;
@@ -19,6 +21,11 @@ pub struct RequestScope {
     pub adapter: String,
     pub deadline: Instant,
     in_flight_gets: Mutex<HashMap<CallKey, SharedCall>>,
+    /// The device request's id and trace, passed to every call (not part of [`CallKey`]:
+    /// they differ per call or are the same for all of them).
+    pub origin: Option<CallOrigin>,
+    /// Every call made, in order, for recent requests and traces.
+    pub calls: CallLog,
 }
 
 /// Everything that makes two calls the same call: the backend, the method, the path with
@@ -60,7 +67,15 @@ impl RequestScope {
             adapter: adapter.to_owned(),
             deadline,
             in_flight_gets: Mutex::new(HashMap::new()),
+            origin: None,
+            calls: CallLog::default(),
         }
+    }
+
+    /// The scope of the device request `origin` describes.
+    pub fn with_origin(mut self, origin: CallOrigin) -> Self {
+        self.origin = Some(origin);
+        self
     }
 
     /// The shared call for `key`: the one already made in this request, or the one `start`

@@ -24,7 +24,10 @@ use frontdoor_plugin_api::{
 };
 use tokio::{runtime::Handle, time::Instant};
 
-use crate::backends::{Backends, RequestScope};
+use crate::{
+    backends::{Backends, RequestScope},
+    requests::{CallOrigin, RequestId, current},
+};
 use hyper::{HeaderMap, Method, Uri};
 use tracing::level_filters::LevelFilter;
 
@@ -63,11 +66,12 @@ impl HostServices {
 impl PluginHost for HostServices {
     fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
         contained("log", (), || {
+            // No request in the call: the one whose future this thread polls, if any.
             emit(
                 level,
                 &self.identity.label,
                 target.as_str(),
-                None,
+                current::current(),
                 message.as_str(),
             );
         });
@@ -157,7 +161,10 @@ pub struct DeviceRequest {
     pub headers: HeaderMap,
     pub params: Vec<(Arc<str>, String)>,
     pub body: Bytes,
+    /// The ABI's number for the request (`HostRequest::request_id`), unique in this process.
     pub request_id: u64,
+    /// The request's id (`x-request-id`), start and trace, inherited by its backend calls.
+    pub origin: CallOrigin,
     pub identity: Arc<PluginIdentity>,
     /// The shared modules bound to the adapter's requirements for this request, each with
     /// its own bindings at every depth.
@@ -248,7 +255,7 @@ impl HostRequest for DeviceRequest {
                 level,
                 &self.identity.label,
                 "request",
-                Some(self.request_id),
+                Some(self.origin.request_id),
                 message.as_str(),
             );
         });
@@ -283,7 +290,7 @@ impl HostRequest for DeviceRequest {
                     } else {
                         std::borrow::Cow::Borrowed(self.identity.name.as_str())
                     };
-                    Arc::new(RequestScope::new(&adapter, self.deadline))
+                    Arc::new(RequestScope::new(&adapter, self.deadline).with_origin(self.origin))
                 })
                 .clone();
             let backends = self.backends.clone();
@@ -306,11 +313,11 @@ impl HostRequest for DeviceRequest {
 }
 
 /// Writes one plugin log line into the host's `tracing`, tagged with the plugin's identity.
-fn emit(level: LogLevel, plugin: &str, target: &str, request_id: Option<u64>, message: &str) {
+fn emit(level: LogLevel, plugin: &str, target: &str, request_id: Option<RequestId>, message: &str) {
     macro_rules! at {
         ($level:expr) => {
             match request_id {
-                Some(id) => tracing::event!(target: "plugin", $level, plugin, plugin_target = target, request_id = id, "{message}"),
+                Some(id) => tracing::event!(target: "plugin", $level, plugin, plugin_target = target, request_id = %id, "{message}"),
                 None => tracing::event!(target: "plugin", $level, plugin, plugin_target = target, "{message}"),
             }
         };

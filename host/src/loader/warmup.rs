@@ -102,6 +102,12 @@ fn run(
         params: Vec::new(),
         body: Bytes::new(),
         request_id: 0,
+        // Its own id, so its backend calls and log lines can be told apart; in no trace.
+        origin: crate::requests::CallOrigin {
+            request_id: crate::requests::RequestId::generate(),
+            started: tokio::time::Instant::now(),
+            trace: None,
+        },
         identity: library.identity.clone(),
         modules: RArc::new(BindingSet::empty()),
         backends: services.backends.clone(),

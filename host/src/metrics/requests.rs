@@ -167,14 +167,20 @@ impl RequestTally {
     /// Starts timing a request.
     #[inline]
     pub fn start() -> Self {
+        Self::starting_at(Instant::now())
+    }
+
+    /// Times a request that arrived at `started` (the clock is read once per request, by
+    /// whoever sees it first).
+    #[inline]
+    pub fn starting_at(started: Instant) -> Self {
         Self {
-            started: Instant::now(),
+            started,
             stage: Stage::Received,
         }
     }
 
     /// When the request arrived.
-    #[inline]
     pub fn started(&self) -> Instant {
         self.started
     }

@@ -17,7 +17,8 @@ impl Ctx {
         Self { host }
     }
 
-    /// The host's id for this request.
+    /// A number unique to this request in the host process; the id devices, backends and
+    /// logs know it by is its `x-request-id` header.
     pub fn request_id(&self) -> u64 {
         self.host.request_id()
     }

@@ -94,7 +94,8 @@ impl Request {
             .map_err(|error| BadRequest(format!("invalid JSON body: {error}")))
     }
 
-    /// The host's id for this request.
+    /// A number unique to this request in the host process; the id devices, backends and
+    /// logs know it by is its `x-request-id` header.
     pub fn id(&self) -> u64 {
         self.host.request_id()
     }

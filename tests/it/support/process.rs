@@ -95,13 +95,19 @@ impl HostProcess {
         process
     }
 
-    /// Waits for the "frontdoor serving" line and reads the addresses from it.
+    /// Waits for the "frontdoor serving" line and reads the addresses from it (as text,
+    /// `name=value`, or as JSON, `"name":"value"`).
     pub async fn wait_serving(&mut self) {
         let field = |name: &'static str| {
             move |text: &str| {
-                text.lines()
-                    .find(|line| line.contains("frontdoor serving"))
-                    .and_then(|line| line.split(&format!("{name}=")).nth(1))
+                let line = text
+                    .lines()
+                    .find(|line| line.contains("frontdoor serving"))?;
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(line) {
+                    return json[name].as_str().map(str::to_owned);
+                }
+                line.split(&format!("{name}="))
+                    .nth(1)
                     .and_then(|rest| rest.split_whitespace().next())
                     .map(str::to_owned)
             }

@@ -1,5 +1,6 @@
 //! A backend that records every request it gets and answers with the request's own
-//! headers, so a test can tell which call got which answer.
+//! headers, so a test can tell which call got which answer. What the host adds to every
+//! call (`x-request-id`, `traceparent`) is recorded apart, and left out of the answer.
 
 use std::{
     convert::Infallible,
@@ -17,8 +18,12 @@ use tokio::{net::TcpListener, task::JoinHandle};
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub path_and_query: String,
-    /// `name=value` of every header but `host`, sorted.
+    /// `name=value` of every header but `host` and the host's own, sorted.
     pub headers: Vec<String>,
+    /// The `x-request-id` the host passed on.
+    pub request_id: Option<String>,
+    /// The `traceparent` the host passed on.
+    pub traceparent: Option<String>,
 }
 
 pub struct Recorder {
@@ -83,7 +88,7 @@ fn record(request: &Request<Incoming>) -> Recorded {
     let mut headers: Vec<String> = request
         .headers()
         .iter()
-        .filter(|(name, _)| *name != hyper::header::HOST)
+        .filter(|(name, _)| !INHERITED.contains(&name.as_str()) && *name != hyper::header::HOST)
         .map(|(name, value)| format!("{name}={}", String::from_utf8_lossy(value.as_bytes())))
         .collect();
     headers.sort();
@@ -94,5 +99,26 @@ fn record(request: &Request<Incoming>) -> Recorded {
             .map(ToString::to_string)
             .unwrap_or_default(),
         headers,
+        request_id: text(request, "x-request-id"),
+        traceparent: text(request, "traceparent"),
     }
+}
+
+/// Headers the host sets on every backend call.
+const INHERITED: [&str; 2] = ["x-request-id", "traceparent"];
+
+fn text(request: &Request<Incoming>, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get(name)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
+/// The URL of a loopback port nobody listens on (bound, then closed): calls to it are
+/// refused.
+pub fn refusing_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let addr = listener.local_addr().expect("its address");
+    drop(listener);
+    format!("http://{addr}")
 }

@@ -1,0 +1,70 @@
+//! Which device ids are accepted, and what generated ids look like.
+
+use super::*;
+
+#[test]
+fn visible_ascii_up_to_the_limit_is_accepted_as_is() {
+    let id = RequestId::parse(b"abc-123_~!").expect("accepted");
+    assert_eq!(id.as_str(), "abc-123_~!");
+    let longest = vec![b'x'; MAX_LEN];
+    assert_eq!(
+        RequestId::parse(&longest).expect("accepted").as_str().len(),
+        MAX_LEN
+    );
+}
+
+#[test]
+fn attacker_ids_are_refused() {
+    assert_eq!(RequestId::parse(b""), Err(Refusal::Empty));
+    assert_eq!(
+        RequestId::parse(&[b'x'; MAX_LEN + 1]),
+        Err(Refusal::TooLong(MAX_LEN + 1))
+    );
+    for bad in [
+        &b"a b"[..],
+        b"a\tb",
+        b"a\x7fb",
+        b"a\x01b",
+        "é".as_bytes(),
+        b"a\nb",
+    ] {
+        assert_eq!(
+            RequestId::parse(bad),
+            Err(Refusal::NotVisibleAscii),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn headers_give_the_device_id_or_a_generated_one() {
+    let mut headers = HeaderMap::new();
+    let (id, origin) = RequestId::from_headers(&headers);
+    assert_eq!(origin, Origin::Generated);
+    assert_eq!(id.as_str().len(), 32);
+
+    headers.insert(HEADER, HeaderValue::from_static("dev-1"));
+    assert_eq!(
+        RequestId::from_headers(&headers),
+        (RequestId::parse(b"dev-1").expect("valid"), Origin::Device)
+    );
+
+    headers.append(HEADER, HeaderValue::from_static("dev-2"));
+    let (id, origin) = RequestId::from_headers(&headers);
+    assert_eq!(origin, Origin::Replaced(Refusal::Repeated));
+    assert_ne!(id.as_str(), "dev-1");
+}
+
+#[test]
+fn generated_ids_are_hex_and_distinct() {
+    let ids: std::collections::HashSet<String> = (0..1000)
+        .map(|_| RequestId::generate().as_str().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1000);
+    assert!(ids.iter().all(|id| {
+        id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }));
+}
