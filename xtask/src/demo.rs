@@ -112,6 +112,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.check {
         check(listen)?;
         check_degradation(listen, &backends)?;
+        check_insight(admin_listen)?;
         let status = host.terminate()?;
         backends.stop();
         ensure!(
@@ -184,6 +185,22 @@ fn curl_lines(
             "calls, errors, latency, breaker per backend",
         ),
         (
+            format!("curl -s http://{admin}/metrics"),
+            "Prometheus metrics (dashboards/frontdoor.json graphs them)",
+        ),
+        (
+            format!("curl -s 'http://{admin}/admin/requests?adapter=tv&limit=5'"),
+            "recent tv requests with their backend calls",
+        ),
+        (
+            format!("curl -s -X POST http://{admin}/admin/adapters/tv/rollback"),
+            "pin the version below the one devices get (none below 1.0.0: a 409 that says so)",
+        ),
+        (
+            format!("curl -s http://{admin}/admin/audit"),
+            "every operator change",
+        ),
+        (
             format!("curl -X PUT {json} -d '{{\"refuse\":true}}' http://{control}/faults/bookmarks"),
             "take bookmarks down, then reload /tv/home",
         ),
@@ -218,6 +235,31 @@ fn check(listen: SocketAddr) -> anyhow::Result<()> {
         );
         println!("ok: GET {target} -> 200, x-frontdoor-adapter: {adapter}");
     }
+    Ok(())
+}
+
+/// The requests just made are visible to operators: counted in `/metrics` and kept in the
+/// tv ring of `/admin/requests` (the degraded page is an error call, so it is always kept).
+fn check_insight(admin: SocketAddr) -> anyhow::Result<()> {
+    let metrics = http::get(admin, "/metrics", REQUEST_TIMEOUT).context("GET /metrics failed")?;
+    let text = String::from_utf8_lossy(&metrics.body);
+    ensure!(
+        metrics.status == 200 && text.contains("frontdoor_device_requests_total{adapter=\"tv\""),
+        "GET /metrics answered {} without tv's requests",
+        metrics.status
+    );
+    let target = "/admin/requests?adapter=tv&limit=5";
+    let recent = http::get(admin, target, REQUEST_TIMEOUT)
+        .with_context(|| format!("GET {target} failed"))?;
+    let body = String::from_utf8_lossy(&recent.body);
+    ensure!(
+        recent.status == 200 && body.contains("\"bookmarks\""),
+        "GET {target} answered {} without the degraded request's bookmarks call: {body}",
+        recent.status
+    );
+    println!(
+        "ok: /metrics counts tv's requests; /admin/requests keeps the degraded page with its calls"
+    );
     Ok(())
 }
 
