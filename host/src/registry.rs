@@ -96,6 +96,9 @@ struct RegistryState {
     mapped: MappedLibraries,
     /// Operators' pins and disabled versions, applied at each publication.
     policy: OperatorPolicy,
+    /// Per adapter, the default version before the last publication that changed it: what
+    /// a rollback goes back to.
+    previous_defaults: HashMap<String, semver::Version>,
 }
 
 /// Every library `dlopen`ed into the process, loaded or refused after opening.
@@ -313,6 +316,12 @@ impl Registry {
     pub fn republish(&self) {
         let mut state = self.lock();
         self.publish(&mut state);
+    }
+
+    /// The version that was `adapter`'s default before its default last changed (by a
+    /// deploy, a removal, a pin or a disable), if it ever did.
+    pub fn previous_default(&self, adapter: &str) -> Option<semver::Version> {
+        self.lock().previous_defaults.get(adapter).cloned()
     }
 
     /// Replaces operators' pins and disabled versions and publishes a table that follows them.

@@ -238,6 +238,15 @@ impl RoutingTable {
 }
 
 impl AdapterVersions {
+    /// The default as published: the pinned version, else the highest, whatever their
+    /// health now.
+    pub fn published_default(&self) -> Option<&PluginVersion> {
+        self.pinned
+            .and_then(|index| self.versions.get(index))
+            .or_else(|| self.versions.first())
+            .map(|routed| &*routed.version)
+    }
+
     /// The default version (the pinned one, else the highest), or the highest that
     /// satisfies `requirement`; quarantined versions take no requests, so the next one down
     /// takes their traffic (a quarantined pin falls back to the normal default).

@@ -417,36 +417,45 @@ async fn pins_rollbacks_and_disables_change_what_devices_get() {
     admin(base, Method::DELETE, "/admin/adapters/echo/pin", None, "").await;
     assert_eq!(served(&hello).await, "echo@2.0.0");
 
-    // Rollback steps down from what devices get, until there is nothing lower.
-    let view = admin(
+    // Rollback goes back to the version that was the default before (1.0.0, pinned until
+    // just now), not merely the next one down; then there is nothing lower.
+    let rollback = || {
+        admin(
+            base,
+            Method::POST,
+            "/admin/adapters/echo/rollback",
+            None,
+            "",
+        )
+    };
+    let view = rollback().await.json();
+    assert_eq!(view["pin"]["version"], "1.0.0", "{view}");
+    assert_eq!(served(&hello).await, "echo@1.0.0");
+    let reply = rollback().await;
+    assert_eq!(reply.status, 409, "{:?}", reply.body);
+    admin(base, Method::DELETE, "/admin/adapters/echo/pin", None, "").await;
+    assert_eq!(served(&hello).await, "echo@2.0.0");
+
+    // When the previous default cannot serve, rollback steps down from what devices get.
+    admin(
         base,
         Method::POST,
-        "/admin/adapters/echo/rollback",
+        "/admin/adapters/echo/versions/1.0.0/disable",
         None,
         "",
     )
-    .await
-    .json();
+    .await;
+    let view = rollback().await.json();
     assert_eq!(view["pin"]["version"], "1.1.0", "{view}");
     assert_eq!(served(&hello).await, "echo@1.1.0");
     admin(
         base,
         Method::POST,
-        "/admin/adapters/echo/rollback",
+        "/admin/adapters/echo/versions/1.0.0/enable",
         None,
         "",
     )
     .await;
-    assert_eq!(served(&hello).await, "echo@1.0.0");
-    let reply = admin(
-        base,
-        Method::POST,
-        "/admin/adapters/echo/rollback",
-        None,
-        "",
-    )
-    .await;
-    assert_eq!(reply.status, 409, "{:?}", reply.body);
     admin(base, Method::DELETE, "/admin/adapters/echo/pin", None, "").await;
 
     // A disabled version takes no traffic at all, with or without a version header.

@@ -2,9 +2,13 @@
 //! file, applied to the registry (which republishes), and recorded in the audit log, in
 //! that order; a change that cannot be saved is not applied.
 //!
-//! **Rollback** pins the next version down: the highest version of the adapter lower than
-//! the one devices get now that can serve (loaded, not disabled, not quarantined, bound).
-//! Repeated, it steps further down; `unpin` returns to the normal default.
+//! **Rollback** pins the version that was the default before the current one (the registry
+//! notes it whenever a publication changes an adapter's default: a deploy, a removal, a pin,
+//! a disable) when it is lower than the one devices get now and can still serve; otherwise
+//! the next version down: the highest lower version that can serve (loaded, not disabled,
+//! not quarantined, bound). Repeated, it steps further down (never back up: after a
+//! rollback the previous default is the higher version rolled back from); `unpin` returns to
+//! the normal default.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -106,9 +110,10 @@ impl Control {
                         ))
                     })?;
                 let control = next.adapters.entry(name.to_owned()).or_default();
-                let previous = reports
+                let before = self.registry.previous_default(name);
+                let previous = before
                     .iter()
-                    .map(|report| &report.version.identity.version)
+                    .chain(reports.iter().map(|report| &report.version.identity.version))
                     .filter(|version| *version < &current)
                     .find(|version| can_serve(&reports, name, version, &control.disabled).is_ok())
                     .ok_or_else(|| {

@@ -101,7 +101,31 @@ impl Registry {
             });
         }
         state.resolution = resolution;
-        self.table.store(Arc::new(RoutingTable::new(adapters)));
+        let table = RoutingTable::new(adapters);
+        remember_previous_defaults(&self.table.load(), &table, &mut state.previous_defaults);
+        self.table.store(Arc::new(table));
+    }
+}
+
+/// Notes, for each adapter whose default changes from `old` to `new`, the default it had.
+/// The default here is the publication's (pin, else highest routable); quarantines, which
+/// come and go between publications, do not count as a change of default.
+fn remember_previous_defaults(
+    old: &RoutingTable,
+    new: &RoutingTable,
+    previous: &mut HashMap<String, semver::Version>,
+) {
+    for adapter in old.adapters() {
+        let Some(before) = adapter.published_default() else {
+            continue;
+        };
+        let name = &before.identity.name;
+        let after = new
+            .adapter(name)
+            .and_then(|adapter| adapter.published_default());
+        if after.is_some_and(|after| after.identity.version != before.identity.version) {
+            previous.insert(name.clone(), before.identity.version.clone());
+        }
     }
 }
 
