@@ -1,10 +1,11 @@
 //! `cargo xtask bench`: the workloads of `shared/bench/WORKLOADS.md` against a release host on
 //! 127.0.0.1. W1 and W2 through the `bench` adapter against the same code compiled into the
 //! host (`/static-bench/`), a profile of W1, W3 (fan-out: ten parallel calls to a sample
-//! backend answering after 5 ms, against that 5 ms ideal, on the same host), R1 (reload under
-//! load), and the cost of a shared-module call (the host's `module_call` benchmark, not with
+//! backend answering after 5 ms, against that 5 ms ideal, on the same host), W2 under a
+//! 50/50 canary and under a 10 % shadow (each against the static handler, on a host holding
+//! both adapter builds), R1 (reload under load), and the cost of a shared-module call (the host's `module_call` benchmark, not with
 //! `--quick`). Prints a table and writes `target/bench/latest.json`; fails when any request
-//! or W3 backend call failed, never on timing.
+//! or W3 backend call failed, or a canary or shadow routed nothing, never on timing.
 //!
 //! Placement on two cores or more: the hosts and the module-call benchmark on core 0; wrk,
 //! perf, xtask and the sample backends on core 1.
@@ -12,7 +13,7 @@
 //! `target/bench/` holds `latest.json`, `host.log` (both host instances, `RUST_LOG=warn`),
 //! the `w1-*.perf.{data,txt}` profiles, and `work/`: the adapter builds and plugins
 //! directories of the last run, wiped at every start. The hosts make their private copies
-//! directories under `work/copies` and `work/r1-copies`; the W1/W2/W3 host runs with
+//! directories under `work/copies`, `work/traffic-copies` and `work/r1-copies`; the W1/W2/W3 host runs with
 //! `--keep-copies` when it is profiled, so perf resolves the adapter's symbols through the
 //! copy's name; each host removes its copies when it stops.
 
@@ -27,6 +28,7 @@ mod report;
 mod server;
 mod stats;
 mod tools;
+mod traffic;
 mod workloads;
 mod wrk;
 
@@ -48,6 +50,7 @@ use profile::Profile;
 use reload::ReloadConfig;
 use report::{Entry, HostSetup, LoadGenerator, Report};
 use server::{Instance, Launcher};
+use traffic::TrafficConfig;
 use workloads::{W1, W2};
 use wrk::Wrk;
 
@@ -167,6 +170,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     server.stop()?;
     backends.stop();
 
+    let traffic = traffic::run(&TrafficConfig {
+        launcher: &launcher,
+        artifacts: &artifacts,
+        wrk: &wrk,
+        plan: &plan,
+        work_dir: &work_dir,
+    })?;
+    let (traffic, [w2_canary, w2_shadow]) = traffic.into_report(&w2);
+
     let reload = reload::run(&ReloadConfig {
         launcher: &launcher,
         artifacts: &artifacts,
@@ -196,8 +208,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         workloads: vec![
             Entry::Measured(Box::new(w1)),
             Entry::Measured(Box::new(w2)),
+            Entry::Measured(Box::new(w2_canary)),
+            Entry::Measured(Box::new(w2_shadow)),
             Entry::FanOut(Box::new(w3)),
         ],
+        traffic,
         profile,
         reload,
         module_call,
@@ -222,7 +237,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 /// The parents of the hosts' copies directories; a host killed before its shutdown leaves
 /// its copies behind. Best effort.
 fn remove_copies(work_dir: &Path) {
-    for dir in ["copies", "r1-copies"] {
+    for dir in ["copies", "traffic-copies", "r1-copies"] {
         let _ = fs::remove_dir_all(work_dir.join(dir));
     }
 }

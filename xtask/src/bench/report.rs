@@ -16,6 +16,7 @@ use super::{
     pinning::Pinning,
     profile::Profile,
     reload::Reload,
+    traffic::Traffic,
     workloads::{Measured, Side},
     wrk::{self, Load},
 };
@@ -32,6 +33,8 @@ pub struct Report {
     pub host: HostSetup,
     pub load_generator: LoadGenerator,
     pub workloads: Vec<Entry>,
+    /// W2 under a canary and a shadow: the ratios side by side, and what the plans did.
+    pub traffic: Traffic,
     pub profile: Profile,
     pub reload: Reload,
     pub module_call: ModuleCall,
@@ -103,7 +106,8 @@ impl Entry {
 }
 
 impl Report {
-    /// Lists every run with failed requests into `failures`, and W3's failed backend calls.
+    /// Lists every run with failed requests into `failures`, W3's failed backend calls, and
+    /// traffic plans that routed nothing.
     pub fn collect_failures(&mut self) {
         let mut failures = Vec::new();
         for entry in &self.workloads {
@@ -125,6 +129,7 @@ impl Report {
                 }
             }
         }
+        failures.extend(self.traffic.failures());
         if let Profile::Recorded {
             adapter, baseline, ..
         } = &self.profile

@@ -149,11 +149,27 @@ impl Server {
         Ok(())
     }
 
-    fn admin_get(&self, target: &str) -> anyhow::Result<serde_json::Value> {
-        let response = http::get(self.admin, target, REQUEST_TIMEOUT)?;
-        if response.status != 200 {
-            bail!("GET {target} answered {}", response.status);
+    /// `method target` on the admin listener with an optional JSON body, parsed; any answer
+    /// other than 200 or 201 is an error carrying the host's own JSON refusal.
+    pub fn admin(
+        &self,
+        method: &str,
+        target: &str,
+        json_body: Option<&str>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let response = http::request(self.admin, method, target, json_body, REQUEST_TIMEOUT)?;
+        if !matches!(response.status, 200 | 201) {
+            bail!(
+                "{method} {target} answered {}: {}",
+                response.status,
+                String::from_utf8_lossy(&response.body).trim()
+            );
         }
-        serde_json::from_slice(&response.body).with_context(|| format!("GET {target} is not JSON"))
+        serde_json::from_slice(&response.body)
+            .with_context(|| format!("{method} {target} is not JSON"))
+    }
+
+    fn admin_get(&self, target: &str) -> anyhow::Result<serde_json::Value> {
+        self.admin("GET", target, None)
     }
 }
