@@ -121,3 +121,16 @@ fn whole_documents_that_differ_in_kind() {
     let diff = compare_json("[1]", r#"{"a": 1}"#, &[]);
     assert_eq!(places(&diff), ["/"]);
 }
+
+#[test]
+fn identical_bodies_match_without_parsing_and_a_status_still_counts() {
+    let ignored = Ignored::default();
+    let page = r#"{"rows": [{"id": 1}, {"id": 2}], "profile": 7}"#;
+    assert!(compare(&answer(200, page), &answer(200, page), &ignored, BOUNDS).matched());
+    // The same bytes under another status: the status alone differs.
+    let diff = compare(&answer(200, page), &answer(503, page), &ignored, BOUNDS);
+    assert_eq!((diff.count, places(&diff)), (1, vec!["status"]));
+    // Malformed JSON that is the same on both sides is the same answer.
+    let broken = r#"{"rows": [1, 2"#;
+    assert!(compare(&answer(200, broken), &answer(200, broken), &ignored, BOUNDS).matched());
+}
