@@ -231,14 +231,19 @@ impl Registry {
     /// member binds, the members stay and one table is published; otherwise the live set is
     /// put back as it was and nothing is published.
     fn publish_staged(&self, staged: Vec<Staged>) -> Result<(), MemberFailure> {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        // Through a plain reference, so the resolution and the pins borrow apart.
+        let state = &mut *guard;
         let replaced: Vec<Option<Arc<PluginVersion>>> = staged
             .iter()
             .map(|s| state.live.insert(s.path.clone(), s.version.clone()))
             .collect();
-        let participants = publication::participants(&state);
-        let module_pins = state.policy.module_pins.clone();
-        let mut trial = binding::resolve(&participants, &mut state.resolution, &module_pins);
+        let participants = publication::participants(state);
+        let mut trial = binding::resolve(
+            &participants,
+            &mut state.resolution,
+            &state.policy.module_pins,
+        );
         // The verdicts travel with a resolution: hand them back to the books' own.
         *state.resolution.layout_checks_mut() = std::mem::take(trial.layout_checks_mut());
         let unbound = staged.iter().find_map(|s| {
@@ -261,10 +266,10 @@ impl Registry {
             state.fingerprints.insert(s.path.clone(), s.fingerprint);
             tracing::info!(plugin = %s.version.identity.label, file = %s.path.display(), "plugin loaded (bundle)");
             if let Some(previous) = previous {
-                self.retire(&mut state, previous);
+                self.retire(state, previous);
             }
         }
-        self.publish(&mut state);
+        self.publish(state);
         Ok(())
     }
 }
