@@ -158,7 +158,6 @@ async fn a_bundle_with_one_bad_member_publishes_nothing() {
     let stop = Arc::new(AtomicBool::new(false));
     let requests = traffic(&host, stop.clone());
     let dir = host.dir();
-    GALLERY_2.rename_into(dir, "gallery-2.0.0.so");
     let release = |artwork: &str, extra: &str| {
         format!(
             "{}{}{extra}",
@@ -167,17 +166,21 @@ async fn a_bundle_with_one_bad_member_publishes_nothing() {
         )
     };
 
-    // Corrupt bytes under the module's name.
+    // The manifest first, so the adapter is the bundle's from the moment it lands: a
+    // gallery-2.0.0.so that arrived alone could deploy on its own (artwork 1.1.0 satisfies
+    // it) before the watcher ever saw a manifest. Then corrupt bytes under the module's
+    // name, then the adapter.
+    write_manifest(dir, "release.bundle.toml", &release("artwork@1.2.0", ""));
     std::fs::write(dir.join(".artwork.tmp"), b"\x7fELF but not really").expect("write");
     std::fs::rename(dir.join(".artwork.tmp"), dir.join("artwork-1.2.0.so")).expect("rename");
-    write_manifest(dir, "release.bundle.toml", &release("artwork@1.2.0", ""));
+    GALLERY_2.rename_into(dir, "gallery-2.0.0.so");
     let reason = host
-        .wait_for_failure(
-            "gallery-2.0.0.so",
-            "bundle release: member artwork-1.2.0.so failed: ",
-        )
+        .wait_for_failure("gallery-2.0.0.so", "less than an ELF header")
         .await;
-    assert!(reason.contains("ELF"), "{reason}");
+    assert!(
+        reason.contains("bundle release: member artwork-1.2.0.so failed: "),
+        "{reason}"
+    );
     host.wait_for_failure(
         "artwork-1.2.0.so",
         "bundle release: member artwork-1.2.0.so failed: ",
