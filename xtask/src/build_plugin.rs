@@ -1,6 +1,12 @@
 //! `cargo xtask build-plugin`: build plugin cdylibs and install each one into the plugins
 //! directory as `{name}-{version}.so`, atomically, so the watching host never sees half a file.
+//!
+//! A plugin is a member of this workspace (by package name or directory) or any crate
+//! directory outside it (`external`), built with what the host needs. Every artifact ships
+//! without its debug info, which goes beside it into `.debug/` (`debuginfo`).
 
+mod debuginfo;
+pub mod external;
 mod install;
 
 use std::{
@@ -20,14 +26,16 @@ use crate::{
 /// Build plugin cdylibs and install them atomically into the plugins directory.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Plugins to build: package names (`bench`) or their directories (`plugins/bench`).
+    /// Plugins to build: package names (`bench`), their directories (`plugins/bench`), or the
+    /// directory of any crate outside this workspace (`.`, `/src/team/kids`).
     #[arg(
         value_name = "PATH-OR-PACKAGE",
         required_unless_present = "all",
         conflicts_with = "all"
     )]
     plugins: Vec<String>,
-    /// Build every plugin under plugins/ and shared-modules/.
+    /// Build every plugin under plugins/ and shared-modules/ except drafts
+    /// (`[package.metadata.frontdoor] draft = true`).
     #[arg(long)]
     all: bool,
     /// Directory to write the artifacts to [default: <workspace>/plugins.d].
@@ -43,21 +51,46 @@ pub struct Args {
 pub struct Installed {
     pub name: String,
     pub version: Version,
-    pub kind: PluginKind,
+    /// `None` for a crate outside the workspace, whose kind only its manifest says.
+    pub kind: Option<PluginKind>,
     pub path: PathBuf,
     pub bytes: u64,
+    /// The split-off debug info and its size, unless objcopy was missing.
+    pub debug: Option<(PathBuf, u64)>,
+}
+
+/// A plugin named on the command line.
+enum Target<'w> {
+    Member(&'w Package),
+    /// The directory of a crate that is not a member of this workspace.
+    External(PathBuf),
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let workspace = Workspace::load()?;
-    let plugins = if args.all {
-        workspace.plugins()
-    } else {
-        args.plugins
+    let mut members = Vec::new();
+    let mut externals = Vec::new();
+    if args.all {
+        members = workspace.plugins();
+        let drafts: Vec<&str> = workspace
+            .drafts()
             .iter()
-            .map(|arg| workspace.find_plugin(arg))
-            .collect::<anyhow::Result<Vec<_>>>()?
-    };
+            .map(|draft| draft.name.as_str())
+            .collect();
+        if !drafts.is_empty() {
+            eprintln!(
+                "xtask: skipping drafts (`draft = true` in their Cargo.toml): {}",
+                drafts.join(", ")
+            );
+        }
+    } else {
+        for arg in &args.plugins {
+            match resolve(&workspace, arg)? {
+                Target::Member(package) => members.push(package),
+                Target::External(dir) => externals.push(dir),
+            }
+        }
+    }
     let out = match &args.out {
         Some(dir) => std::path::absolute(dir)
             .with_context(|| format!("invalid output directory {}", dir.display()))?,
@@ -68,10 +101,67 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     } else {
         Profile::Release
     };
-    for installed in build(&workspace, &plugins, profile, &out)? {
+    if args.all || !members.is_empty() {
+        for installed in build(&workspace, &members, profile, &out)? {
+            println!("{installed}");
+        }
+    }
+    for dir in externals {
+        let plugin = external::inspect(&dir, &workspace.sdk)?;
+        let library = external::build(&plugin, profile, &[])?;
+        let installed = install(&library, &plugin.plugin_name, &plugin.version, None, &out)
+            .with_context(|| format!("cannot install plugin `{}`", plugin.name))?;
         println!("{installed}");
     }
     Ok(())
+}
+
+/// A workspace plugin, or else an existing directory that is no workspace member.
+fn resolve<'w>(workspace: &'w Workspace, arg: &str) -> anyhow::Result<Target<'w>> {
+    let error = match workspace.find_plugin(arg) {
+        Ok(package) => return Ok(Target::Member(package)),
+        Err(error) => error,
+    };
+    let cwd = env::current_dir().context("cannot read the current directory")?;
+    match cwd.join(arg).canonicalize() {
+        Ok(dir) if dir.is_dir() && workspace.member_at(&dir).is_none() => Ok(Target::External(dir)),
+        _ => Err(error),
+    }
+}
+
+/// Installs `library` into `out` as `{plugin_name}-{version}.so`, its debug info split off
+/// into `out/.debug/` first (hidden: the host ignores it).
+pub fn install(
+    library: &Path,
+    plugin_name: &str,
+    version: &Version,
+    kind: Option<PluginKind>,
+    out: &Path,
+) -> anyhow::Result<Installed> {
+    let file_name = format!("{plugin_name}-{version}.so");
+    let work_dir = library
+        .parent()
+        .map_or_else(|| PathBuf::from("."), |dir| dir.join("frontdoor-split"));
+    let (shipped, debug) = match debuginfo::split(library, &work_dir, &file_name)? {
+        Some(split) => {
+            let debug_name = format!("{file_name}.debug");
+            let debug = install::atomically(&split.debug, &out.join(".debug"), &debug_name)?;
+            (split.stripped, Some(debug))
+        }
+        None => {
+            eprintln!("xtask: objcopy not found (binutils): {file_name} keeps its debug info");
+            (library.to_owned(), None)
+        }
+    };
+    let (path, bytes) = install::atomically(&shipped, out, &file_name)?;
+    Ok(Installed {
+        name: plugin_name.to_owned(),
+        version: version.clone(),
+        kind,
+        path,
+        bytes,
+        debug,
+    })
 }
 
 /// The directory the host watches by default: `<workspace>/plugins.d`.
@@ -114,17 +204,16 @@ pub fn build(
             })?;
         // The plugin's name, which may differ from the package's (several releases of one
         // shared module live in the workspace as differently named packages).
-        let file_name = format!("{}-{}.so", plugin.plugin_name, plugin.version);
-        let (path, bytes) = install::atomically(library.as_std_path(), out, &file_name)
-            .with_context(|| format!("cannot install plugin `{}`", plugin.name))?;
-        installed.push(Installed {
-            name: plugin.plugin_name.clone(),
-            version: plugin.version.clone(),
-            // `Workspace::plugins` and `find_plugin` only hand out plugins.
-            kind: plugin.plugin.unwrap_or(PluginKind::Adapter),
-            path,
-            bytes,
-        });
+        installed.push(
+            install(
+                library.as_std_path(),
+                &plugin.plugin_name,
+                &plugin.version,
+                plugin.plugin,
+                out,
+            )
+            .with_context(|| format!("cannot install plugin `{}`", plugin.name))?,
+        );
     }
     Ok(installed)
 }
@@ -138,7 +227,16 @@ impl fmt::Display for Installed {
             self.version,
             relative_to_cwd(&self.path).display(),
             human_size(self.bytes)
-        )
+        )?;
+        if let Some((path, bytes)) = &self.debug {
+            write!(
+                f,
+                "; debug info {} ({})",
+                relative_to_cwd(path).display(),
+                human_size(*bytes)
+            )?;
+        }
+        Ok(())
     }
 }
 

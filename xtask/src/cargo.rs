@@ -66,17 +66,21 @@ pub fn build_bench(root: &Path, package: &str, bench: &str) -> anyhow::Result<Pa
         .with_context(|| format!("cargo bench --no-run reported no executable for {bench}"))
 }
 
-/// `cargo SUBCOMMAND` in `root`, with the cargo that runs us: the toolchain the user chose.
-fn cargo_command(root: &Path, subcommand: &str) -> Command {
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut command = Command::new(cargo);
+/// The cargo that runs us: the toolchain the user chose.
+pub fn program() -> OsString {
+    env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
+}
+
+/// `cargo SUBCOMMAND` in `root`, with [`program`].
+pub fn cargo_command(root: &Path, subcommand: &str) -> Command {
+    let mut command = Command::new(program());
     command.current_dir(root).arg(subcommand);
     command
 }
 
 /// Runs `command` (a cargo build of some kind) and collects the artifacts it reports.
 /// Cargo's diagnostics and progress go straight to our stderr; `what` names it in errors.
-fn artifacts(mut command: Command, what: &str) -> anyhow::Result<Vec<Artifact>> {
+pub fn artifacts(mut command: Command, what: &str) -> anyhow::Result<Vec<Artifact>> {
     command
         .arg("--message-format=json-render-diagnostics")
         .stdin(Stdio::null())

@@ -65,7 +65,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let bench = installed
         .iter()
-        .find(|artifact| artifact.name == "bench" && artifact.kind == PluginKind::Adapter)
+        .find(|artifact| artifact.name == "bench" && artifact.kind == Some(PluginKind::Adapter))
         .context("the demo needs the bench adapter (plugins/bench), which was not built")?;
     let frontdoor = host::build(&workspace)?;
     let backends_binary = sample_backends::build(&workspace)?;

@@ -10,6 +10,7 @@ mod child;
 mod demo;
 mod host;
 mod http;
+mod new_plugin;
 mod sample_backends;
 mod workspace;
 
@@ -28,7 +29,6 @@ struct Cli {
     command: Command,
 }
 
-// `new-plugin` will join as a further variant.
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the benchmark workloads against a release build and report against the static baseline.
@@ -45,6 +45,9 @@ enum Command {
     BuildPlugin(build_plugin::Args),
     /// Build every plugin and the host, start the host and print requests to try.
     Demo(demo::Args),
+    /// Scaffold an adapter (or with --shared-module a shared module) that builds and answers,
+    /// in this workspace or, with --dir, as a standalone crate anywhere.
+    NewPlugin(new_plugin::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::BuildPlugin(args) => build_plugin::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Demo(args) => demo::run(&args),
+        Command::NewPlugin(args) => new_plugin::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

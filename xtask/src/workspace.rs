@@ -20,8 +20,23 @@ pub struct Workspace {
     pub root: PathBuf,
     /// Cargo's target directory (`<root>/target` unless configured otherwise).
     pub target_dir: PathBuf,
+    /// This checkout's SDK, the `frontdoor-plugin-api` package.
+    pub sdk: Sdk,
     packages: Vec<Package>,
 }
+
+/// The `frontdoor-plugin-api` package of this checkout: what plugins are built against.
+#[derive(Debug, Clone)]
+pub struct Sdk {
+    /// The directory holding its `Cargo.toml`.
+    pub dir: PathBuf,
+    pub version: Version,
+    /// Whether it has a `testkit` feature (for the scaffold's dev-dependency).
+    pub has_testkit: bool,
+}
+
+/// The SDK's package name.
+pub const SDK_PACKAGE: &str = "frontdoor-plugin-api";
 
 /// One workspace package.
 #[derive(Debug, Clone)]
@@ -36,6 +51,9 @@ pub struct Package {
     pub dir: PathBuf,
     /// `Some` when the package is a plugin.
     pub plugin: Option<PluginKind>,
+    /// `[package.metadata.frontdoor] draft = true`: a plugin in progress, left out of
+    /// [`Workspace::plugins`] (`build-plugin --all`, `demo`) but buildable by name.
+    pub draft: bool,
 }
 
 /// Where a plugin lives, which says what it is.
@@ -57,6 +75,19 @@ impl Workspace {
             .context("cannot read the workspace with cargo metadata")?;
         let root = PathBuf::from(metadata.workspace_root.clone());
         let target_dir = PathBuf::from(metadata.target_directory.clone());
+        let sdk = metadata
+            .workspace_packages()
+            .into_iter()
+            .find(|package| package.name.as_str() == SDK_PACKAGE)
+            .map(|package| Sdk {
+                dir: package.manifest_path.parent().map_or_else(
+                    || root.join("plugin-api"),
+                    |dir| dir.as_std_path().to_owned(),
+                ),
+                version: package.version.clone(),
+                has_testkit: package.features.contains_key("testkit"),
+            })
+            .with_context(|| format!("this workspace has no {SDK_PACKAGE} package"))?;
         let packages = metadata
             .workspace_packages()
             .into_iter()
@@ -75,6 +106,7 @@ impl Workspace {
                     plugin_name,
                     version: package.version.clone(),
                     plugin: plugin_kind(&root, &dir).filter(|_| has_cdylib),
+                    draft: package.metadata["frontdoor"]["draft"].as_bool() == Some(true),
                     dir,
                 }
             })
@@ -82,19 +114,40 @@ impl Workspace {
         Ok(Self {
             root,
             target_dir,
+            sdk,
             packages,
         })
     }
 
-    /// Every plugin, in name order.
+    /// Every plugin that is not a draft, in name order: what `build-plugin --all` and the
+    /// demo build.
     pub fn plugins(&self) -> Vec<&Package> {
         let mut plugins: Vec<&Package> = self
             .packages
             .iter()
-            .filter(|package| package.plugin.is_some())
+            .filter(|package| package.plugin.is_some() && !package.draft)
             .collect();
         plugins.sort_by(|a, b| a.name.cmp(&b.name));
         plugins
+    }
+
+    /// The plugins marked `draft = true`, in name order.
+    pub fn drafts(&self) -> Vec<&Package> {
+        let mut drafts: Vec<&Package> = self
+            .packages
+            .iter()
+            .filter(|package| package.plugin.is_some() && package.draft)
+            .collect();
+        drafts.sort_by(|a, b| a.name.cmp(&b.name));
+        drafts
+    }
+
+    /// The names of every workspace package.
+    pub fn package_names(&self) -> Vec<&str> {
+        self.packages
+            .iter()
+            .map(|package| package.name.as_str())
+            .collect()
     }
 
     /// The plugin named by `arg`: a package name (`bench`) or its directory
@@ -111,6 +164,16 @@ impl Workspace {
             );
         }
         Ok(package)
+    }
+
+    /// The workspace package whose directory is `dir` (canonical), if any.
+    pub fn member_at(&self, dir: &Path) -> Option<&Package> {
+        self.packages.iter().find(|package| {
+            package
+                .dir
+                .canonicalize()
+                .is_ok_and(|package_dir| package_dir == dir)
+        })
     }
 
     fn find_by_dir(&self, arg: &str) -> anyhow::Result<&Package> {

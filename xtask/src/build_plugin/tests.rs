@@ -41,3 +41,31 @@ fn install_replaces_the_final_name_and_leaves_no_temp_file() {
     );
     fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+#[test]
+fn sdk_versions_match_by_caret_class() {
+    use super::external::compatible;
+    let v = |text: &str| cargo_metadata::semver::Version::parse(text).expect("semver");
+    assert!(compatible(&v("0.1.0"), &v("0.1.7")));
+    assert!(!compatible(&v("0.1.0"), &v("0.2.0")));
+    assert!(compatible(&v("1.2.0"), &v("1.0.3")));
+    assert!(!compatible(&v("1.2.0"), &v("2.0.0")));
+    assert!(!compatible(&v("0.0.1"), &v("0.0.2")));
+}
+
+/// The flags external builds get are the ones this workspace's own builds get: one truth.
+#[test]
+fn external_builds_get_the_workspace_alignment_flags() {
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cargo/config.toml");
+    let config: toml::Table = fs::read_to_string(config)
+        .expect("config")
+        .parse()
+        .expect("toml");
+    let flags: Vec<&str> = config["target"]["x86_64-unknown-linux-gnu"]["rustflags"]
+        .as_array()
+        .expect("rustflags")
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .collect();
+    assert_eq!(flags, super::external::ALIGNMENT_RUSTFLAGS);
+}
