@@ -6,6 +6,7 @@ mod support;
 mod admin;
 mod admin_isolation;
 mod artifact_files;
+mod authoring;
 mod backends;
 mod bad_artifacts;
 mod binary;

@@ -7,7 +7,7 @@
 
 mod debuginfo;
 pub mod external;
-mod install;
+pub mod install;
 
 use std::{
     collections::HashSet,
@@ -108,7 +108,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     for dir in externals {
         let plugin = external::inspect(&dir, &workspace.sdk)?;
-        let library = external::build(&plugin, profile, &[])?;
+        let library = external::build(&plugin, profile)?;
         let installed = install(&library, &plugin.plugin_name, &plugin.version, None, &out)
             .with_context(|| format!("cannot install plugin `{}`", plugin.name))?;
         println!("{installed}");

@@ -81,8 +81,17 @@ pub fn cargo_command(root: &Path, subcommand: &str) -> Command {
 /// Runs `command` (a cargo build of some kind) and collects the artifacts it reports.
 /// Cargo's diagnostics and progress go straight to our stderr; `what` names it in errors.
 pub fn artifacts(mut command: Command, what: &str) -> anyhow::Result<Vec<Artifact>> {
+    command.arg("--message-format=json-render-diagnostics");
+    artifacts_with_format_given(command, what)
+}
+
+/// [`artifacts`] for a command that already asks for `--message-format=json-render-diagnostics`
+/// (`cargo rustc`, whose arguments after `--` must come last).
+pub fn artifacts_with_format_given(
+    mut command: Command,
+    what: &str,
+) -> anyhow::Result<Vec<Artifact>> {
     command
-        .arg("--message-format=json-render-diagnostics")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

@@ -16,7 +16,7 @@ use anyhow::{Context as _, ensure};
 use crate::{
     build_plugin::{self, Installed},
     cargo::Profile,
-    host, http,
+    dev, host, http,
     sample_backends::{self, SampleBackends},
     workspace::{PluginKind, Workspace},
 };
@@ -126,7 +126,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "frontdoor runs as pid {}; press Ctrl-C to stop it",
         host.id()
     );
+    // `cargo xtask dev` installs into this host while it runs.
+    dev::record_host(
+        &workspace,
+        &dev::DevHost {
+            pid: host.id(),
+            listen,
+            admin: admin_listen,
+            plugins_dir: plugins_dir.clone(),
+        },
+    )?;
     let status = host.wait()?;
+    dev::forget_host(&workspace, host.id());
     backends.stop();
     if !status.success() {
         eprintln!("xtask: frontdoor exited ({status})");

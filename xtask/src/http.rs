@@ -53,11 +53,32 @@ pub fn get(addr: SocketAddr, target: &str, timeout: Duration) -> anyhow::Result<
     request(addr, "GET", target, None, timeout)
 }
 
+/// [`get`] with further header fields, e.g. `x-frontdoor-version`.
+pub fn get_with_headers(
+    addr: SocketAddr,
+    target: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> anyhow::Result<Response> {
+    send(addr, "GET", target, headers, None, timeout)
+}
+
 /// `method target` on `addr` with an optional JSON `body`; otherwise as [`get`].
 pub fn request(
     addr: SocketAddr,
     method: &str,
     target: &str,
+    json_body: Option<&str>,
+    timeout: Duration,
+) -> anyhow::Result<Response> {
+    send(addr, method, target, &[], json_body, timeout)
+}
+
+fn send(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
     json_body: Option<&str>,
     timeout: Duration,
 ) -> anyhow::Result<Response> {
@@ -75,8 +96,12 @@ pub fn request(
         ),
         None => String::new(),
     };
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let request = format!(
-        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n{content}\r\n{body}"
+        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n{extra}{content}\r\n{body}"
     );
     stream
         .write_all(request.as_bytes())

@@ -8,9 +8,11 @@ mod build_plugin;
 mod cargo;
 mod child;
 mod demo;
+mod dev;
 mod host;
 mod http;
 mod new_plugin;
+mod rustc_wrapper;
 mod sample_backends;
 mod workspace;
 
@@ -45,17 +47,25 @@ enum Command {
     BuildPlugin(build_plugin::Args),
     /// Build every plugin and the host, start the host and print requests to try.
     Demo(demo::Args),
+    /// Watch an adapter's sources; on every change rebuild it, install it as a new version
+    /// into a running host (started with the sample backends if none runs) and print its
+    /// first answer or the reason the host refused it.
+    Dev(dev::Args),
     /// Scaffold an adapter (or with --shared-module a shared module) that builds and answers,
     /// in this workspace or, with --dir, as a standalone crate anywhere.
     NewPlugin(new_plugin::Args),
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = rustc_wrapper::run_if_wrapper() {
+        return code;
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(args) => bench::run(&args),
         Command::BuildPlugin(args) => build_plugin::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Demo(args) => demo::run(&args),
+        Command::Dev(args) => dev::run(&args),
         Command::NewPlugin(args) => new_plugin::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -68,8 +68,12 @@ pub enum PluginKind {
 impl Workspace {
     /// Reads the workspace this xtask belongs to, wherever it is run from.
     pub fn load() -> anyhow::Result<Self> {
+        // Run from the workspace, so that its cargo configuration applies and not that of
+        // the directory xtask was started in (a team's crate, with its own target-dir).
+        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
         let metadata = MetadataCommand::new()
-            .manifest_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .manifest_path(manifest_dir.join("Cargo.toml"))
+            .current_dir(manifest_dir)
             .no_deps()
             .exec()
             .context("cannot read the workspace with cargo metadata")?;

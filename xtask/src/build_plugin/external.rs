@@ -18,6 +18,7 @@ use cargo_metadata::{Metadata, MetadataCommand, Package, PackageId, semver::Vers
 
 use crate::{
     cargo::{self, Profile},
+    rustc_wrapper,
     workspace::{SDK_PACKAGE, Sdk},
 };
 
@@ -83,19 +84,47 @@ pub fn inspect(dir: &Path, sdk: &Sdk) -> anyhow::Result<ExternalPlugin> {
     })
 }
 
-/// `cargo build` of `plugin` with what the host needs, `env_vars` set for cargo. Returns the
-/// path of the built `.so`.
-pub fn build(
-    plugin: &ExternalPlugin,
-    profile: Profile,
-    env_vars: &[(&str, &str)],
-) -> anyhow::Result<PathBuf> {
-    let mut command = cargo::cargo_command(&plugin.dir, "build");
+/// `cargo build` of `plugin` with what the host needs. Returns the path of the built `.so`.
+pub fn build(plugin: &ExternalPlugin, profile: Profile) -> anyhow::Result<PathBuf> {
+    build_crate(&CrateBuild {
+        cwd: &plugin.dir,
+        manifest_path: &plugin.manifest_path,
+        package: &plugin.name,
+        package_id: &plugin.id,
+        profile,
+        outside_workspace: true,
+        version: None,
+    })
+}
+
+/// One plugin crate for cargo to build, inside this workspace or not.
+#[derive(Debug)]
+pub struct CrateBuild<'a> {
+    /// Where cargo runs: its config files are found from there.
+    pub cwd: &'a Path,
+    pub manifest_path: &'a Path,
+    pub package: &'a str,
+    pub package_id: &'a PackageId,
+    pub profile: Profile,
+    /// Outside this workspace: add the alignment flags (inside, its config has them).
+    pub outside_workspace: bool,
+    /// The dev loop's version, compiled in through the rustc wrapper.
+    pub version: Option<&'a Version>,
+}
+
+/// Builds the library of one crate and returns the path of its `.so`.
+pub fn build_crate(spec: &CrateBuild<'_>) -> anyhow::Result<PathBuf> {
+    let subcommand = if spec.version.is_some() {
+        "rustc"
+    } else {
+        "build"
+    };
+    let mut command = cargo::cargo_command(spec.cwd, subcommand);
     command
         .arg("--manifest-path")
-        .arg(&plugin.manifest_path)
-        .args(["--package", &plugin.name, "--lib"]);
-    let profile_name = match profile {
+        .arg(spec.manifest_path)
+        .args(["--package", spec.package, "--lib"]);
+    let profile_name = match spec.profile {
         Profile::Release => {
             command.arg("--release");
             "release"
@@ -108,21 +137,31 @@ pub fn build(
         "--config",
         &format!("profile.{profile_name}.panic=\"unwind\""),
     ]);
-    for (name, value) in env_vars {
-        command.env(name, value);
+    if spec.outside_workspace {
+        add_alignment(&mut command);
     }
-    add_alignment(&mut command);
-    let artifacts = cargo::artifacts(
-        command,
-        &format!("cargo build of {}", plugin.manifest_path.display()),
-    )?;
+    if let Some(version) = spec.version {
+        let wrapper = env::current_exe().context("cannot find the xtask executable")?;
+        command
+            .env("RUSTC_WORKSPACE_WRAPPER", wrapper)
+            .env(rustc_wrapper::ENV, "1")
+            .arg("--message-format=json-render-diagnostics")
+            .arg("--")
+            .args(rustc_wrapper::rustc_args(version));
+    }
+    let what = format!("cargo {subcommand} of {}", spec.manifest_path.display());
+    let artifacts = if spec.version.is_some() {
+        cargo::artifacts_with_format_given(command, &what)?
+    } else {
+        cargo::artifacts(command, &what)?
+    };
     artifacts
         .iter()
-        .filter(|artifact| artifact.package_id == plugin.id && artifact.target.is_cdylib())
+        .filter(|artifact| artifact.package_id == *spec.package_id && artifact.target.is_cdylib())
         .flat_map(|artifact| &artifact.filenames)
         .find(|file| file.extension() == Some("so"))
         .map(|file| file.clone().into_std_path_buf())
-        .with_context(|| format!("cargo build reported no .so file for `{}`", plugin.name))
+        .with_context(|| format!("cargo reported no .so file for `{}`", spec.package))
 }
 
 /// Adds [`ALIGNMENT_RUSTFLAGS`] on x86-64 where cargo will take them: appended to
