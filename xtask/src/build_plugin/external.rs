@@ -54,6 +54,7 @@ pub fn inspect(dir: &Path, sdk: &Sdk) -> anyhow::Result<ExternalPlugin> {
             dir.display()
         );
     }
+    check_not_virtual(&manifest_path)?;
     let metadata = MetadataCommand::new()
         .cargo_path(cargo::program())
         .manifest_path(&manifest_path)
@@ -227,6 +228,38 @@ fn root_package<'m>(metadata: &'m Metadata, manifest_path: &Path) -> anyhow::Res
                 members.join(", ")
             )
         })
+}
+
+/// A manifest without `[package]` (a virtual workspace) names no crate to build.
+fn check_not_virtual(manifest_path: &Path) -> anyhow::Result<()> {
+    let text = fs::read_to_string(manifest_path)
+        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    let manifest: toml::Table = text
+        .parse()
+        .with_context(|| format!("cannot parse {}", manifest_path.display()))?;
+    if manifest.contains_key("package") {
+        return Ok(());
+    }
+    let members: Vec<&str> = manifest
+        .get("workspace")
+        .and_then(|workspace| workspace.get("members"))
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_str)
+        .collect();
+    if manifest.contains_key("workspace") {
+        bail!(
+            "{} is a workspace, not a package; pass the directory of one of its members ({})",
+            manifest_path.display(),
+            if members.is_empty() {
+                "it lists none".to_owned()
+            } else {
+                members.join(", ")
+            }
+        );
+    }
+    bail!("{} has no [package] section", manifest_path.display())
 }
 
 fn check_cdylib(package: &Package) -> anyhow::Result<()> {
