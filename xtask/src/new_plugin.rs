@@ -132,6 +132,7 @@ fn plan(
             .join(", ")
     )
     .replace('"', "\\\"");
+    let xtask_target_dir = toml_inner(&workspace.target_dir);
     let values: &templates::Values<'_> = &[
         ("name", name),
         ("name_snake", &snake),
@@ -141,6 +142,7 @@ fn plan(
         ("sdk_dev_dependency", &sdk_dev_dependency),
         ("xtask_manifest", &xtask_manifest),
         ("xtask_rustflags", &xtask_rustflags),
+        ("xtask_target_dir", &xtask_target_dir),
     ];
 
     let mut files = Vec::new();
