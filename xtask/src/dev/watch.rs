@@ -104,3 +104,6 @@ pub fn is_source(relative: &Path) -> bool {
         && !name.ends_with(".swx")
         && !name.starts_with("#")
 }
+
+#[cfg(test)]
+mod tests;
