@@ -6,7 +6,13 @@ use super::is_source;
 
 #[test]
 fn sources_and_manifests_count() {
-    for path in ["src/lib.rs", "src/routes/home.rs", "Cargo.toml", "build.rs", "assets/page.json"] {
+    for path in [
+        "src/lib.rs",
+        "src/routes/home.rs",
+        "Cargo.toml",
+        "build.rs",
+        "assets/page.json",
+    ] {
         assert!(is_source(Path::new(path)), "{path}");
     }
 }
