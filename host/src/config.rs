@@ -67,6 +67,10 @@ pub struct HostConfig {
     pub admin_auth: AuthConfig,
     /// Recent requests and trace export (`[telemetry]`).
     pub telemetry: TelemetryConfig,
+    /// Each adapter's `[adapters.NAME.config]` table as JSON text, by adapter name: what
+    /// its init hook reads (`{}` for an adapter without one). Read at start: a change takes
+    /// effect for the versions loaded by the next host.
+    pub adapter_configs: std::collections::BTreeMap<String, String>,
 }
 
 impl HostConfig {
@@ -92,6 +96,7 @@ impl HostConfig {
             traffic: TrafficConfig::default(),
             admin_auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
+            adapter_configs: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -199,6 +204,33 @@ struct FileConfig {
     admin_auth: AuthFileConfig,
     #[serde(default)]
     telemetry: TelemetryFileConfig,
+    #[serde(default)]
+    adapters: std::collections::BTreeMap<String, AdapterFileConfig>,
+}
+
+/// `[adapters.NAME]`: settings of one adapter, by its name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdapterFileConfig {
+    /// Handed to the adapter's init hook as JSON; any TOML table.
+    config: Option<toml::Table>,
+}
+
+/// The `[adapters.NAME.config]` tables as JSON text, by adapter name.
+fn adapter_configs(
+    adapters: std::collections::BTreeMap<String, AdapterFileConfig>,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    adapters
+        .into_iter()
+        .filter_map(|(name, adapter)| adapter.config.map(|config| (name, config)))
+        .map(|(name, config)| {
+            serde_json::to_string(&config)
+                .map(|json| (name.clone(), json))
+                .map_err(|error| {
+                    format!("adapters.{name}.config cannot be passed as JSON: {error}")
+                })
+        })
+        .collect()
 }
 
 /// The `[artifacts]` table: how artifacts are vetted and loaded.
@@ -300,6 +332,7 @@ impl ServeArgs {
         config.traffic = file.traffic.resolve().map_err(ConfigError::Invalid)?;
         config.admin_auth = file.admin_auth.resolve().map_err(ConfigError::Invalid)?;
         config.telemetry = file.telemetry.resolve().map_err(ConfigError::Invalid)?;
+        config.adapter_configs = adapter_configs(file.adapters).map_err(ConfigError::Invalid)?;
         config.backends = file
             .backends
             .into_iter()

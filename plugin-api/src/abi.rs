@@ -77,6 +77,16 @@ pub struct PluginModule {
     /// it still loads.
     #[sabi(missing_field(default))]
     pub warmup: Option<extern "C" fn(ctx: HostRequestObj) -> WarmupFuture>,
+    /// The author's init hook (`init:` in `export_adapter!`): builds what the version's
+    /// handlers share (clients, parsed configuration, a warmed cache) from `config`, the
+    /// adapter's `[adapters.NAME.config]` table as JSON text (`{}` when there is none). The
+    /// host calls it once per loaded copy, after `init` and before `warmup`, with a request
+    /// object that reaches backends, timers and the log, and publishes the version only if
+    /// it returns `ROk` within the host's init timeout. `None`: nothing to build.
+    ///
+    /// Appended after `warmup` like it (ADR 0006): plugins built before it read `None`.
+    #[sabi(missing_field(default))]
+    pub init_hook: Option<extern "C" fn(ctx: HostRequestObj, config: RString) -> InitFuture>,
 }
 
 /// What [`PluginModule::stats`] reports about one loaded copy of a plugin.
@@ -102,6 +112,9 @@ pub type HandlerFuture = FfiFuture<RResult<Response, HandlerError>>;
 
 /// What [`PluginModule::warmup`] returns: `ROk` when the version is ready for traffic.
 pub type WarmupFuture = FfiFuture<RResult<(), HandlerError>>;
+
+/// What [`PluginModule::init_hook`] returns: `ROk` once the version's state is built.
+pub type InitFuture = FfiFuture<RResult<(), HandlerError>>;
 
 impl RootModule for PluginModuleRef {
     declare_root_module_statics! {PluginModuleRef}

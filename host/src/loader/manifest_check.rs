@@ -32,17 +32,6 @@ pub struct ValidRoute {
     pub pattern: RoutePattern,
 }
 
-/// The methods an adapter may route on.
-const METHODS: [Method; 7] = [
-    Method::GET,
-    Method::POST,
-    Method::PUT,
-    Method::DELETE,
-    Method::PATCH,
-    Method::HEAD,
-    Method::OPTIONS,
-];
-
 pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
     let invalid = |reason: String| LoadError::InvalidManifest(reason);
     if raw.abi_version != ABI_VERSION {
@@ -67,10 +56,10 @@ pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
 
     let mut routes: Vec<ValidRoute> = Vec::with_capacity(raw.routes.len());
     for spec in raw.routes.iter() {
-        let method = METHODS
-            .iter()
-            .find(|m| m.as_str() == spec.method.as_str())
-            .cloned()
+        // The SDK's own list (`export_adapter!` refuses the rest at compile time).
+        let method = Some(spec.method.as_str())
+            .filter(|method| frontdoor_plugin_api::route::is_method(method))
+            .and_then(|method| Method::from_bytes(method.as_bytes()).ok())
             .ok_or_else(|| {
                 invalid(format!(
                     "route method {:?} is not supported",

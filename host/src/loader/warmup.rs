@@ -10,6 +10,7 @@
 //! runtime, under the SDK's guard against panicking destructors.
 
 use std::{
+    collections::BTreeMap,
     panic::AssertUnwindSafe,
     sync::{Arc, OnceLock, mpsc},
     time::Duration,
@@ -27,19 +28,26 @@ use hyper::{HeaderMap, Method, Uri};
 use super::{DeviceRequest, LoadError, LoadedLibrary};
 use crate::backends::Backends;
 
-/// What a warm-up needs from the host besides the library: backends, a runtime, a bound.
+/// What an init hook and a warm-up need from the host besides the library: backends, a
+/// runtime, bounds, and each adapter's configuration.
 #[derive(Clone)]
 pub struct WarmupServices {
     pub backends: Arc<Backends>,
     pub runtime: tokio::runtime::Handle,
     /// How long a warm-up may take, backend calls included (`[containment] warmup_timeout_ms`).
     pub timeout: Duration,
+    /// How long an init hook may take (`[containment] init_timeout_ms`).
+    pub init_timeout: Duration,
+    /// `[adapters.NAME.config]` as JSON text, by adapter name, handed to its init hook.
+    pub adapter_configs: Arc<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for WarmupServices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WarmupServices")
             .field("timeout", &self.timeout)
+            .field("init_timeout", &self.init_timeout)
+            .field("adapter_configs", &self.adapter_configs)
             .finish_non_exhaustive()
     }
 }
@@ -57,13 +65,32 @@ pub enum WarmupError {
     NoRuntime,
 }
 
-/// Runs `library`'s warm-up, if it declares one, and hands the library back once it
-/// succeeded. A failure leaves the library mapped (never closed), which the error says.
+/// Runs `library`'s init hook, then its warm-up, each if it declares one, and hands the
+/// library back once both succeeded: init builds what the version's handlers share (the
+/// warm-up may use it), the warm-up exercises it. A failure leaves the library mapped
+/// (never closed), which the error says.
 pub fn warm_up(
     library: LoadedLibrary,
     services: Option<&WarmupServices>,
 ) -> Result<LoadedLibrary, LoadError> {
+    let left_mapped = |library: &LoadedLibrary, error: LoadError| LoadError::LeftMapped {
+        mapped_bytes: library.file_bytes,
+        plugin: Some(library.identity.label.clone()),
+        error: Box::new(error),
+    };
     // `None` both for "declared none" and for a plugin built before the entry existed.
+    if let Some(entry) = library.module.init_hook() {
+        let outcome = match services {
+            Some(services) => super::init_hook::run(entry, &library, services),
+            None => Err(super::init_hook::InitError::Failed(
+                "this host has no runtime to run it on".into(),
+            )),
+        };
+        match outcome {
+            Ok(()) => tracing::info!(plugin = %library.identity.label, "init succeeded"),
+            Err(error) => return Err(left_mapped(&library, LoadError::Init(error))),
+        }
+    }
     let Some(entry) = library.module.warmup() else {
         return Ok(library);
     };
@@ -76,11 +103,7 @@ pub fn warm_up(
             tracing::info!(plugin = %library.identity.label, "warm-up succeeded");
             Ok(library)
         }
-        Err(error) => Err(LoadError::LeftMapped {
-            mapped_bytes: library.file_bytes,
-            plugin: Some(library.identity.label.clone()),
-            error: Box::new(LoadError::Warmup(error)),
-        }),
+        Err(error) => Err(left_mapped(&library, LoadError::Warmup(error))),
     }
 }
 

@@ -123,9 +123,9 @@ pub fn handle(handlers: &[HandlerFn], route: u32, request: HostRequestObj) -> Ha
 
 /// Runs an author's `async fn(Request, Ctx)` behind the ABI: the future is boxed once into
 /// an `FfiFuture`, and every poll of it is guarded against panics.
-pub fn run<H, Fut, R>(handler: H, request: HostRequestObj) -> HandlerFuture
+pub fn run<H, A, Fut, R>(handler: H, request: HostRequestObj) -> HandlerFuture
 where
-    H: FnOnce(Request, Ctx) -> Fut,
+    H: FnOnce(Request, Ctx<A>) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
     R: IntoResponse,
 {
