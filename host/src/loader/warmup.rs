@@ -78,8 +78,21 @@ pub fn warm_up(
         plugin: Some(library.identity.label.clone()),
         error: Box::new(error),
     };
+    let init_hook = library.module.init_hook();
+    let configured = services.is_some_and(|services| {
+        services
+            .adapter_configs
+            .contains_key(&library.identity.name)
+    });
+    if init_hook.is_none() && configured {
+        tracing::warn!(
+            plugin = %library.identity.label,
+            "[adapters.{}.config] is set but this version declares no init hook to read it",
+            library.identity.name
+        );
+    }
     // `None` both for "declared none" and for a plugin built before the entry existed.
-    if let Some(entry) = library.module.init_hook() {
+    if let Some(entry) = init_hook {
         let outcome = match services {
             Some(services) => super::init_hook::run(entry, &library, services),
             None => Err(super::init_hook::InitError::Failed(
