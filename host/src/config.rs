@@ -224,13 +224,43 @@ fn adapter_configs(
         .into_iter()
         .filter_map(|(name, adapter)| adapter.config.map(|config| (name, config)))
         .map(|(name, config)| {
-            serde_json::to_string(&config)
-                .map(|json| (name.clone(), json))
-                .map_err(|error| {
-                    format!("adapters.{name}.config cannot be passed as JSON: {error}")
-                })
+            let json = toml_to_json(toml::Value::Table(config)).map_err(|key| {
+                format!("adapters.{name}.config{key} is not a finite number: JSON has none")
+            })?;
+            Ok((name, json.to_string()))
         })
         .collect()
+}
+
+/// A TOML value as JSON: a date or time becomes its TOML text (`"1979-05-27T07:32:00Z"`);
+/// `Err` names the key of a NaN or infinite float, which JSON cannot hold.
+fn toml_to_json(value: toml::Value) -> Result<serde_json::Value, String> {
+    use serde_json::Value as Json;
+    Ok(match value {
+        toml::Value::String(text) => Json::String(text),
+        toml::Value::Integer(number) => Json::from(number),
+        toml::Value::Float(number) => serde_json::Number::from_f64(number)
+            .map(Json::Number)
+            .ok_or_else(String::new)?,
+        toml::Value::Boolean(flag) => Json::Bool(flag),
+        toml::Value::Datetime(datetime) => Json::String(datetime.to_string()),
+        toml::Value::Array(items) => Json::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| toml_to_json(item).map_err(|key| format!("[{index}]{key}")))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(table) => Json::Object(
+            table
+                .into_iter()
+                .map(|(key, item)| {
+                    let json = toml_to_json(item).map_err(|inner| format!(".{key}{inner}"))?;
+                    Ok((key, json))
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+    })
 }
 
 /// The `[artifacts]` table: how artifacts are vetted and loaded.

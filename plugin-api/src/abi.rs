@@ -42,6 +42,12 @@ use crate::{
 /// changed without a layout change (bump it in that case and write an ADR).
 pub const ABI_VERSION: u32 = 2;
 
+/// The generation a plugin that declares an init hook carries instead: v2, plus a host that
+/// runs `init_hook` before publishing (ADR 0006). A host from before the hook refuses it
+/// (`built against Frontdoor ABI v3`) rather than serving handlers whose state was never
+/// built; this host accepts both.
+pub const ABI_VERSION_INIT: u32 = 3;
+
 /// The root module every artifact exports with `#[export_root_module]`.
 ///
 /// Each function is an `extern "C"` entry point that the SDK wraps in `catch_unwind`:

@@ -18,10 +18,10 @@ pub mod route;
 pub mod sdk;
 
 pub use abi::{
-    ABI_VERSION, BindingSet, BoundModule, CheckedInterface, HandlerError, HandlerErrorKind,
-    HostRequest, HostRequestObj, LogLevel, ModuleCallError, ModuleCallErrorKind, ModuleExport,
-    ModuleScope, ModuleTable, PluginHost, PluginHostObj, PluginModule, PluginModuleRef,
-    PluginStats,
+    ABI_VERSION, ABI_VERSION_INIT, BindingSet, BoundModule, CheckedInterface, HandlerError,
+    HandlerErrorKind, HostRequest, HostRequestObj, LogLevel, ModuleCallError, ModuleCallErrorKind,
+    ModuleExport, ModuleScope, ModuleTable, PluginHost, PluginHostObj, PluginModule,
+    PluginModuleRef, PluginStats,
 };
 pub use backend::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
 pub use manifest::{Manifest, PanicStrategy, PluginKind, Requirement, RouteSpec};

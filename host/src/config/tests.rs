@@ -316,6 +316,31 @@ fn adapter_configs_are_any_table_under_config_and_nothing_else() {
         assert!(error.contains("adapters"), "{key}: {error}");
     }
     let args = ServeArgs {
+        set: vec![
+            (
+                "adapters.tv.config.since".into(),
+                "1979-05-27T07:32:00Z".into(),
+            ),
+            ("adapters.tv.config.limits.ratio".into(), "nan".into()),
+        ],
+        ..ServeArgs::default()
+    };
+    let error = args.resolve().expect_err("NaN refused").to_string();
+    assert!(error.contains("adapters.tv.config.limits.ratio"), "{error}");
+    let args = ServeArgs {
+        set: vec![(
+            "adapters.tv.config.since".into(),
+            "1979-05-27T07:32:00Z".into(),
+        )],
+        ..ServeArgs::default()
+    };
+    let config = args.resolve().expect("a date is a string");
+    assert_eq!(
+        config.adapter_configs["tv"],
+        r#"{"since":"1979-05-27T07:32:00Z"}"#
+    );
+
+    let args = ServeArgs {
         set: vec![("containment.init_timeout_ms".into(), "0".into())],
         ..ServeArgs::default()
     };

@@ -1,6 +1,6 @@
 //! Validates what a plugin says about itself before anything routes to it.
 
-use frontdoor_plugin_api::{ABI_VERSION, Manifest, PanicStrategy, PluginKind};
+use frontdoor_plugin_api::{ABI_VERSION, ABI_VERSION_INIT, Manifest, PanicStrategy, PluginKind};
 use hyper::Method;
 
 use super::LoadError;
@@ -34,9 +34,10 @@ pub struct ValidRoute {
 
 pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
     let invalid = |reason: String| LoadError::InvalidManifest(reason);
-    if raw.abi_version != ABI_VERSION {
+    // v3 is v2 with an init hook the host must run (ADR 0006): this host runs it.
+    if !(ABI_VERSION..=ABI_VERSION_INIT).contains(&raw.abi_version) {
         return Err(LoadError::IncompatibleApi(format!(
-            "built against Frontdoor ABI v{}, this host speaks v{ABI_VERSION}",
+            "built against Frontdoor ABI v{}, this host speaks v{ABI_VERSION} and v{ABI_VERSION_INIT}",
             raw.abi_version
         )));
     }

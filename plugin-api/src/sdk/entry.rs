@@ -17,7 +17,7 @@ use super::{
     modules::{self, RequiredModule},
 };
 use crate::{
-    ABI_VERSION, HandlerError, HandlerErrorKind, HostRequestObj, LogLevel, Manifest, ModuleExport,
+    HandlerError, HandlerErrorKind, HostRequestObj, LogLevel, Manifest, ModuleExport,
     PanicStrategy, PluginHostObj, PluginKind, PluginStats, Requirement, RouteSpec,
     abi::HandlerFuture,
 };
@@ -28,16 +28,18 @@ pub type HandlerFn = fn(HostRequestObj) -> HandlerFuture;
 /// The host's services for this loaded copy of the plugin, set once by [`init`].
 static HOST: OnceLock<PluginHostObj> = OnceLock::new();
 
-/// Builds the manifest from the macro's constants.
+/// Builds the manifest from the macro's constants; `abi_version` is [`crate::ABI_VERSION`], or
+/// [`crate::ABI_VERSION_INIT`] for an adapter with an init hook.
 pub fn manifest(
     kind: PluginKind,
     name: &str,
     version: &str,
     routes: &[(&str, &str)],
     requires: &[RequiredModule],
+    abi_version: u32,
 ) -> RResult<Manifest, RString> {
     guard("manifest", || Manifest {
-        abi_version: ABI_VERSION,
+        abi_version,
         sdk_version: RString::from(env!("CARGO_PKG_VERSION")),
         name: RString::from(name),
         version: RString::from(version),

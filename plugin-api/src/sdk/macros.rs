@@ -83,6 +83,8 @@ macro_rules! export_adapter {
                     $crate::__first!($($version,)? env!("CARGO_PKG_VERSION")),
                     __FRONTDOOR_ROUTES,
                     __FRONTDOOR_REQUIRES,
+                    // An init hook needs a host that runs it: older hosts refuse v3.
+                    $crate::__first!($({ let _ = $init; $crate::ABI_VERSION_INIT },)? $crate::ABI_VERSION),
                 )
             }
 
@@ -219,6 +221,7 @@ macro_rules! export_shared_module {
                     $crate::__first!($($version,)? env!("CARGO_PKG_VERSION")),
                     &[],
                     __FRONTDOOR_REQUIRES,
+                    $crate::ABI_VERSION,
                 )
             }
 
