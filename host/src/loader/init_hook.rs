@@ -11,24 +11,19 @@
 use std::{
     panic::AssertUnwindSafe,
     sync::{
-        Arc, OnceLock,
+        Arc,
         atomic::{AtomicBool, Ordering},
         mpsc,
     },
     time::Duration,
 };
 
-use abi_stable::{
-    sabi_trait::TD_Opaque,
-    std_types::{RArc, RResult, RString},
-};
-use bytes::Bytes;
-use frontdoor_plugin_api::{BindingSet, HandlerError, HandlerErrorKind, HostRequestObj};
+use abi_stable::std_types::{RResult, RString};
+use frontdoor_plugin_api::{HandlerError, HandlerErrorKind, HostRequestObj};
 use futures_util::FutureExt as _;
-use hyper::{HeaderMap, Method, Uri};
 use std::future::Future as _;
 
-use super::{DeviceRequest, LoadedLibrary, WarmupServices};
+use super::{LoadedLibrary, WarmupServices};
 
 /// Why an init hook did not end well; the version stays unpublished.
 #[derive(Debug, thiserror::Error)]
@@ -61,29 +56,7 @@ pub(super) fn run(
         .adapter_configs
         .get(&library.identity.name)
         .map_or("{}", String::as_str);
-    // The same object a device request gets, so backend calls take the same path; no path,
-    // headers, body or shared-module bindings (none exist before publication).
-    let request = DeviceRequest {
-        method: Method::GET,
-        uri: Uri::from_static("/"),
-        path_offset: 0,
-        headers: HeaderMap::new(),
-        params: Vec::new(),
-        body: Bytes::new(),
-        request_id: 0,
-        origin: crate::requests::CallOrigin {
-            request_id: crate::requests::RequestId::generate(),
-            started: tokio::time::Instant::now(),
-            trace: None,
-        },
-        identity: library.identity.clone(),
-        modules: RArc::new(BindingSet::empty()),
-        backends: services.backends.clone(),
-        deadline: tokio::time::Instant::now() + timeout,
-        scope: OnceLock::new(),
-        shadow: false,
-    };
-    let request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
+    let request = super::warmup::entry_request(library, services, timeout);
     // The SDK catches a panic of the synchronous start and returns it as an error future.
     let future = entry(request, RString::from(config));
 

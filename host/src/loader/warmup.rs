@@ -127,31 +127,7 @@ fn run(
     library: &LoadedLibrary,
     services: &WarmupServices,
 ) -> Result<(), WarmupError> {
-    // The warm-up reaches the host through the same object a device request does, so its
-    // backend calls take the same path (resiliency layer, deadline); it has no path, no
-    // headers, no body and no shared-module bindings (none exist before publication).
-    let request = DeviceRequest {
-        method: Method::GET,
-        uri: Uri::from_static("/"),
-        path_offset: 0,
-        headers: HeaderMap::new(),
-        params: Vec::new(),
-        body: Bytes::new(),
-        request_id: 0,
-        // Its own id, so its backend calls and log lines can be told apart; in no trace.
-        origin: crate::requests::CallOrigin {
-            request_id: crate::requests::RequestId::generate(),
-            started: tokio::time::Instant::now(),
-            trace: None,
-        },
-        identity: library.identity.clone(),
-        modules: RArc::new(BindingSet::empty()),
-        backends: services.backends.clone(),
-        deadline: tokio::time::Instant::now() + services.timeout,
-        scope: OnceLock::new(),
-        shadow: false,
-    };
-    let request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
+    let request = entry_request(library, services, services.timeout);
     // The SDK catches a panic of the synchronous start and returns it as an error future
     // (an unwind out of this `extern "C"` call would abort, not reach the host).
     let future = entry(request);
@@ -177,4 +153,37 @@ fn run(
             Err(WarmupError::Failed("the host's runtime stopped".into()))
         }
     }
+}
+
+/// The host object an init hook or a warm-up reaches the host through: the same one a
+/// device request gets, so backend calls take the same path (resiliency layer, a deadline
+/// `timeout` from now), with its own request id; no path, headers, body or shared-module
+/// bindings (none exist before publication).
+pub(super) fn entry_request(
+    library: &LoadedLibrary,
+    services: &WarmupServices,
+    timeout: Duration,
+) -> HostRequestObj {
+    let request = DeviceRequest {
+        method: Method::GET,
+        uri: Uri::from_static("/"),
+        path_offset: 0,
+        headers: HeaderMap::new(),
+        params: Vec::new(),
+        body: Bytes::new(),
+        request_id: 0,
+        // Its own id, so its backend calls and log lines can be told apart; in no trace.
+        origin: crate::requests::CallOrigin {
+            request_id: crate::requests::RequestId::generate(),
+            started: tokio::time::Instant::now(),
+            trace: None,
+        },
+        identity: library.identity.clone(),
+        modules: RArc::new(BindingSet::empty()),
+        backends: services.backends.clone(),
+        deadline: tokio::time::Instant::now() + timeout,
+        scope: OnceLock::new(),
+        shadow: false,
+    };
+    HostRequestObj::from_ptr(RArc::new(request), TD_Opaque)
 }
