@@ -179,3 +179,32 @@
 //! # async fn item(_: Request, _: Ctx) -> Response { Response::new(204) }
 //! # fn main() {}
 //! ```
+//!
+//! **A shared module takes the same `requires` list** (short or long form); it reaches a
+//! dependency inside its calls with `dependency`, checked at run time:
+//!
+//! ```no_run
+//! # use frontdoor_plugin_api::{ModuleCallError, abi_stable::std_types::RString};
+//! # frontdoor_plugin_api::module_interface! {
+//! #     pub struct Greeter;
+//! #     pub trait GreeterModule;
+//! #     module "greeter";
+//! #     since "1.0" { fn greet(name: RString) -> RString; }
+//! # }
+//! struct Loud;
+//!
+//! impl GreeterModule for Loud {
+//!     fn greet(name: RString) -> Result<RString, ModuleCallError> {
+//!         let polite = frontdoor_plugin_api::dependency::<Greeter>()?.greet(name)?;
+//!         Ok(polite.to_uppercase().into())
+//!     }
+//! }
+//!
+//! frontdoor_plugin_api::export_shared_module! {
+//!     name: "loud-greeter",
+//!     requires: { Greeter },
+//!     interface: Greeter,
+//!     implementation: Loud,
+//! }
+//! # fn main() {}
+//! ```
