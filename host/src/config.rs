@@ -67,6 +67,10 @@ pub struct HostConfig {
     pub admin_auth: AuthConfig,
     /// Recent requests and trace export (`[telemetry]`).
     pub telemetry: TelemetryConfig,
+    /// Each adapter's `[adapters.NAME.config]` table as JSON text, by adapter name: what
+    /// its init hook reads (`{}` for an adapter without one). Read at start: a change takes
+    /// effect for the versions loaded by the next host.
+    pub adapter_configs: std::collections::BTreeMap<String, String>,
 }
 
 impl HostConfig {
@@ -92,6 +96,7 @@ impl HostConfig {
             traffic: TrafficConfig::default(),
             admin_auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
+            adapter_configs: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -199,6 +204,63 @@ struct FileConfig {
     admin_auth: AuthFileConfig,
     #[serde(default)]
     telemetry: TelemetryFileConfig,
+    #[serde(default)]
+    adapters: std::collections::BTreeMap<String, AdapterFileConfig>,
+}
+
+/// `[adapters.NAME]`: settings of one adapter, by its name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdapterFileConfig {
+    /// Handed to the adapter's init hook as JSON; any TOML table.
+    config: Option<toml::Table>,
+}
+
+/// The `[adapters.NAME.config]` tables as JSON text, by adapter name.
+fn adapter_configs(
+    adapters: std::collections::BTreeMap<String, AdapterFileConfig>,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    adapters
+        .into_iter()
+        .filter_map(|(name, adapter)| adapter.config.map(|config| (name, config)))
+        .map(|(name, config)| {
+            let json = toml_to_json(toml::Value::Table(config)).map_err(|key| {
+                format!("adapters.{name}.config{key} is not a finite number: JSON has none")
+            })?;
+            Ok((name, json.to_string()))
+        })
+        .collect()
+}
+
+/// A TOML value as JSON: a date or time becomes its TOML text (`"1979-05-27T07:32:00Z"`);
+/// `Err` names the key of a NaN or infinite float, which JSON cannot hold.
+fn toml_to_json(value: toml::Value) -> Result<serde_json::Value, String> {
+    use serde_json::Value as Json;
+    Ok(match value {
+        toml::Value::String(text) => Json::String(text),
+        toml::Value::Integer(number) => Json::from(number),
+        toml::Value::Float(number) => serde_json::Number::from_f64(number)
+            .map(Json::Number)
+            .ok_or_else(String::new)?,
+        toml::Value::Boolean(flag) => Json::Bool(flag),
+        toml::Value::Datetime(datetime) => Json::String(datetime.to_string()),
+        toml::Value::Array(items) => Json::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| toml_to_json(item).map_err(|key| format!("[{index}]{key}")))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(table) => Json::Object(
+            table
+                .into_iter()
+                .map(|(key, item)| {
+                    let json = toml_to_json(item).map_err(|inner| format!(".{key}{inner}"))?;
+                    Ok((key, json))
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+    })
 }
 
 /// The `[artifacts]` table: how artifacts are vetted and loaded.
@@ -300,6 +362,7 @@ impl ServeArgs {
         config.traffic = file.traffic.resolve().map_err(ConfigError::Invalid)?;
         config.admin_auth = file.admin_auth.resolve().map_err(ConfigError::Invalid)?;
         config.telemetry = file.telemetry.resolve().map_err(ConfigError::Invalid)?;
+        config.adapter_configs = adapter_configs(file.adapters).map_err(ConfigError::Invalid)?;
         config.backends = file
             .backends
             .into_iter()

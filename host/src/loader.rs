@@ -17,8 +17,8 @@
 //! - `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` through libloading, never
 //!   `RootModule::load_from*` (its per-type static cache returns the first version forever);
 //! - the library is never closed (Rust cdylibs with TLS destructors crash on `dlclose`);
-//! - a version's warm-up runs, bounded by a timeout, before the registry may publish it
-//!   ([`warmup`]);
+//! - a version's init hook (with its configuration), then its warm-up, each bounded by a
+//!   timeout, run before the registry may publish it ([`init_hook`], [`warmup`]);
 //! - every call into the plugin goes through the SDK's panic guards, and the host catches
 //!   what async-ffi re-raises.
 
@@ -27,6 +27,7 @@ mod config;
 mod copies;
 mod error;
 mod host_services;
+mod init_hook;
 mod library;
 mod load_markers;
 mod manifest_check;
@@ -40,6 +41,7 @@ pub use config::{ArtifactsConfig, LoaderConfig};
 pub use copies::{CopiesSetupError, CopiesStats};
 pub use error::LoadError;
 pub use host_services::{DeviceRequest, PluginIdentity, host_max_level};
+pub use init_hook::InitError;
 pub use library::{LoadStage, LoadedLibrary, check_interface, load_library};
 pub use load_markers::{ContentId, StateDirError};
 pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};

@@ -28,41 +28,23 @@ enum Segment {
 }
 
 impl RoutePattern {
-    /// Parses a pattern: it starts with `/`, and each segment is a literal or `{name}`.
+    /// Parses a pattern with the rules `export_adapter!` checks at compile time
+    /// (`frontdoor_plugin_api::route`: one source of truth): it starts with `/`, and each
+    /// segment is a literal or a whole `{name}`, each name once.
     pub fn parse(pattern: &str) -> Result<Self, String> {
-        let rest = pattern.strip_prefix('/').ok_or("must start with '/'")?;
-        let mut segments = Vec::new();
-        if rest.is_empty() {
-            return Ok(Self { segments });
-        }
-        for raw in rest.split('/') {
-            if raw.is_empty() {
-                return Err("has an empty segment".into());
-            }
-            let segment = match raw.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) => {
-                    let valid = !name.is_empty()
-                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-                    if !valid {
-                        return Err(format!(
-                            "parameter {raw:?} must be {{name}} with letters, digits and '_'"
-                        ));
-                    }
-                    if segments
-                        .iter()
-                        .any(|s| matches!(s, Segment::Param(p) if &**p == name))
-                    {
-                        return Err(format!("parameter {name:?} appears twice"));
-                    }
-                    Segment::Param(Arc::from(name))
-                }
-                None if raw.contains(['{', '}']) => {
-                    return Err(format!("segment {raw:?} mixes text and a parameter"));
-                }
-                None => Segment::Literal(raw.into()),
-            };
-            segments.push(segment);
-        }
+        frontdoor_plugin_api::route::check_pattern(pattern)
+            .map_err(|error| error.message().to_owned())?;
+        let segments = pattern
+            .split('/')
+            .skip(1)
+            .filter(|raw| !raw.is_empty())
+            .map(
+                |raw| match raw.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => Segment::Param(Arc::from(name)),
+                    None => Segment::Literal(raw.into()),
+                },
+            )
+            .collect();
         Ok(Self { segments })
     }
 

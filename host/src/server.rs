@@ -114,6 +114,8 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
             backends: backends.clone(),
             runtime: tokio::runtime::Handle::current(),
             timeout: config.containment.warmup_timeout,
+            init_timeout: config.containment.init_timeout,
+            adapter_configs: Arc::new(config.adapter_configs.clone()),
         }),
     }));
     // Operators' saved decisions apply from the first publication on.

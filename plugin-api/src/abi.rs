@@ -42,6 +42,12 @@ use crate::{
 /// changed without a layout change (bump it in that case and write an ADR).
 pub const ABI_VERSION: u32 = 2;
 
+/// The generation a plugin that declares an init hook carries instead: v2, plus a host that
+/// runs `init_hook` before publishing (ADR 0006). A host from before the hook refuses it
+/// (`built against Frontdoor ABI v3`) rather than serving handlers whose state was never
+/// built; this host accepts both.
+pub const ABI_VERSION_INIT: u32 = 3;
+
 /// The root module every artifact exports with `#[export_root_module]`.
 ///
 /// Each function is an `extern "C"` entry point that the SDK wraps in `catch_unwind`:
@@ -77,6 +83,16 @@ pub struct PluginModule {
     /// it still loads.
     #[sabi(missing_field(default))]
     pub warmup: Option<extern "C" fn(ctx: HostRequestObj) -> WarmupFuture>,
+    /// The author's init hook (`init:` in `export_adapter!`): builds what the version's
+    /// handlers share (clients, parsed configuration, a warmed cache) from `config`, the
+    /// adapter's `[adapters.NAME.config]` table as JSON text (`{}` when there is none). The
+    /// host calls it once per loaded copy, after `init` and before `warmup`, with a request
+    /// object that reaches backends, timers and the log, and publishes the version only if
+    /// it returns `ROk` within the host's init timeout. `None`: nothing to build.
+    ///
+    /// Appended after `warmup` like it (ADR 0006): plugins built before it read `None`.
+    #[sabi(missing_field(default))]
+    pub init_hook: Option<extern "C" fn(ctx: HostRequestObj, config: RString) -> InitFuture>,
 }
 
 /// What [`PluginModule::stats`] reports about one loaded copy of a plugin.
@@ -102,6 +118,9 @@ pub type HandlerFuture = FfiFuture<RResult<Response, HandlerError>>;
 
 /// What [`PluginModule::warmup`] returns: `ROk` when the version is ready for traffic.
 pub type WarmupFuture = FfiFuture<RResult<(), HandlerError>>;
+
+/// What [`PluginModule::init_hook`] returns: `ROk` once the version's state is built.
+pub type InitFuture = FfiFuture<RResult<(), HandlerError>>;
 
 impl RootModule for PluginModuleRef {
     declare_root_module_statics! {PluginModuleRef}

@@ -14,20 +14,22 @@ pub mod abi;
 pub mod backend;
 pub mod manifest;
 pub mod response;
+pub mod route;
 pub mod sdk;
 
 pub use abi::{
-    ABI_VERSION, BindingSet, BoundModule, CheckedInterface, HandlerError, HandlerErrorKind,
-    HostRequest, HostRequestObj, LogLevel, ModuleCallError, ModuleCallErrorKind, ModuleExport,
-    ModuleScope, ModuleTable, PluginHost, PluginHostObj, PluginModule, PluginModuleRef,
-    PluginStats,
+    ABI_VERSION, ABI_VERSION_INIT, BindingSet, BoundModule, CheckedInterface, HandlerError,
+    HandlerErrorKind, HostRequest, HostRequestObj, LogLevel, ModuleCallError, ModuleCallErrorKind,
+    ModuleExport, ModuleScope, ModuleTable, PluginHost, PluginHostObj, PluginModule,
+    PluginModuleRef, PluginStats,
 };
 pub use backend::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
 pub use manifest::{Manifest, PanicStrategy, PluginKind, Requirement, RouteSpec};
 pub use response::{Header, Response};
 pub use sdk::{
-    Backend, BadRequest, Ctx, Interface, IntoResponse, Json, ModuleError, Request, WarmupCtx,
-    dependency, guarded, required_module,
+    Backend, BadRequest, ConfigError, Ctx, Declares, InitCtx, Interface, IntoResponse, Json,
+    ModuleError, NoModules, Request, StateError, WarmupCtx, dependency, guarded,
+    required_by_interface, required_module,
 };
 
 /// Re-exported so the macros resolve them through this crate, and so authors log with the

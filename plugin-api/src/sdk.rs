@@ -7,22 +7,27 @@
 
 mod backend;
 mod catch_panic;
+pub mod compile_checks;
 pub mod counting_alloc;
 mod ctx;
 pub mod entry;
+pub mod init;
 pub mod interface;
 mod into_response;
 mod log_forwarding;
 mod macros;
 pub mod modules;
 mod request;
+mod state;
 pub(crate) mod stats;
 pub mod warmup;
 
 pub use backend::Backend;
 pub use ctx::Ctx;
-pub use interface::Interface;
+pub use init::{ConfigError, InitCtx};
+pub use interface::{Declares, Interface, NoModules};
 pub use into_response::{IntoResponse, Json};
-pub use modules::{ModuleError, dependency, guarded, required_module};
+pub use modules::{ModuleError, dependency, guarded, required_by_interface, required_module};
 pub use request::{BadRequest, Request};
+pub use state::StateError;
 pub use warmup::WarmupCtx;

@@ -50,7 +50,7 @@ async fn bad_artifacts_are_refused_with_a_reason_and_the_rest_keeps_serving() {
         ("incompatible-api-1.0.0.so", "incompatible plugin-api"),
         (
             "future-abi-1.0.0.so",
-            "built against Frontdoor ABI v99, this host speaks v2",
+            "built against Frontdoor ABI v99, this host speaks v2 and v3",
         ),
         (
             "echo-1.0.0-copy.so",

@@ -16,6 +16,7 @@ mod control;
 mod crash_marker;
 mod dedup;
 mod hot_reload;
+mod init;
 mod listener;
 mod load_containment;
 mod log_level;

@@ -35,6 +35,17 @@ fn the_example_file_is_valid_and_complete() {
     assert_eq!(containment.max_mapped_libraries, 256);
     assert_eq!(containment.quarantine.blocked_polls, 3);
     assert_eq!(containment.quarantine.window, Duration::from_secs(60));
+    assert_eq!(containment.init_timeout, Duration::from_millis(5000));
+    let kids: serde_json::Value =
+        serde_json::from_str(&config.adapter_configs["kids"]).expect("JSON config");
+    assert_eq!(
+        kids,
+        serde_json::json!({
+            "greeting": "hello",
+            "rows": ["Cartoons", "Learning"],
+            "cache": { "ttl_ms": 30000 },
+        })
+    );
     let traffic = &config.traffic;
     assert_eq!(
         traffic.sticky.header.as_ref().map(|h| h.as_str()),
@@ -281,4 +292,58 @@ fn traffic_settings_are_checked() {
     assert!(resolve("traffic.shadow_max_concurrent=0").is_err());
     assert!(resolve("traffic.sticky_header=\"not a header\"").is_err());
     assert!(resolve("traffic.colour=1").is_err());
+}
+
+#[test]
+fn adapter_configs_are_any_table_under_config_and_nothing_else() {
+    let args = ServeArgs {
+        set: vec![
+            ("adapters.tv.config.rows".into(), "6".into()),
+            ("adapters.tv.config.title".into(), "Home".into()),
+        ],
+        ..ServeArgs::default()
+    };
+    let config = args.resolve().expect("valid");
+    assert_eq!(config.adapter_configs["tv"], r#"{"rows":6,"title":"Home"}"#);
+    assert!(!config.adapter_configs.contains_key("mobile"));
+
+    for (key, value) in [("adapters.tv.settings", "1"), ("adapters.tv.config", "3")] {
+        let args = ServeArgs {
+            set: vec![(key.into(), value.into())],
+            ..ServeArgs::default()
+        };
+        let error = args.resolve().expect_err(key).to_string();
+        assert!(error.contains("adapters"), "{key}: {error}");
+    }
+    let args = ServeArgs {
+        set: vec![
+            (
+                "adapters.tv.config.since".into(),
+                "1979-05-27T07:32:00Z".into(),
+            ),
+            ("adapters.tv.config.limits.ratio".into(), "nan".into()),
+        ],
+        ..ServeArgs::default()
+    };
+    let error = args.resolve().expect_err("NaN refused").to_string();
+    assert!(error.contains("adapters.tv.config.limits.ratio"), "{error}");
+    let args = ServeArgs {
+        set: vec![(
+            "adapters.tv.config.since".into(),
+            "1979-05-27T07:32:00Z".into(),
+        )],
+        ..ServeArgs::default()
+    };
+    let config = args.resolve().expect("a date is a string");
+    assert_eq!(
+        config.adapter_configs["tv"],
+        r#"{"since":"1979-05-27T07:32:00Z"}"#
+    );
+
+    let args = ServeArgs {
+        set: vec![("containment.init_timeout_ms".into(), "0".into())],
+        ..ServeArgs::default()
+    };
+    let error = args.resolve().expect_err("zero timeout").to_string();
+    assert!(error.contains("init_timeout_ms"), "{error}");
 }

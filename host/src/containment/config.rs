@@ -26,6 +26,8 @@ pub struct ContainmentConfig {
     pub max_mapped_libraries: usize,
     /// How long a new version's warm-up may take before the version is left `failed`.
     pub warmup_timeout: Duration,
+    /// How long a new version's init hook may take before the version is left `failed`.
+    pub init_timeout: Duration,
 }
 
 /// When a version is taken out of traffic.
@@ -75,6 +77,7 @@ impl Default for ContainmentConfig {
             sample_every: Duration::from_secs(1),
             max_mapped_libraries: 256,
             warmup_timeout: Duration::from_secs(5),
+            init_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -103,6 +106,7 @@ pub struct ContainmentFileConfig {
     sample_ms: Option<u64>,
     max_mapped_libraries: Option<usize>,
     warmup_timeout_ms: Option<u64>,
+    init_timeout_ms: Option<u64>,
     #[serde(default)]
     quarantine: QuarantineFileConfig,
 }
@@ -148,6 +152,8 @@ impl ContainmentFileConfig {
                 .unwrap_or(defaults.max_mapped_libraries),
             warmup_timeout: positive("warmup_timeout_ms", self.warmup_timeout_ms)?
                 .unwrap_or(defaults.warmup_timeout),
+            init_timeout: positive("init_timeout_ms", self.init_timeout_ms)?
+                .unwrap_or(defaults.init_timeout),
             quarantine: QuarantineConfig {
                 window: match file.window_secs {
                     Some(0) => {

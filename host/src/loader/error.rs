@@ -94,6 +94,9 @@ pub enum LoadError {
         plugin: Option<String>,
         error: Box<LoadError>,
     },
+    /// The version's init hook failed, panicked, blocked or ran out of time.
+    #[error(transparent)]
+    Init(#[from] super::init_hook::InitError),
     /// The version's warm-up failed, panicked or ran out of time.
     #[error(transparent)]
     Warmup(#[from] super::warmup::WarmupError),

@@ -1,6 +1,6 @@
 //! Validates what a plugin says about itself before anything routes to it.
 
-use frontdoor_plugin_api::{ABI_VERSION, Manifest, PanicStrategy, PluginKind};
+use frontdoor_plugin_api::{ABI_VERSION, ABI_VERSION_INIT, Manifest, PanicStrategy, PluginKind};
 use hyper::Method;
 
 use super::LoadError;
@@ -32,22 +32,12 @@ pub struct ValidRoute {
     pub pattern: RoutePattern,
 }
 
-/// The methods an adapter may route on.
-const METHODS: [Method; 7] = [
-    Method::GET,
-    Method::POST,
-    Method::PUT,
-    Method::DELETE,
-    Method::PATCH,
-    Method::HEAD,
-    Method::OPTIONS,
-];
-
 pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
     let invalid = |reason: String| LoadError::InvalidManifest(reason);
-    if raw.abi_version != ABI_VERSION {
+    // v3 is v2 with an init hook the host must run (ADR 0006): this host runs it.
+    if !(ABI_VERSION..=ABI_VERSION_INIT).contains(&raw.abi_version) {
         return Err(LoadError::IncompatibleApi(format!(
-            "built against Frontdoor ABI v{}, this host speaks v{ABI_VERSION}",
+            "built against Frontdoor ABI v{}, this host speaks v{ABI_VERSION} and v{ABI_VERSION_INIT}",
             raw.abi_version
         )));
     }
@@ -67,10 +57,10 @@ pub(super) fn validate(raw: &Manifest) -> Result<ValidManifest, LoadError> {
 
     let mut routes: Vec<ValidRoute> = Vec::with_capacity(raw.routes.len());
     for spec in raw.routes.iter() {
-        let method = METHODS
-            .iter()
-            .find(|m| m.as_str() == spec.method.as_str())
-            .cloned()
+        // The SDK's own list (`export_adapter!` refuses the rest at compile time).
+        let method = Some(spec.method.as_str())
+            .filter(|method| frontdoor_plugin_api::route::is_method(method))
+            .and_then(|method| Method::from_bytes(method.as_bytes()).ok())
             .ok_or_else(|| {
                 invalid(format!(
                     "route method {:?} is not supported",
@@ -147,3 +137,6 @@ pub fn check_name(name: &str) -> Result<(), String> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,7 @@
 //! runtime, under the SDK's guard against panicking destructors.
 
 use std::{
+    collections::BTreeMap,
     panic::AssertUnwindSafe,
     sync::{Arc, OnceLock, mpsc},
     time::Duration,
@@ -27,19 +28,26 @@ use hyper::{HeaderMap, Method, Uri};
 use super::{DeviceRequest, LoadError, LoadedLibrary};
 use crate::backends::Backends;
 
-/// What a warm-up needs from the host besides the library: backends, a runtime, a bound.
+/// What an init hook and a warm-up need from the host besides the library: backends, a
+/// runtime, bounds, and each adapter's configuration.
 #[derive(Clone)]
 pub struct WarmupServices {
     pub backends: Arc<Backends>,
     pub runtime: tokio::runtime::Handle,
     /// How long a warm-up may take, backend calls included (`[containment] warmup_timeout_ms`).
     pub timeout: Duration,
+    /// How long an init hook may take (`[containment] init_timeout_ms`).
+    pub init_timeout: Duration,
+    /// `[adapters.NAME.config]` as JSON text, by adapter name, handed to its init hook.
+    pub adapter_configs: Arc<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for WarmupServices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WarmupServices")
             .field("timeout", &self.timeout)
+            .field("init_timeout", &self.init_timeout)
+            .field("adapter_configs", &self.adapter_configs)
             .finish_non_exhaustive()
     }
 }
@@ -57,13 +65,45 @@ pub enum WarmupError {
     NoRuntime,
 }
 
-/// Runs `library`'s warm-up, if it declares one, and hands the library back once it
-/// succeeded. A failure leaves the library mapped (never closed), which the error says.
+/// Runs `library`'s init hook, then its warm-up, each if it declares one, and hands the
+/// library back once both succeeded: init builds what the version's handlers share (the
+/// warm-up may use it), the warm-up exercises it. A failure leaves the library mapped
+/// (never closed), which the error says.
 pub fn warm_up(
     library: LoadedLibrary,
     services: Option<&WarmupServices>,
 ) -> Result<LoadedLibrary, LoadError> {
+    let left_mapped = |library: &LoadedLibrary, error: LoadError| LoadError::LeftMapped {
+        mapped_bytes: library.file_bytes,
+        plugin: Some(library.identity.label.clone()),
+        error: Box::new(error),
+    };
+    let init_hook = library.module.init_hook();
+    let configured = services.is_some_and(|services| {
+        services
+            .adapter_configs
+            .contains_key(&library.identity.name)
+    });
+    if init_hook.is_none() && configured {
+        tracing::warn!(
+            plugin = %library.identity.label,
+            "[adapters.{}.config] is set but this version declares no init hook to read it",
+            library.identity.name
+        );
+    }
     // `None` both for "declared none" and for a plugin built before the entry existed.
+    if let Some(entry) = init_hook {
+        let outcome = match services {
+            Some(services) => super::init_hook::run(entry, &library, services),
+            None => Err(super::init_hook::InitError::Failed(
+                "this host has no runtime to run it on".into(),
+            )),
+        };
+        match outcome {
+            Ok(()) => tracing::info!(plugin = %library.identity.label, "init succeeded"),
+            Err(error) => return Err(left_mapped(&library, LoadError::Init(error))),
+        }
+    }
     let Some(entry) = library.module.warmup() else {
         return Ok(library);
     };
@@ -76,11 +116,7 @@ pub fn warm_up(
             tracing::info!(plugin = %library.identity.label, "warm-up succeeded");
             Ok(library)
         }
-        Err(error) => Err(LoadError::LeftMapped {
-            mapped_bytes: library.file_bytes,
-            plugin: Some(library.identity.label.clone()),
-            error: Box::new(LoadError::Warmup(error)),
-        }),
+        Err(error) => Err(left_mapped(&library, LoadError::Warmup(error))),
     }
 }
 
@@ -91,31 +127,7 @@ fn run(
     library: &LoadedLibrary,
     services: &WarmupServices,
 ) -> Result<(), WarmupError> {
-    // The warm-up reaches the host through the same object a device request does, so its
-    // backend calls take the same path (resiliency layer, deadline); it has no path, no
-    // headers, no body and no shared-module bindings (none exist before publication).
-    let request = DeviceRequest {
-        method: Method::GET,
-        uri: Uri::from_static("/"),
-        path_offset: 0,
-        headers: HeaderMap::new(),
-        params: Vec::new(),
-        body: Bytes::new(),
-        request_id: 0,
-        // Its own id, so its backend calls and log lines can be told apart; in no trace.
-        origin: crate::requests::CallOrigin {
-            request_id: crate::requests::RequestId::generate(),
-            started: tokio::time::Instant::now(),
-            trace: None,
-        },
-        identity: library.identity.clone(),
-        modules: RArc::new(BindingSet::empty()),
-        backends: services.backends.clone(),
-        deadline: tokio::time::Instant::now() + services.timeout,
-        scope: OnceLock::new(),
-        shadow: false,
-    };
-    let request = HostRequestObj::from_ptr(RArc::new(request), TD_Opaque);
+    let request = entry_request(library, services, services.timeout);
     // The SDK catches a panic of the synchronous start and returns it as an error future
     // (an unwind out of this `extern "C"` call would abort, not reach the host).
     let future = entry(request);
@@ -141,4 +153,37 @@ fn run(
             Err(WarmupError::Failed("the host's runtime stopped".into()))
         }
     }
+}
+
+/// The host object an init hook or a warm-up reaches the host through: the same one a
+/// device request gets, so backend calls take the same path (resiliency layer, a deadline
+/// `timeout` from now), with its own request id; no path, headers, body or shared-module
+/// bindings (none exist before publication).
+pub(super) fn entry_request(
+    library: &LoadedLibrary,
+    services: &WarmupServices,
+    timeout: Duration,
+) -> HostRequestObj {
+    let request = DeviceRequest {
+        method: Method::GET,
+        uri: Uri::from_static("/"),
+        path_offset: 0,
+        headers: HeaderMap::new(),
+        params: Vec::new(),
+        body: Bytes::new(),
+        request_id: 0,
+        // Its own id, so its backend calls and log lines can be told apart; in no trace.
+        origin: crate::requests::CallOrigin {
+            request_id: crate::requests::RequestId::generate(),
+            started: tokio::time::Instant::now(),
+            trace: None,
+        },
+        identity: library.identity.clone(),
+        modules: RArc::new(BindingSet::empty()),
+        backends: services.backends.clone(),
+        deadline: tokio::time::Instant::now() + timeout,
+        scope: OnceLock::new(),
+        shadow: false,
+    };
+    HostRequestObj::from_ptr(RArc::new(request), TD_Opaque)
 }

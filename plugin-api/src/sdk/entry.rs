@@ -17,7 +17,7 @@ use super::{
     modules::{self, RequiredModule},
 };
 use crate::{
-    ABI_VERSION, HandlerError, HandlerErrorKind, HostRequestObj, LogLevel, Manifest, ModuleExport,
+    HandlerError, HandlerErrorKind, HostRequestObj, LogLevel, Manifest, ModuleExport,
     PanicStrategy, PluginHostObj, PluginKind, PluginStats, Requirement, RouteSpec,
     abi::HandlerFuture,
 };
@@ -28,16 +28,18 @@ pub type HandlerFn = fn(HostRequestObj) -> HandlerFuture;
 /// The host's services for this loaded copy of the plugin, set once by [`init`].
 static HOST: OnceLock<PluginHostObj> = OnceLock::new();
 
-/// Builds the manifest from the macro's constants.
+/// Builds the manifest from the macro's constants; `abi_version` is [`crate::ABI_VERSION`], or
+/// [`crate::ABI_VERSION_INIT`] for an adapter with an init hook.
 pub fn manifest(
     kind: PluginKind,
     name: &str,
     version: &str,
     routes: &[(&str, &str)],
     requires: &[RequiredModule],
+    abi_version: u32,
 ) -> RResult<Manifest, RString> {
     guard("manifest", || Manifest {
-        abi_version: ABI_VERSION,
+        abi_version,
         sdk_version: RString::from(env!("CARGO_PKG_VERSION")),
         name: RString::from(name),
         version: RString::from(version),
@@ -123,9 +125,9 @@ pub fn handle(handlers: &[HandlerFn], route: u32, request: HostRequestObj) -> Ha
 
 /// Runs an author's `async fn(Request, Ctx)` behind the ABI: the future is boxed once into
 /// an `FfiFuture`, and every poll of it is guarded against panics.
-pub fn run<H, Fut, R>(handler: H, request: HostRequestObj) -> HandlerFuture
+pub fn run<H, A, Fut, R>(handler: H, request: HostRequestObj) -> HandlerFuture
 where
-    H: FnOnce(Request, Ctx) -> Fut,
+    H: FnOnce(Request, Ctx<A>) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
     R: IntoResponse,
 {

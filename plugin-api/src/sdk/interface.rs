@@ -18,6 +18,15 @@ pub trait Interface: Sized + 'static {
     /// The handle's name, for error messages.
     const NAME: &'static str;
 
+    /// The module name `requires: { Handle }` binds to (`module "name";` in the
+    /// declaration); empty when the interface names none.
+    const MODULE: &'static str;
+
+    /// The requirement `requires: { Handle }` states: `^` and the minor version of the
+    /// declaration's last `since` group, the functions a consumer compiled against it may
+    /// call.
+    const REQUIREMENT: &'static str;
+
     /// The abi_stable prefix reference of the generated `#[repr(C)]` table.
     #[doc(hidden)]
     type Table: PrefixRefTrait + StableAbi + Copy + 'static;
@@ -26,6 +35,19 @@ pub trait Interface: Sized + 'static {
     #[doc(hidden)]
     fn from_bound(bound: Bound<Self::Table>) -> Self;
 }
+
+/// `A` declared interface `I` in its `requires`: `export_adapter!` implements it for its
+/// `Adapter` marker once per declared interface, and [`crate::Ctx::module`] requires it, so
+/// calling a module the adapter did not declare does not compile.
+#[diagnostic::on_unimplemented(
+    message = "shared module interface `{I}` is not declared in this adapter's `requires`",
+    label = "`{I}` is not in `requires`",
+    note = "declare it in `export_adapter!` (`requires: {{ {I} }}`), and take `ctx: Ctx<Adapter>` in the handler"
+)]
+pub trait Declares<I: Interface> {}
+
+/// The marker of plain `Ctx`: it declares no module.
+pub enum NoModules {}
 
 /// A bound module as a generated handle holds it: the typed table, and the module's own
 /// bindings, passed to it on every call. Holding the bindings (reference-counted) keeps
@@ -75,6 +97,9 @@ impl<T: Copy> Clone for Bound<T> {
 ///     pub struct Greeter;
 ///     /// What a `greeter` module implements (export it with `export_shared_module!`).
 ///     pub trait GreeterModule;
+///     // The module consumers bind to by default: `requires: { Greeter }` means
+///     // `"greeter" "^1.1"` (`^` and the last `since` below).
+///     module "greeter";
 ///
 ///     since "1.0" {
 ///         /// A greeting for `name`.
@@ -125,6 +150,7 @@ macro_rules! module_interface {
         $vis:vis struct $Handle:ident;
         $(#[$trait_attr:meta])*
         $trait_vis:vis trait $Trait:ident;
+        $(module $module_name:literal;)?
 
         since $first_since:literal {
             $(
@@ -185,6 +211,9 @@ macro_rules! module_interface {
 
                 impl $crate::sdk::Interface for __Handle {
                     const NAME: &'static str = stringify!($Handle);
+                    const MODULE: &'static str = $crate::__first!($($module_name,)? "");
+                    const REQUIREMENT: &'static str =
+                        $crate::__caret_last!($first_since $(, $since)*);
                     type Table = Table;
 
                     fn from_bound(bound: $crate::sdk::interface::Bound<Table>) -> Self {
@@ -271,5 +300,18 @@ macro_rules! __module_table {
     };
     ($Name:ident [$($done:tt)*] [$field:ident : $ty:ty, $($rest:tt)+] [$($later:tt)*]) => {
         $crate::__module_table! { $Name [$($done)* $field: $ty,] [$($rest)+] [$($later)*] }
+    };
+}
+
+/// `^` and the last of its `since` versions: the requirement a consumer compiled against
+/// the whole declaration states by default.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __caret_last {
+    ($last:literal) => {
+        concat!("^", $last)
+    };
+    ($first:literal, $($rest:literal),+) => {
+        $crate::__caret_last!($($rest),+)
     };
 }

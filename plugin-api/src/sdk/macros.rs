@@ -27,35 +27,54 @@
 /// # fn main() {}
 /// ```
 ///
-/// Name and version default to the crate's (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`), which is
-/// what `cargo xtask build-plugin` names the artifact after; override them with
-/// `name: "...", version: "...",` before `routes`. Shared modules the adapter calls are
-/// declared before `routes` as `requires: { "artwork" "^1.1" => artwork_api::Artwork }` (the
-/// handle type of the interface) and reached in a handler with `ctx.module::<Artwork>()?`.
+/// Every setting but `routes` is optional, in this order:
 ///
-/// A warm-up the host runs before the version takes traffic is declared before `routes` as
-/// `warmup: my_warmup,` with `async fn my_warmup(ctx: WarmupCtx) -> Result<(), String>`;
-/// an error, a panic or the host's warm-up timeout leaves the version `failed`.
+/// - `name: "...", version: "...",`: default to the crate's (`CARGO_PKG_NAME`,
+///   `CARGO_PKG_VERSION`), which is what `cargo xtask build-plugin` names the artifact after.
+/// - `requires: { Artwork, "formatter" "=1.0.0" => Text },`: the shared modules the adapter
+///   calls, by the handle type of their interface (`artwork_api::Artwork`). The short form
+///   takes the module name and the requirement from the interface's declaration (its
+///   `module "artwork";` line, and `^` with its last `since` version); the long form states
+///   them. A handler reaches one with `ctx.module::<Artwork>()?`, taking `ctx: Ctx<Adapter>`:
+///   `Adapter` is the marker this macro declares beside it, and calling an interface the
+///   adapter did not declare does not compile.
+/// - `init: my_init,`: `async fn my_init(ctx: InitCtx) -> Result<State, E>` (`E: Display`),
+///   run by the host once per loaded version before the warm-up; it reads the adapter's
+///   configuration (`ctx.config::<MyConfig>()?`) and builds what handlers share, which they
+///   read with `ctx.state::<State>()`. An error, a panic or the host's init timeout leaves
+///   the version `failed` with the reason.
+/// - `warmup: my_warmup,`: `async fn my_warmup(ctx: WarmupCtx) -> Result<(), String>`, run
+///   after init and before the version takes traffic; an error, a panic or the host's
+///   warm-up timeout leaves the version `failed`.
+///
+/// Routes are checked at compile time with the host's rules (`route`): a pattern that
+/// cannot parse, a method the host does not route, or two routes matching the same paths
+/// fail the build, naming the route. [`crate::sdk::compile_checks`] shows each mistake
+/// that does not compile.
 #[macro_export]
 macro_rules! export_adapter {
     (
         $(name: $name:expr,)?
         $(version: $version:expr,)?
-        $(requires: { $($module:tt $requirement:tt => $interface:ty),* $(,)? },)?
+        $(requires: { $($requires:tt)* },)?
+        $(init: $init:path,)?
         $(warmup: $warmup:path,)?
         routes: { $($method:ident $path:literal => $handler:path),* $(,)? } $(,)?
     ) => {
+        /// This adapter as the SDK's compile-time checks know it: a handler taking
+        /// `Ctx<Adapter>` may call the shared modules declared in `requires`, and no other.
+        pub enum Adapter {}
+
         const _: () = {
             use $crate::abi_stable::std_types::{ROption, RResult, RString};
 
             const __FRONTDOOR_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+            // A route the host would refuse is a compile error naming it.
+            const _: () = $crate::route::assert_routes(__FRONTDOOR_ROUTES);
             const __FRONTDOOR_HANDLERS: &[$crate::sdk::entry::HandlerFn] =
                 &[$(|request| $crate::sdk::entry::run($handler, request)),*];
-            // A static, not a const: the layout addresses the manifest declares are the ones
-            // typed lookups compare bindings against, so both must read the same memory.
-            static __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
-                $($($crate::sdk::modules::required_module::<$interface>($module, $requirement)),*)?
-            ];
+            // `__FRONTDOOR_REQUIRES`, and `Adapter: Declares<I>` for each interface.
+            $crate::__requires!(@munch [Adapter] [] $($($requires)*)?);
 
             extern "C" fn __frontdoor_manifest() -> RResult<$crate::Manifest, RString> {
                 $crate::sdk::entry::manifest(
@@ -64,6 +83,8 @@ macro_rules! export_adapter {
                     $crate::__first!($($version,)? env!("CARGO_PKG_VERSION")),
                     __FRONTDOOR_ROUTES,
                     __FRONTDOOR_REQUIRES,
+                    // An init hook needs a host that runs it: older hosts refuse v3.
+                    $crate::__first!($({ let _ = $init; $crate::ABI_VERSION_INIT },)? $crate::ABI_VERSION),
                 )
             }
 
@@ -89,8 +110,51 @@ macro_rules! export_adapter {
                 None
             );
 
-            $crate::__export_plugin!(__FRONTDOOR_REQUIRES, __frontdoor_manifest, __frontdoor_handle, __frontdoor_export, __FRONTDOOR_WARMUP);
+            // No `init:` given: `None`, and handlers have no state to read.
+            const __FRONTDOOR_INIT: $crate::sdk::init::InitEntry = $crate::__first!(
+                $({
+                    extern "C" fn __frontdoor_init_hook(
+                        ctx: $crate::HostRequestObj,
+                        config: RString,
+                    ) -> $crate::abi::InitFuture {
+                        $crate::sdk::init::run($init, ctx, config)
+                    }
+                    Some(__frontdoor_init_hook as extern "C" fn(_, _) -> _)
+                },)?
+                None
+            );
+
+            $crate::__export_plugin!(__FRONTDOOR_REQUIRES, __frontdoor_manifest, __frontdoor_handle, __frontdoor_export, __FRONTDOOR_WARMUP, __FRONTDOOR_INIT);
         };
+    };
+}
+
+/// Parses a `requires` list into the `__FRONTDOOR_REQUIRES` static (manifest order) and,
+/// for an adapter, one `Declares` impl per interface on its marker. Each entry is either
+/// `Interface` (name and requirement from the interface's declaration) or
+/// `"module" "requirement" => Interface`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __requires {
+    (@munch [$($marker:ident)?] [$($required:expr => $interface:ty;)*]) => {
+        // A static, not a const: the layout addresses the manifest declares are the ones
+        // typed lookups compare bindings against, so both must read the same memory.
+        static __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[$($required),*];
+        $crate::__requires!(@declare [$($marker)?] $($interface;)*);
+    };
+    (@munch [$($marker:ident)?] [$($done:tt)*] $module:tt $requirement:tt => $interface:ty $(, $($rest:tt)*)?) => {
+        $crate::__requires!(@munch [$($marker)?] [$($done)*
+            $crate::sdk::modules::required_module::<$interface>($module, $requirement) => $interface;
+        ] $($($rest)*)?);
+    };
+    (@munch [$($marker:ident)?] [$($done:tt)*] $interface:ty $(, $($rest:tt)*)?) => {
+        $crate::__requires!(@munch [$($marker)?] [$($done)*
+            $crate::sdk::modules::required_by_interface::<$interface>() => $interface;
+        ] $($($rest)*)?);
+    };
+    (@declare [] $($interface:ty;)*) => {};
+    (@declare [$marker:ident] $($interface:ty;)*) => {
+        $(impl $crate::sdk::interface::Declares<$interface> for $marker {})*
     };
 }
 
@@ -132,7 +196,8 @@ macro_rules! export_adapter {
 /// Implementations are plain Rust: the generated wrappers catch panics (the caller gets a
 /// [`crate::ModuleCallError`] of kind `Panicked`) and make the module's own bindings
 /// current for the call. A module declares what it needs with
-/// `requires: { "formatter" "^1" => Text },` before `interface`, and reaches it inside a
+/// `requires: { "formatter" "^1" => Text },` (or `requires: { Text },` when the interface
+/// names its module) before `interface`, and reaches it inside a
 /// call with [`crate::dependency`]`::<Text>()`: the versions bound for the caller's
 /// request, at every depth, for the request's whole life.
 #[macro_export]
@@ -140,17 +205,14 @@ macro_rules! export_shared_module {
     (
         $(name: $name:expr,)?
         $(version: $version:expr,)?
-        $(requires: { $($module:tt $requirement:tt => $interface:ty),* $(,)? },)?
+        $(requires: { $($requires:tt)* },)?
         interface: $exported:ty,
         implementation: $implementation:ty $(,)?
     ) => {
         const _: () = {
             use $crate::abi_stable::std_types::{ROption, RResult, RString};
 
-            // A static, not a const: see `export_adapter!`.
-            static __FRONTDOOR_REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
-                $($($crate::sdk::modules::required_module::<$interface>($module, $requirement)),*)?
-            ];
+            $crate::__requires!(@munch [] [] $($($requires)*)?);
 
             extern "C" fn __frontdoor_manifest() -> RResult<$crate::Manifest, RString> {
                 $crate::sdk::entry::manifest(
@@ -159,6 +221,7 @@ macro_rules! export_shared_module {
                     $crate::__first!($($version,)? env!("CARGO_PKG_VERSION")),
                     &[],
                     __FRONTDOOR_REQUIRES,
+                    $crate::ABI_VERSION,
                 )
             }
 
@@ -185,7 +248,7 @@ macro_rules! export_shared_module {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_plugin {
-    ($requires:ident, $manifest:ident, $handle:ident, $export:ident $(, $warmup:expr)?) => {
+    ($requires:ident, $manifest:ident, $handle:ident, $export:ident $(, $warmup:expr, $init_hook:expr)?) => {
         extern "C" fn __frontdoor_init(
             host: $crate::PluginHostObj,
         ) -> $crate::abi_stable::std_types::RResult<(), $crate::abi_stable::std_types::RString> {
@@ -214,7 +277,7 @@ macro_rules! __export_plugin {
             $export,
             __frontdoor_stats,
             __frontdoor_set_log_level
-            $(, $warmup)?
+            $(, $warmup, $init_hook)?
         );
     };
 }
@@ -234,7 +297,7 @@ macro_rules! __first {
 macro_rules! __export_root_module {
     (
         $manifest:ident, $init:ident, $handle:ident, $export:ident, $stats:ident,
-        $set_log_level:ident $(, $warmup:expr)? $(,)?
+        $set_log_level:ident $(, $warmup:expr, $init_hook:expr)? $(,)?
     ) => {
         fn __frontdoor_root_module() -> $crate::PluginModuleRef {
             use $crate::abi_stable::prefix_type::PrefixTypeTrait;
@@ -246,6 +309,7 @@ macro_rules! __export_root_module {
                 stats: $stats,
                 set_log_level: $set_log_level,
                 warmup: $crate::__first!($($warmup,)? None),
+                init_hook: $crate::__first!($($init_hook,)? None),
             }
             .leak_into_prefix()
         }

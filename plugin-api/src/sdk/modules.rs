@@ -66,6 +66,19 @@ pub const fn required_module<I: Interface>(
     }
 }
 
+/// Describes a requirement through interface `I` by what its declaration says: the module
+/// it names (`module "artwork";`) and `^` with its last `since` version, so the requirement
+/// is stated once, where the functions it needs are. Evaluated at compile time: an
+/// interface that names no module does not compile in this short form.
+pub const fn required_by_interface<I: Interface>() -> RequiredModule {
+    assert!(
+        !I::MODULE.is_empty(),
+        "this interface names no module (no `module \"name\";` line in its declaration): \
+         write `\"name\" \"requirement\" => Interface` in `requires`"
+    );
+    required_module::<I>(I::MODULE, I::REQUIREMENT)
+}
+
 /// Why a typed module handle is not available.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModuleError {

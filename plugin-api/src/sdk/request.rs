@@ -13,6 +13,7 @@ pub struct Request {
 }
 
 /// A request the handler cannot serve: turn it into a `400` with [`BadRequest::into_response`].
+/// The field says what was wrong (`invalid JSON body: ...`), for the device's developers.
 #[derive(Debug)]
 pub struct BadRequest(pub String);
 
@@ -23,9 +24,13 @@ impl std::fmt::Display for BadRequest {
 }
 
 impl BadRequest {
-    /// `400` with `{"error": "..."}`.
+    /// `400` with `{"error": "bad request", "detail": "..."}`: the shape of the host's own
+    /// errors, so a device parses every 4xx the same way.
     pub fn into_response(self) -> Response {
-        Response::json_with_status(400, &serde_json::json!({ "error": self.0 }))
+        Response::json_with_status(
+            400,
+            &serde_json::json!({ "error": "bad request", "detail": self.0 }),
+        )
     }
 }
 

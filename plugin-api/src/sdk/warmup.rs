@@ -42,6 +42,11 @@ impl WarmupCtx {
         Duration::from_millis(self.host.deadline_remaining_ms())
     }
 
+    /// What the adapter's `init:` hook built (it runs before the warm-up), as `S`.
+    pub fn state<S: Send + Sync + 'static>(&self) -> Result<&'static S, super::StateError> {
+        super::state::get()
+    }
+
     /// Waits on the host's timer (`tokio::time::sleep` inside a plugin panics).
     pub async fn sleep(&self, duration: Duration) {
         super::entry::sleep(duration).await;

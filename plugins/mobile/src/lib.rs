@@ -8,7 +8,7 @@ use futures_util::future::join;
 use serde::{Deserialize, Serialize};
 
 frontdoor_plugin_api::export_adapter! {
-    requires: { "artwork" "^2" => Artwork },
+    requires: { Artwork },   // module `artwork`, `^2.0`: from artwork2_api's declaration
     routes: {
         GET "/home" => home,
     }
@@ -71,7 +71,7 @@ struct Item {
     image: String,
 }
 
-async fn home(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::error::Error>> {
+async fn home(request: Request, ctx: Ctx<Adapter>) -> Result<Response, Box<dyn std::error::Error>> {
     let Ok(profile) = request
         .query_param("profile")
         .unwrap_or_default()

@@ -13,7 +13,7 @@ use futures_util::future::{join_all, join3};
 use serde::{Deserialize, Serialize};
 
 frontdoor_plugin_api::export_adapter! {
-    requires: { "artwork" "^1.1" => Artwork },
+    requires: { Artwork },   // module `artwork`, `^1.1`: from artwork_api's declaration
     routes: {
         GET "/home" => home,
     }
@@ -98,7 +98,7 @@ struct Item {
     resume_at_s: Option<u64>,
 }
 
-async fn home(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::error::Error>> {
+async fn home(request: Request, ctx: Ctx<Adapter>) -> Result<Response, Box<dyn std::error::Error>> {
     let Ok(profile) = request
         .query_param("profile")
         .unwrap_or_default()

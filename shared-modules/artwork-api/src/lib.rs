@@ -5,7 +5,9 @@
 //! only to a module that has `hero_url` (the host's layout check refuses a 1.0 module for
 //! it); a consumer compiled against 1.0 works with either.
 //!
-//! Consumers call it through the [`Artwork`] handle (`ctx.module::<Artwork>()?`);
+//! Consumers declare it with `requires: { Artwork }` (module `artwork`, `^1.1`: both read
+//! from the declaration below) and call it through the [`Artwork`] handle
+//! (`ctx.module::<Artwork>()?`);
 //! implementations implement [`ArtworkModule`] with plain Rust functions and export it
 //! with `frontdoor_plugin_api::export_shared_module!`. A panic in an implementation becomes
 //! an error value for the caller: the generated wrappers catch it.
@@ -17,6 +19,7 @@ frontdoor_plugin_api::module_interface! {
     pub struct Artwork;
     /// What an `artwork` 1.x module implements.
     pub trait ArtworkModule;
+    module "artwork";
 
     since "1.0" {
         /// Box art of `title_id`, `width` pixels wide.
@@ -39,6 +42,7 @@ pub mod release_1_0 {
         pub struct Artwork;
         /// What an `artwork` 1.0 module implements.
         pub trait ArtworkModule;
+        module "artwork";
 
         since "1.0" {
             /// Box art of `title_id`, `width` pixels wide.

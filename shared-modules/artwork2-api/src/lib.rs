@@ -18,6 +18,7 @@ frontdoor_plugin_api::module_interface! {
     pub struct Artwork;
     /// What an `artwork` 2.x module implements.
     pub trait ArtworkModule;
+    module "artwork";
 
     since "2.0" {
         /// The `kind` image of `title_id`, `width` pixels wide.

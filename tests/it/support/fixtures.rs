@@ -79,6 +79,12 @@ pub enum Fixture {
         version: &'static str,
         mode: &'static str,
     },
+    /// Adapter `initer` at a version, whose init hook does what its mode says (`config`,
+    /// `error`, `panic`, `panic-start`, `hang`, `block`: see the fixture).
+    Initer {
+        version: &'static str,
+        mode: &'static str,
+    },
 }
 
 /// What the `static-init` fixture's static initializer does when the library is opened.
@@ -96,7 +102,9 @@ pub enum StaticInit {
 
 /// Every variable a fixture build may read: cleared before each build, so a variant never
 /// inherits another's settings.
-const FIXTURE_ENV: [&str; 14] = [
+const FIXTURE_ENV: [&str; 16] = [
+    "INITER_VERSION",
+    "INITER_MODE",
     "WARMER_VERSION",
     "WARMER_MODE",
     "STATIC_INIT",
@@ -137,6 +145,7 @@ impl Fixture {
             Fixture::StaticInit(_) => "static-init",
             Fixture::Canaried { .. } => "canaried",
             Fixture::Warmer { .. } => "warmer",
+            Fixture::Initer { .. } => "initer",
         }
     }
 
@@ -185,6 +194,9 @@ impl Fixture {
             Fixture::Warmer { version, mode } => {
                 vec![("WARMER_VERSION", version), ("WARMER_MODE", mode)]
             }
+            Fixture::Initer { version, mode } => {
+                vec![("INITER_VERSION", version), ("INITER_MODE", mode)]
+            }
             _ => Vec::new(),
         }
     }
@@ -214,6 +226,7 @@ impl Fixture {
             Fixture::StaticInit(_) => "static-init-1.0.0.so".into(),
             Fixture::Canaried { version, .. } => format!("canaried-{version}.so"),
             Fixture::Warmer { version, .. } => format!("warmer-{version}.so"),
+            Fixture::Initer { version, .. } => format!("initer-{version}.so"),
         }
     }
 

@@ -61,6 +61,7 @@ fn inert_root() -> frontdoor_plugin_api::PluginModuleRef {
         stats,
         set_log_level,
         warmup: None,
+        init_hook: None,
     }
     .leak_into_prefix()
 }

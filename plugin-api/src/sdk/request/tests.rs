@@ -1,4 +1,4 @@
-//! Unit tests for query decoding.
+//! Unit tests for query decoding and the 400 body.
 
 use super::decode_query_component;
 
@@ -19,4 +19,15 @@ fn escapes_and_plus_are_decoded() {
 fn invalid_escapes_are_kept() {
     assert_eq!(decode_query_component("100%"), "100%");
     assert_eq!(decode_query_component("%zz"), "%zz");
+}
+
+#[test]
+fn bad_request_has_the_hosts_error_shape() {
+    let response = super::BadRequest("profile must be a number".into()).into_response();
+    assert_eq!(response.status, 400);
+    let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON body");
+    assert_eq!(
+        body,
+        serde_json::json!({ "error": "bad request", "detail": "profile must be a number" })
+    );
 }
