@@ -14,6 +14,7 @@ pub mod abi;
 pub mod backend;
 pub mod manifest;
 pub mod response;
+pub mod routing;
 pub mod sdk;
 
 pub use abi::{
