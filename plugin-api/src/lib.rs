@@ -16,6 +16,8 @@ pub mod manifest;
 pub mod response;
 pub mod routing;
 pub mod sdk;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use abi::{
     ABI_VERSION, BindingSet, BoundModule, CheckedInterface, HandlerError, HandlerErrorKind,

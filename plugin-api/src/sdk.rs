@@ -9,6 +9,7 @@ mod backend;
 mod catch_panic;
 pub mod counting_alloc;
 mod ctx;
+pub mod definition;
 pub mod entry;
 pub mod interface;
 mod into_response;

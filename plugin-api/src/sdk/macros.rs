@@ -91,6 +91,27 @@ macro_rules! export_adapter {
 
             $crate::__export_plugin!(__FRONTDOOR_REQUIRES, __frontdoor_manifest, __frontdoor_handle, __frontdoor_export, __FRONTDOOR_WARMUP);
         };
+
+        /// This adapter's declaration as data, for the test kit (`frontdoor_plugin_api::testkit`).
+        #[doc(hidden)]
+        #[allow(dead_code, reason = "only the adapter's own tests call it")]
+        pub fn __frontdoor_adapter() -> $crate::sdk::definition::AdapterDefinition {
+            static REQUIRES: &[$crate::sdk::modules::RequiredModule] = &[
+                $($($crate::sdk::modules::required_module::<$interface>($module, $requirement)),*)?
+            ];
+            const ROUTES: &[$crate::sdk::definition::RouteEntry] = &[$($crate::sdk::definition::RouteEntry {
+                method: stringify!($method),
+                path: $path,
+                handler: |request| $crate::sdk::entry::run($handler, request),
+            }),*];
+            $crate::sdk::definition::AdapterDefinition {
+                name: $crate::__first!($($name,)? env!("CARGO_PKG_NAME")),
+                version: $crate::__first!($($version,)? env!("CARGO_PKG_VERSION")),
+                routes: ROUTES,
+                requires: REQUIRES,
+                warmup: $crate::__first!($(Some(|ctx| $crate::sdk::warmup::run($warmup, ctx)),)? None),
+            }
+        }
     };
 }
 
