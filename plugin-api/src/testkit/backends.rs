@@ -153,7 +153,7 @@ struct Rule {
 
 impl Rule {
     fn matches(&self, call: &BackendCall) -> bool {
-        self.method.eq_ignore_ascii_case(&call.method)
+        (self.method == "*" || self.method.eq_ignore_ascii_case(&call.method))
             && match self.path.strip_suffix('*') {
                 Some(prefix) => call.path.starts_with(prefix),
                 None => call.path == self.path,
@@ -161,8 +161,8 @@ impl Rule {
     }
 }
 
-/// A backend the kit pretends is configured, and its script. Rules are tried in the order
-/// they were added; a call no rule matches gets the fallback (`otherwise`), by default a
+/// A backend the kit pretends is configured, and its script. Rules are tried newest first,
+/// so a test overrides a shared set-up by adding a rule; a call no rule matches gets the fallback (`otherwise`), by default a
 /// `404` naming the call, which fails the handler's call with `Status(404)`.
 #[derive(Clone)]
 pub struct FakeBackend {
@@ -183,7 +183,8 @@ impl FakeBackend {
     }
 
     /// `method path` gets `reply`. `path` includes the query (`/rows?profile=1&count=6`);
-    /// a trailing `*` matches every path that starts with the rest (`/titles?ids=*`).
+    /// a trailing `*` matches every path that starts with the rest (`/titles?ids=*`), and
+    /// the method `*` any method.
     pub fn on(&mut self, method: &str, path: &str, reply: Reply) -> &mut Self {
         self.rules.push(Rule {
             method: method.to_owned(),
@@ -213,6 +214,12 @@ impl FakeBackend {
         self
     }
 
+    /// From now on every call gets `reply`, whatever rules came before: how a test takes
+    /// a backend down (`.always(Reply::refused())`) on top of a shared set-up.
+    pub fn always(&mut self, reply: Reply) -> &mut Self {
+        self.on("*", "*", reply)
+    }
+
     /// Every call no rule matches gets `reply`.
     pub fn otherwise(&mut self, reply: Reply) -> &mut Self {
         self.otherwise = Some(Arc::new(move |_| reply.clone()));
@@ -238,6 +245,7 @@ impl FakeBackend {
         let responder = self
             .rules
             .iter()
+            .rev()
             .find(|rule| rule.matches(call))
             .map(|rule| &rule.reply)
             .or(self.otherwise.as_ref());

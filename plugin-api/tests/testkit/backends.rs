@@ -37,6 +37,15 @@ fn answers_are_scripted_by_method_and_path_with_prefixes_and_fallbacks() {
     assert_eq!(call(&kit, "catalog", "/titles?ids=1,2")["body"], "batch");
     assert_eq!(call(&kit, "catalog", "/echo/x")["body"], "/echo/x");
     assert_eq!(call(&kit, "catalog", "/other")["body"], "anything else");
+    kit.backend("catalog")
+        .on_get("/titles/*", Reply::status(200).body("newest"));
+    assert_eq!(
+        call(&kit, "catalog", "/titles/1")["body"],
+        "newest",
+        "the newest matching rule wins"
+    );
+    kit.backend("catalog").always(Reply::refused());
+    assert_eq!(call(&kit, "catalog", "/titles/1")["kind"], "Transport");
 
     let mut unscripted = super::adapter::kit();
     unscripted.backend("catalog");
