@@ -221,7 +221,9 @@ impl TestKit {
             return Ok(());
         };
         let clock = Arc::new(Clock::default());
+        let number = self.next_request.fetch_add(1, Ordering::Relaxed);
         let request = self.host_request(
+            number,
             ("WARMUP".into(), "/".into(), String::new()),
             Vec::new(),
             Vec::new(),
@@ -248,8 +250,13 @@ impl TestKit {
         }
     }
 
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private constructor, called twice"
+    )]
     fn host_request(
         &self,
+        number: u64,
         (method, path, query): (String, String, String),
         params: Vec<(Arc<str>, String)>,
         headers: Vec<(String, String)>,
@@ -257,7 +264,6 @@ impl TestKit {
         clock: &Arc<Clock>,
         deadline: Duration,
     ) -> KitRequest {
-        let number = self.next_request.fetch_add(1, Ordering::Relaxed);
         let request_id = headers
             .iter()
             .find(|(name, _)| name == "x-request-id")
@@ -329,7 +335,7 @@ impl TestRequest<'_> {
             self.target
         );
         let mut headers = self.headers;
-        let number = kit.next_request.load(Ordering::Relaxed);
+        let number = kit.next_request.fetch_add(1, Ordering::Relaxed);
         let request_id = request_id(&mut headers, number);
         let label = kit.label();
         let (route, params) = match match_route(&kit.routes, &self.method.as_str(), &path) {
@@ -345,6 +351,7 @@ impl TestRequest<'_> {
         };
         let clock = Arc::new(Clock::default());
         let request = kit.host_request(
+            number,
             (self.method, path, query),
             params,
             headers,

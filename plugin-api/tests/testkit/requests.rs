@@ -35,6 +35,11 @@ fn routes_with_the_hosts_matcher_and_decodes_path_parameters() {
             .contains("does not serve POST /items/1")
     );
     assert!(missing.calls().is_empty() && wrong_method.calls().is_empty());
+    assert_ne!(
+        missing.request_id(),
+        wrong_method.request_id(),
+        "every request its own id"
+    );
     let malformed = kit.get("/items/%zz").send();
     assert_eq!(
         malformed.status(),
