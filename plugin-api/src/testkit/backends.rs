@@ -392,12 +392,23 @@ async fn answer(
         };
         (backend.timeout, backend.reply_to(call))
     };
-    let method_ok = !call.method.is_empty() && call.method.bytes().all(|b| b.is_ascii_uppercase());
-    if !method_ok {
+    // What the host refuses before sending (`outgoing`): HTTP cannot carry these.
+    if !is_token(&call.method) {
         return Err(invalid(format!("method {:?} is invalid", call.method)));
     }
     if !call.path.starts_with('/') {
         return Err(invalid(format!("path {:?} must start with '/'", call.path)));
+    }
+    for (name, value) in &call.headers {
+        if !is_token(name) {
+            return Err(invalid(format!("header name {name:?} is invalid")));
+        }
+        if !value
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+        {
+            return Err(invalid(format!("header {name} has an invalid value")));
+        }
     }
     let remaining = context.deadline.saturating_sub(context.clock.now());
     if remaining.is_zero() {
@@ -455,6 +466,14 @@ async fn answer(
             format!("{name}: no answer within {} ms", limit.as_millis()),
         )),
     }
+}
+
+/// An HTTP token (a method, a header name): RFC 9110's `tchar`s, at least one.
+pub(crate) fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn invalid(message: String) -> BackendError {

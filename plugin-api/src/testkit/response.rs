@@ -199,8 +199,7 @@ fn convert(response: &Response) -> Result<Vec<(String, String)>, String> {
     }
     for header in response.headers.iter() {
         let name = header.name.to_ascii_lowercase();
-        let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-        if name.is_empty() || !name.bytes().all(token) {
+        if !super::backends::is_token(&name) {
             return Err(format!("header name {:?} is invalid", header.name.as_str()));
         }
         if HOST_OWNED_HEADERS.contains(&name.as_str()) {

@@ -64,6 +64,7 @@ frontdoor_plugin_api::export_adapter! {
         POST "/echo" => echo,
         GET "/shout/{word}" => shout,
         GET "/bad-header" => bad_header,
+        GET "/bad-call" => bad_call,
     }
 }
 
@@ -177,4 +178,17 @@ async fn shout(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::erro
 
 async fn bad_header(_request: Request, _ctx: Ctx) -> Response {
     Response::new(200).with_header("bad header", "x")
+}
+
+/// Backend calls HTTP cannot carry: the host refuses them as `Invalid`.
+async fn bad_call(_request: Request, ctx: Ctx) -> Response {
+    let catalog = ctx.backend("catalog");
+    let header = catalog.send("GET", "/x", &[("bad header", "v")], Vec::new());
+    let value = catalog.send("GET", "/x", &[("x-ok", "line\nbreak")], Vec::new());
+    let method = catalog.send("GE T", "/x", &[], Vec::new());
+    let (header, value, method) = (header.await, value.await, method.await);
+    let kind = |result: Result<_, frontdoor_plugin_api::BackendError>| {
+        result.map_or_else(|error| format!("{:?}", error.kind), |_| "ok".to_owned())
+    };
+    Response::json(&json!([kind(header), kind(value), kind(method)]))
 }

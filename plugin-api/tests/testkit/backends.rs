@@ -101,6 +101,11 @@ fn every_error_kind_reaches_the_handler_as_the_host_reports_it() {
     assert_eq!(never_configured["kind"], "UnknownBackend");
     let bad_path = call(&kit, "status", "no-slash");
     assert_eq!(bad_path["kind"], "Invalid");
+    kit.backend("catalog").otherwise(Reply::status(200));
+    assert_eq!(
+        kit.get("/bad-call").send().json_value(),
+        json!(["Invalid", "Invalid", "Invalid"])
+    );
 }
 
 #[test]
