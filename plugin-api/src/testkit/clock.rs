@@ -204,3 +204,6 @@ impl Drop for Entered {
         let _ = CURRENT.try_with(|current| current.replace(previous));
     }
 }
+
+#[cfg(test)]
+mod tests;
