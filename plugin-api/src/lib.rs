@@ -15,7 +15,10 @@ pub mod backend;
 pub mod manifest;
 pub mod response;
 pub mod route;
+pub mod routing;
 pub mod sdk;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use abi::{
     ABI_VERSION, ABI_VERSION_INIT, BindingSet, BoundModule, CheckedInterface, HandlerError,

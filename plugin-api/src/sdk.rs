@@ -10,6 +10,7 @@ mod catch_panic;
 pub mod compile_checks;
 pub mod counting_alloc;
 mod ctx;
+pub mod definition;
 pub mod entry;
 pub mod init;
 pub mod interface;

@@ -253,6 +253,13 @@ macro_rules! module_interface {
                         )
                     }
 
+                    /// The table of implementation `T`, as a loaded module would export it:
+                    /// what a test binds in place of one (`frontdoor_plugin_api::testkit`).
+                    #[allow(dead_code, reason = "called from tests, when at all")]
+                    pub fn implemented_by<T: $Trait>() -> $crate::ModuleExport {
+                        Self::__frontdoor_export::<T>()
+                    }
+
                     $(
                         $(#[$first_attr])*
                         #[doc = concat!("\n\n*Since ", $first_since, ".*")]

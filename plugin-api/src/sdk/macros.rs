@@ -65,6 +65,11 @@ macro_rules! export_adapter {
         /// `Ctx<Adapter>` may call the shared modules declared in `requires`, and no other.
         pub enum Adapter {}
 
+        // `__FRONTDOOR_REQUIRES`, and `Adapter: Declares<I>` for each interface; beside the
+        // adapter rather than inside the export block, so the test kit's definition below
+        // reads the same static.
+        $crate::__requires!(@munch [Adapter] [] $($($requires)*)?);
+
         const _: () = {
             use $crate::abi_stable::std_types::{ROption, RResult, RString};
 
@@ -73,8 +78,6 @@ macro_rules! export_adapter {
             const _: () = $crate::route::assert_routes(__FRONTDOOR_ROUTES);
             const __FRONTDOOR_HANDLERS: &[$crate::sdk::entry::HandlerFn] =
                 &[$(|request| $crate::sdk::entry::run($handler, request)),*];
-            // `__FRONTDOOR_REQUIRES`, and `Adapter: Declares<I>` for each interface.
-            $crate::__requires!(@munch [Adapter] [] $($($requires)*)?);
 
             extern "C" fn __frontdoor_manifest() -> RResult<$crate::Manifest, RString> {
                 $crate::sdk::entry::manifest(
@@ -126,6 +129,24 @@ macro_rules! export_adapter {
 
             $crate::__export_plugin!(__FRONTDOOR_REQUIRES, __frontdoor_manifest, __frontdoor_handle, __frontdoor_export, __FRONTDOOR_WARMUP, __FRONTDOOR_INIT);
         };
+
+        /// This adapter's declaration as data, for the test kit (`frontdoor_plugin_api::testkit`).
+        #[doc(hidden)]
+        #[allow(dead_code, reason = "only the adapter's own tests call it")]
+        pub fn __frontdoor_adapter() -> $crate::sdk::definition::AdapterDefinition {
+            const ROUTES: &[$crate::sdk::definition::RouteEntry] = &[$($crate::sdk::definition::RouteEntry {
+                method: stringify!($method),
+                path: $path,
+                handler: |request| $crate::sdk::entry::run($handler, request),
+            }),*];
+            $crate::sdk::definition::AdapterDefinition {
+                name: $crate::__first!($($name,)? env!("CARGO_PKG_NAME")),
+                version: $crate::__first!($($version,)? env!("CARGO_PKG_VERSION")),
+                routes: ROUTES,
+                requires: __FRONTDOOR_REQUIRES,
+                warmup: $crate::__first!($(Some(|ctx| $crate::sdk::warmup::run($warmup, ctx)),)? None),
+            }
+        }
     };
 }
 

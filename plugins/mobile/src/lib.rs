@@ -1,11 +1,13 @@
 //! The `mobile` adapter: a compact home page for phones. Fewer rows and items than `tv`,
 //! small images from the `artwork` shared module's v2 interface (`^2`, loaded beside the
-//! v1 modules `tv` uses), and the same parallel fan-out and fallbacks.
+//! v1 modules `tv` uses), and the same parallel fan-out and fallbacks. The backends'
+//! answers are typed once, in the `samples` crate.
 
 use artwork2_api::{Artwork, ImageKind};
 use frontdoor_plugin_api::{BadRequest, Ctx, Request, Response};
 use futures_util::future::join;
-use serde::{Deserialize, Serialize};
+use samples::Samples;
+use serde::Serialize;
 
 frontdoor_plugin_api::export_adapter! {
     requires: { Artwork },   // module `artwork`, `^2.0`: from artwork2_api's declaration
@@ -18,38 +20,6 @@ frontdoor_plugin_api::export_adapter! {
 const CONTINUE_WATCHING: &str = "Continue Watching";
 const ROWS: usize = 3;
 const ITEMS_PER_ROW: usize = 5;
-
-#[derive(Deserialize)]
-struct Rows {
-    rows: Vec<RecommendedRow>,
-}
-
-#[derive(Deserialize)]
-struct RecommendedRow {
-    name: String,
-    title_ids: Vec<u64>,
-}
-
-#[derive(Deserialize)]
-struct Bookmarks {
-    items: Vec<Bookmark>,
-}
-
-#[derive(Deserialize)]
-struct Bookmark {
-    title_id: u64,
-}
-
-#[derive(Deserialize)]
-struct Titles {
-    titles: Vec<Title>,
-}
-
-#[derive(Deserialize)]
-struct Title {
-    id: u64,
-    title: String,
-}
 
 #[derive(Serialize)]
 struct Home {
@@ -81,13 +51,9 @@ async fn home(request: Request, ctx: Ctx<Adapter>) -> Result<Response, Box<dyn s
     };
     let artwork = ctx.module::<Artwork>()?;
     let mut degraded = Vec::new();
-    let (recommended, bookmarks) = join(
-        ctx.backend("recommendations")
-            .get_json::<Rows>(&format!("/rows?profile={profile}&count={ROWS}")),
-        ctx.backend("bookmarks")
-            .get_json::<Bookmarks>(&format!("/bookmarks/{profile}")),
-    )
-    .await;
+    let samples = Samples::new(&ctx);
+    let (recommended, bookmarks) =
+        join(samples.rows(profile, ROWS), samples.bookmarks(profile)).await;
     let mut wanted: Vec<(String, Vec<u64>)> = Vec::new();
     match bookmarks {
         Ok(bookmarks) if !bookmarks.items.is_empty() => {
@@ -123,13 +89,8 @@ async fn home(request: Request, ctx: Ctx<Adapter>) -> Result<Response, Box<dyn s
     let titles = if ids.is_empty() {
         Vec::new()
     } else {
-        let list: Vec<String> = ids.iter().map(u64::to_string).collect();
-        match ctx
-            .backend("catalog")
-            .get_json::<Titles>(&format!("/titles?ids={}", list.join(",")))
-            .await
-        {
-            Ok(batch) => batch.titles,
+        match samples.titles(&ids).await {
+            Ok(titles) => titles,
             Err(_) => {
                 degraded.push("catalog");
                 Vec::new()
@@ -158,3 +119,6 @@ async fn home(request: Request, ctx: Ctx<Adapter>) -> Result<Response, Box<dyn s
         degraded,
     }))
 }
+
+#[cfg(test)]
+mod tests;

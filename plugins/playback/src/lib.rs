@@ -3,10 +3,12 @@
 //! `POST /start` is a sequence with parallel steps: the profile and the title are fetched
 //! at once; the maturity check needs both; then the playback decision and the resume
 //! position are fetched at once. `PUT /position` saves where the user stopped.
-//! Only the resume position is optional: without bookmarks, playback starts at 0.
+//! Only the resume position is optional: without bookmarks, playback starts at 0. The
+//! backends' answers are typed once, in the `samples` crate.
 
 use frontdoor_plugin_api::{BackendErrorKind, Ctx, Request, Response, serde_json::json};
 use futures_util::future::join;
+use samples::{DecisionRequest, Samples};
 use serde::{Deserialize, Serialize};
 
 frontdoor_plugin_api::export_adapter! {
@@ -23,41 +25,13 @@ struct StartRequest {
     device: String,
 }
 
-#[derive(Deserialize)]
-struct Profile {
-    maturity_level: String,
-}
-
-#[derive(Deserialize)]
-struct Title {
-    title: String,
-    maturity: String,
-}
-
+/// The decision as devices get it (the title id is theirs already).
 #[derive(Serialize)]
-struct DecisionRequest<'a> {
-    profile: u64,
-    title_id: u64,
-    device: &'a str,
-}
-
-#[derive(Deserialize, Serialize)]
-struct Decision {
-    manifest_url: String,
-    drm: String,
-    max_resolution: String,
-    decision_id: String,
-}
-
-#[derive(Deserialize)]
-struct Bookmarks {
-    items: Vec<Bookmark>,
-}
-
-#[derive(Deserialize)]
-struct Bookmark {
-    title_id: u64,
-    position_s: u64,
+struct DeviceDecision<'a> {
+    manifest_url: &'a str,
+    drm: &'a str,
+    max_resolution: &'a str,
+    decision_id: &'a str,
 }
 
 /// Maturity ratings from mildest to strongest.
@@ -75,14 +49,9 @@ async fn start(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::erro
         Ok(play) => play,
         Err(bad) => return Ok(bad.into_response()),
     };
+    let samples = Samples::new(&ctx);
     // Step 1, in parallel: who is watching, and what.
-    let (profile, title) = join(
-        ctx.backend("profiles")
-            .get_json::<Profile>(&format!("/profiles/{}", play.profile)),
-        ctx.backend("catalog")
-            .get_json::<Title>(&format!("/titles/{}", play.title_id)),
-    )
-    .await;
+    let (profile, title) = join(samples.profile(play.profile), samples.title(play.title_id)).await;
     let title = match title {
         Ok(title) => title,
         Err(error) if error.kind == BackendErrorKind::Status && error.status == 404 => {
@@ -105,13 +74,11 @@ async fn start(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::erro
     let decision_request = DecisionRequest {
         profile: play.profile,
         title_id: play.title_id,
-        device: &play.device,
+        device: play.device,
     };
     let (decision, bookmarks) = join(
-        ctx.backend("playback")
-            .post_json::<_, Decision>("/decisions", &decision_request),
-        ctx.backend("bookmarks")
-            .get_json::<Bookmarks>(&format!("/bookmarks/{}", play.profile)),
+        samples.decision(&decision_request),
+        samples.bookmarks(play.profile),
     )
     .await;
     let decision = decision?;
@@ -126,7 +93,12 @@ async fn start(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::erro
     Ok(Response::json(&json!({
         "title": title.title,
         "resume_from_s": resume_from_s,
-        "decision": decision,
+        "decision": DeviceDecision {
+            manifest_url: &decision.manifest_url,
+            drm: &decision.drm,
+            max_resolution: &decision.max_resolution,
+            decision_id: &decision.decision_id,
+        },
     })))
 }
 
@@ -142,24 +114,11 @@ async fn position(request: Request, ctx: Ctx) -> Result<Response, Box<dyn std::e
         Ok(update) => update,
         Err(bad) => return Ok(bad.into_response()),
     };
-    let _: serde_json::Value = ctx
-        .backend("bookmarks")
-        .put_json(
-            &format!("/bookmarks/{}/{}", update.profile, update.title_id),
-            &json!({ "position_s": update.position_s }),
-        )
+    Samples::new(&ctx)
+        .save_position(update.profile, update.title_id, update.position_s)
         .await?;
     Ok(Response::json(&json!({ "saved": true })))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::rank;
-
-    #[test]
-    fn ratings_order_from_mild_to_strong() {
-        assert!(rank("G") < rank("PG-13"));
-        assert!(rank("R") < rank("TV-MA"));
-        assert!(rank("unknown") > rank("TV-MA"));
-    }
-}
+mod tests;

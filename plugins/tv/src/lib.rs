@@ -1,7 +1,8 @@
 //! The `tv` adapter: the 10-foot home page. One device request fans out, in parallel, to
 //! profiles, recommendations and bookmarks, then to the catalog for every row at once, and
 //! composes rows with large box art and a hero image from the `artwork` shared module
-//! (`^1.1`: it needs `hero_url`, added in 1.1).
+//! (`^1.1`: it needs `hero_url`, added in 1.1). The backends' answers are typed once, in
+//! the `samples` crate.
 //!
 //! It degrades instead of failing: without bookmarks there is no "Continue Watching" row,
 //! without recommendations a fixed "Popular" row, without a profile the defaults; the
@@ -10,7 +11,8 @@
 use artwork_api::Artwork;
 use frontdoor_plugin_api::{BadRequest, Ctx, Request, Response};
 use futures_util::future::{join_all, join3};
-use serde::{Deserialize, Serialize};
+use samples::Samples;
+use serde::Serialize;
 
 frontdoor_plugin_api::export_adapter! {
     requires: { Artwork },   // module `artwork`, `^1.1`: from artwork_api's declaration
@@ -19,56 +21,15 @@ frontdoor_plugin_api::export_adapter! {
     }
 }
 
-/// Rows asked of recommendations for a 10-foot screen.
 /// The row this adapter builds from bookmarks.
 const CONTINUE_WATCHING: &str = "Continue Watching";
+/// Rows asked of recommendations for a 10-foot screen.
 const ROWS: usize = 6;
 /// Titles shown when recommendations are down.
 const POPULAR: [u64; 10] = [
     80_000_000, 80_000_007, 80_000_014, 80_000_021, 80_000_028, 80_000_035, 80_000_042, 80_000_049,
     80_000_056, 80_000_063,
 ];
-
-#[derive(Deserialize)]
-struct Profile {
-    name: String,
-    maturity_level: String,
-}
-
-#[derive(Deserialize)]
-struct Rows {
-    rows: Vec<RecommendedRow>,
-}
-
-#[derive(Deserialize)]
-struct RecommendedRow {
-    name: String,
-    title_ids: Vec<u64>,
-}
-
-#[derive(Deserialize)]
-struct Bookmarks {
-    items: Vec<Bookmark>,
-}
-
-#[derive(Deserialize)]
-struct Bookmark {
-    title_id: u64,
-    position_s: u64,
-}
-
-#[derive(Deserialize)]
-struct Titles {
-    titles: Vec<Title>,
-}
-
-#[derive(Deserialize)]
-struct Title {
-    id: u64,
-    title: String,
-    year: u32,
-    maturity: String,
-}
 
 #[derive(Serialize)]
 struct Home {
@@ -107,15 +68,13 @@ async fn home(request: Request, ctx: Ctx<Adapter>) -> Result<Response, Box<dyn s
         return Ok(BadRequest("profile must be a number".into()).into_response());
     };
     let artwork = ctx.module::<Artwork>()?;
+    let samples = Samples::new(&ctx);
     let mut degraded = Vec::new();
 
     let (who, recommended, bookmarks) = join3(
-        ctx.backend("profiles")
-            .get_json::<Profile>(&format!("/profiles/{profile}")),
-        ctx.backend("recommendations")
-            .get_json::<Rows>(&format!("/rows?profile={profile}&count={ROWS}")),
-        ctx.backend("bookmarks")
-            .get_json::<Bookmarks>(&format!("/bookmarks/{profile}")),
+        samples.profile(profile),
+        samples.rows(profile, ROWS),
+        samples.bookmarks(profile),
     )
     .await;
     let (greeting, maturity_level) = match who {
@@ -155,23 +114,17 @@ async fn home(request: Request, ctx: Ctx<Adapter>) -> Result<Response, Box<dyn s
     }
 
     // Every row's titles in parallel, one batch call per row.
-    let catalog = &ctx.backend("catalog");
-    let batches = join_all(wanted.iter().map(|(_, ids)| {
-        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
-        let path = format!("/titles?ids={}", ids.join(","));
-        async move { catalog.get_json::<Titles>(&path).await }
-    }))
-    .await;
+    let batches = join_all(wanted.iter().map(|(_, ids)| samples.titles(ids))).await;
     let mut rows = Vec::with_capacity(wanted.len());
     for ((name, _), batch) in wanted.into_iter().zip(batches) {
-        let Ok(batch) = batch else {
+        let Ok(titles) = batch else {
             if !degraded.contains(&"catalog") {
                 degraded.push("catalog");
             }
             continue;
         };
-        let mut items = Vec::with_capacity(batch.titles.len());
-        for title in batch.titles {
+        let mut items = Vec::with_capacity(titles.len());
+        for title in titles {
             items.push(Item {
                 boxart: artwork.boxart_url(title.id, 342)?.into_string(),
                 resume_at_s: bookmarks
@@ -199,3 +152,6 @@ async fn home(request: Request, ctx: Ctx<Adapter>) -> Result<Response, Box<dyn s
         degraded,
     }))
 }
+
+#[cfg(test)]
+mod tests;

@@ -25,7 +25,11 @@ macro_rules! templates {
 }
 
 /// An adapter crate.
-pub const ADAPTER: &[Template] = templates!["adapter/Cargo.toml.tmpl", "adapter/src/lib.rs.tmpl"];
+pub const ADAPTER: &[Template] = templates![
+    "adapter/Cargo.toml.tmpl",
+    "adapter/src/lib.rs.tmpl",
+    "adapter/src/tests.rs.tmpl",
+];
 
 /// A shared module's interface crate (`{name}-api`).
 pub const SHARED_MODULE_API: &[Template] = templates![
@@ -37,6 +41,7 @@ pub const SHARED_MODULE_API: &[Template] = templates![
 pub const SHARED_MODULE_IMPL: &[Template] = templates![
     "shared-module/impl/Cargo.toml.tmpl",
     "shared-module/impl/src/lib.rs.tmpl",
+    "shared-module/impl/src/tests.rs.tmpl",
 ];
 
 /// What a crate (or pair of crates) outside this workspace gets besides its sources: the
