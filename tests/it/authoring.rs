@@ -43,6 +43,29 @@ async fn an_adapter_scaffolded_outside_the_workspace_is_built_installed_and_answ
     assert!(crate_dir.join("Cargo.toml").is_file());
     assert!(crate_dir.join(".cargo/config.toml").is_file());
 
+    // The scaffold's own tests (written with the test kit) pass as generated, with plain
+    // `cargo test` in the new crate.
+    let tested = {
+        let crate_dir = crate_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(&crate_dir)
+                .args(["test", "--offline"])
+                .env("CARGO_TARGET_DIR", target_dir().join("scaffold"))
+                .stdin(Stdio::null())
+                .output()
+                .expect("run cargo test")
+        })
+        .await
+        .expect("test task")
+    };
+    assert_success(&tested, "the scaffold's cargo test");
+    let summary = String::from_utf8_lossy(&tested.stdout);
+    assert!(
+        summary.contains("test result: ok. 4 passed"),
+        "the scaffold's kit tests ran: {summary}"
+    );
+
     let plugins_dir = host.dir().to_owned();
     let built = tokio::task::spawn_blocking(move || {
         xtask_in(
@@ -61,11 +84,11 @@ async fn an_adapter_scaffolded_outside_the_workspace_is_built_installed_and_answ
     assert_eq!(reply.status, 200);
     let body = reply.json();
     assert_eq!(body["adapter"], "scaffolded", "{body}");
-    assert_eq!(body["degraded"], false, "{body}");
+    assert_eq!(body["degraded"], serde_json::json!([]), "{body}");
     assert!(
         body["greeting"]
             .as_str()
-            .is_some_and(|greeting| greeting.starts_with("hello, ")),
+            .is_some_and(|greeting| greeting.starts_with("Hello, ")),
         "{body}"
     );
 

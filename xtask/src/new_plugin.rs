@@ -113,8 +113,8 @@ fn plan(
     };
     let sdk_dev_dependency = match workspace.sdk.has_testkit {
         true => format!(
-            "{} features = [\"testkit\"] }}",
-            sdk_dependency.trim_end_matches('}')
+            "{}, features = [\"testkit\"] }}",
+            sdk_dependency.trim_end_matches('}').trim_end()
         ),
         false => sdk_dependency.clone(),
     };
