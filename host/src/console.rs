@@ -632,6 +632,9 @@ fn html(status: StatusCode, markup: Markup) -> Response<Body> {
     response
 }
 
+/// Headers of every console answer. The referrer policy is `same-origin`, not
+/// `no-referrer`: under the latter, browsers send `Origin: null` with the console's own
+/// forms, which [`same_origin`] would refuse.
 fn secure(headers: &mut HeaderMap) {
     headers.insert(
         CONTENT_SECURITY_POLICY,
@@ -639,7 +642,7 @@ fn secure(headers: &mut HeaderMap) {
     );
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 

@@ -74,6 +74,16 @@ fn segments(values: &[Option<f64>], max: f64) -> Vec<String> {
     if !current.is_empty() {
         segments.push(current);
     }
+    // A lone value is a short dash, so it shows.
+    for segment in &mut segments {
+        if !segment.contains(' ')
+            && let Some((x, y)) = segment.split_once(',')
+            && let Ok(x) = x.parse::<f64>()
+        {
+            let end = (x + 4.0).min(WIDTH);
+            *segment = format!("{:.1},{y} {end:.1},{y}", end - 4.0);
+        }
+    }
     segments
 }
 

@@ -37,3 +37,18 @@ fn an_empty_series_says_so() {
     assert!(svg.contains("no data yet"));
     assert!(!svg.contains("polyline"));
 }
+
+#[test]
+fn a_lone_value_is_drawn_as_a_dash() {
+    assert_eq!(
+        segments(&[Some(1.0)], 1.0),
+        vec!["0.0,2.0 4.0,2.0".to_owned()]
+    );
+    assert_eq!(
+        segments(&[Some(1.0), None, Some(1.0)], 1.0),
+        vec![
+            "0.0,2.0 4.0,2.0".to_owned(),
+            "236.0,2.0 240.0,2.0".to_owned()
+        ]
+    );
+}
