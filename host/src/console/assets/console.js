@@ -22,7 +22,11 @@
         return response.text();
       })
       .then(function (html) {
-        region.innerHTML = html;
+        // Unchanged numbers are not replaced, so a screen reader hears only changes.
+        if (html !== region.frontdoorLast) {
+          region.innerHTML = html;
+          region.frontdoorLast = html;
+        }
         region.removeAttribute("data-stale");
       })
       .catch(function () {
