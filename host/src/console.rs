@@ -479,6 +479,12 @@ impl ControlCall {
                 format!("{api}/canary/abort"),
                 None,
             ),
+            ["canary", "forget"] => (
+                "Forgetting the canary plan",
+                Method::DELETE,
+                format!("{api}/canary"),
+                None,
+            ),
             ["shadow", "start"] => (
                 "Shadow start",
                 Method::POST,

@@ -523,6 +523,73 @@ async fn csrf_sessions_and_owners_are_enforced_over_plain_http() {
     .await;
     assert_eq!(reply.status, 400, "{}", text(&reply));
 
+    // Canary and shadow forms run the traffic routes, audited as tv's.
+    for (path, form) in [
+        ("canary/start", "canary=2.0.0&weight=10"),
+        ("canary/abort", ""),
+        ("canary/forget", ""),
+        ("shadow/start", "target=2.0.0&share=5"),
+        ("shadow/stop", ""),
+        ("unpin", ""),
+    ] {
+        let reply = post_form(
+            &host,
+            &tv,
+            &format!("/console/adapters/echo/{path}"),
+            &format!("csrf={csrf}&{form}"),
+        )
+        .await;
+        assert_eq!(reply.status, 303, "{path}: {}", text(&reply));
+    }
+    let audit = send(
+        Method::GET,
+        &host.admin_url("/admin/audit"),
+        &[("authorization", &format!("Bearer {TV_TOKEN}"))],
+        Vec::new(),
+    )
+    .await
+    .json();
+    let actions: Vec<(&str, &str)> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|entry| {
+            (
+                entry["team"].as_str().unwrap_or_default(),
+                entry["action"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("tv", "pin"),
+            ("tv", "canary start"),
+            ("tv", "canary abort"),
+            ("tv", "canary forget"),
+            ("tv", "shadow start"),
+            ("tv", "shadow stop"),
+            ("tv", "unpin"),
+        ]
+    );
+    assert_eq!(served(&host).await, "echo@2.0.0");
+    // The audit page shows them; a refresh asks for the live region alone.
+    let audit_page = text(&page(&host, &tv, "/console/audit").await);
+    assert!(audit_page.contains("shadow start"), "{audit_page}");
+    let fragment = send(
+        Method::GET,
+        &host.admin_url("/console"),
+        &[("cookie", &tv), ("x-console-fragment", "1")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(fragment.status, 200);
+    let fragment = text(&fragment);
+    assert!(
+        !fragment.contains("<html") && fragment.contains("<table"),
+        "{fragment}"
+    );
+
     // Logged out: the session is gone on the server too.
     let reply = post_form(&host, &tv, "/console/logout", &format!("csrf={csrf}")).await;
     assert_eq!(reply.status, 303);

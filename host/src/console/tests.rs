@@ -27,6 +27,11 @@ fn forms_become_the_control_routes_they_stand_for() {
     assert_eq!(canary.path, "/admin/adapters/tv/canary");
     let body: serde_json::Value = serde_json::from_slice(&canary.body).expect("json");
     assert_eq!(body, serde_json::json!({"canary": "2.0.0", "weight": 12.5}));
+    let forget = call("/console/adapters/tv/canary/forget", "").expect("forget");
+    assert_eq!(
+        (forget.method, forget.path.as_str()),
+        (Method::DELETE, "/admin/adapters/tv/canary")
+    );
     let stop = call("/console/adapters/tv/shadow/stop", "").expect("stop");
     assert_eq!(
         (stop.method, stop.path.as_str()),

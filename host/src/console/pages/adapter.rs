@@ -157,6 +157,13 @@ fn actions(model: &AdapterPage, controls: &AdapterControls<'_>) -> Markup {
                         button type="submit" { "Abort canary" }
                     }
                 } @else {
+                    @if model.canary.is_some() {
+                        form method="post" action={(base) "/canary/forget"} {
+                            input type="hidden" name="csrf" value=(controls.csrf);
+                            p.help { "The ended plan still routes to its outcome until it is forgotten." }
+                            button type="submit" { "Forget canary plan" }
+                        }
+                    }
                     form method="post" action={(base) "/canary/start"} {
                         input type="hidden" name="csrf" value=(controls.csrf);
                         label for="canary-version" { "Canary version" }
