@@ -156,6 +156,7 @@ async fn the_console_in_a_browser_shows_the_host_and_rolls_back_for_its_owners_o
         "document.querySelector('h1') && document.querySelector('h1').innerText === 'Adapters and shared modules'",
     )
     .await;
+    screenshot(&page, &target_dir().join("console").join("overview.png")).await;
     let overview = body_text(&page).await;
     for expected in [
         "echo", "2.0.0", "1.0.0", "tv", "artwork", "1.1.0", "active", "standby", "Team tv",
@@ -236,6 +237,20 @@ async fn the_console_in_a_browser_shows_the_host_and_rolls_back_for_its_owners_o
         &target_dir().join("console").join("adapter-echo.png"),
     )
     .await;
+    // Every control has a label and can be reached with the keyboard.
+    let labelled = value(
+        &page,
+        "[...document.querySelectorAll('main input:not([type=hidden]), main select')]\
+         .every(control => control.labels.length > 0 && control.tabIndex >= 0)",
+    )
+    .await;
+    assert_eq!(labelled, true);
+    let buttons = value(
+        &page,
+        "[...document.querySelectorAll('button')].every(b => b.innerText.trim().length > 0 && b.tabIndex >= 0)",
+    )
+    .await;
+    assert_eq!(buttons, true);
     assert_eq!(served(&host).await, "echo@2.0.0");
     click_and_wait(
         &page,
