@@ -539,13 +539,34 @@ async fn csrf_sessions_and_owners_are_enforced_over_plain_http() {
     assert_eq!(reply.status, 400, "{}", text(&reply));
 
     // Canary and shadow forms run the traffic routes, audited as tv's.
-    for (path, form) in [
-        ("canary/start", "canary=2.0.0&weight=10"),
-        ("canary/abort", ""),
-        ("canary/forget", ""),
-        ("shadow/start", "target=2.0.0&share=5"),
-        ("shadow/stop", ""),
-        ("unpin", ""),
+    // After each, echo's page shows the plan or shadow and offers what comes next.
+    for (path, form, shown) in [
+        (
+            "canary/start",
+            "canary=2.0.0&weight=10",
+            ["Promote canary", "Abort canary", "running"],
+        ),
+        (
+            "canary/abort",
+            "",
+            ["Forget canary plan", "aborted", "Start canary"],
+        ),
+        (
+            "canary/forget",
+            "",
+            ["No canary plan.", "Start canary", "Start shadow"],
+        ),
+        (
+            "shadow/start",
+            "target=2.0.0&share=5",
+            ["Stop shadow", "Compared", "Target"],
+        ),
+        ("shadow/stop", "", ["No shadow.", "Start shadow", "Unpin"]),
+        (
+            "unpin",
+            "",
+            ["Unpin of echo: done", "devices get 2.0.0", "Roll back"],
+        ),
     ] {
         let reply = post_form(
             &host,
@@ -555,6 +576,13 @@ async fn csrf_sessions_and_owners_are_enforced_over_plain_http() {
         )
         .await;
         assert_eq!(reply.status, 303, "{path}: {}", text(&reply));
+        let after = text(&page(&host, &tv, "/console/adapters/echo").await);
+        for expected in shown {
+            assert!(
+                after.contains(expected),
+                "after {path}, no {expected:?}: {after}"
+            );
+        }
     }
     let audit = send(
         Method::GET,
