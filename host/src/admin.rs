@@ -2,7 +2,8 @@
 //! `/admin/health`, `/admin/requests[/{id}]`, `GET`/`PUT /admin/log-level`, and
 //! `GET /metrics` (Prometheus); every request is authorized first, the control routes
 //! answered by `control.rs` and traffic plans under `/admin/adapters/{name}/canary|shadow` by
-//! `traffic/admin.rs`.
+//! `traffic/admin.rs`. `/console` is the web console (`console.rs`), which authorizes its
+//! sessions through the same control plane.
 //!
 //! Served on its own address so operators can firewall it apart from device traffic, and on
 //! its own thread and runtime (`server/admin_thread.rs`) so device traffic cannot starve it.
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 use crate::{
     backends::{BackendView, Backends},
+    console::{self, Console},
     containment::{HealthView, MemoryView, watchdog},
     control::Control,
     error_response::{Body, EdgeError, json_response},
@@ -36,6 +38,8 @@ pub struct Admin {
     control: Arc<Control>,
     exposition: Arc<Exposition>,
     insight: Arc<Insight>,
+    /// The web console, when the host serves one (`with_console`).
+    console: Option<Arc<Console>>,
 }
 
 impl Admin {
@@ -56,10 +60,23 @@ impl Admin {
             control,
             exposition,
             insight,
+            console: None,
         }
     }
 
+    /// Serves `console` under `/console`.
+    pub fn with_console(mut self, console: Arc<Console>) -> Self {
+        self.console = Some(console);
+        self
+    }
+
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
+        // The console authorizes by session, through the same control plane (`console.rs`).
+        if let Some(console) = &self.console
+            && console::is_console_path(request.uri().path())
+        {
+            return console.serve(request).await;
+        }
         let request = match self.control.intercept(request).await {
             Ok(request) => request,
             Err(answered) => return answered,
@@ -327,7 +344,8 @@ fn kind_name(kind: PluginKind) -> &'static str {
     }
 }
 
-fn plugins_view(snapshot: &Snapshot, copies: CopiesStats) -> PluginsView {
+/// The `GET /admin/plugins` document (the console reads the same).
+pub(crate) fn plugins_view(snapshot: &Snapshot, copies: CopiesStats) -> PluginsView {
     let mut plugins: Vec<PluginView> = Vec::new();
     for report in &snapshot.versions {
         let version = &report.version;

@@ -17,7 +17,7 @@ pub mod ctl;
 mod operations;
 mod routes;
 pub mod state_file;
-mod view;
+pub mod view;
 
 use std::{
     path::Path,
@@ -25,13 +25,13 @@ use std::{
 };
 
 use anyhow::Context as _;
-use hyper::{Method, Request, Response, StatusCode, body::Incoming};
+use hyper::{Method, Request, Response, StatusCode};
 
-pub use auth::{Action, AuthConfig, Caller, Scope};
+pub use auth::{Action, AuthConfig, Caller, Principal, Scope};
 pub use operations::Operation;
 
 use crate::{
-    error_response::{Body, EdgeError, json_response},
+    error_response::{Body, EdgeError, RequestBody, json_response},
     registry::Registry,
     traffic::{self, Traffic, TrafficState},
 };
@@ -130,12 +130,57 @@ impl Control {
         self.auth.authorize(headers, action).map_err(Refused)
     }
 
+    /// Checks a console session's principal against `action`, as [`Self::authorize`] checks
+    /// a bearer token.
+    pub fn authorize_principal(
+        &self,
+        principal: &Principal,
+        action: Action<'_>,
+    ) -> Result<Caller, Refused> {
+        self.auth
+            .authorize_principal(principal, action)
+            .map_err(Refused)
+    }
+
+    /// Whether `principal` may do `action` (the console offers only the buttons it may use;
+    /// the control route authorizes again when one is used).
+    pub fn may(&self, principal: &Principal, action: Action<'_>) -> bool {
+        self.auth.authorize_principal(principal, action).is_ok()
+    }
+
+    /// The principal and caller a console login with `token` gets (a token that may read).
+    pub fn login(&self, token: &str) -> Result<(Principal, Caller), Refused> {
+        self.auth.login(token).map_err(Refused)
+    }
+
+    /// True when admin tokens are configured.
+    pub fn tokens_configured(&self) -> bool {
+        self.auth.enabled()
+    }
+
+    /// The team that owns adapter or module `name`, if any.
+    pub fn owner_of(&self, name: &str) -> Option<&str> {
+        self.auth.owners.get(name).map(String::as_str)
+    }
+
+    /// The most recent audit entries, newest last.
+    pub fn audit_recent(&self, limit: usize) -> Vec<audit::AuditEntry> {
+        self.audit.recent(limit)
+    }
+
+    /// Every adapter under control, as `GET /admin/adapters` shows them.
+    pub fn adapters(&self) -> view::AdaptersView {
+        self.view_all()
+    }
+
     /// Authorizes `request` and answers it if it is a control route; hands back the request
-    /// for the rest of the admin API otherwise.
-    pub async fn intercept(
+    /// for the rest of the admin API otherwise. A request the console builds in process
+    /// carries its session's [`Principal`] as an extension (which no client can set: hyper
+    /// puts none there) and is authorized by it; any other by its bearer token.
+    pub async fn intercept<B: RequestBody>(
         self: &Arc<Self>,
-        request: Request<Incoming>,
-    ) -> Result<Request<Incoming>, Response<Body>> {
+        request: Request<B>,
+    ) -> Result<Request<B>, Response<Body>> {
         let route = routes::parse(
             request.method(),
             request.uri().path(),
@@ -148,9 +193,11 @@ impl Control {
             None if request.method() == Method::GET => Action::Read,
             None => Action::ChangeHost,
         };
-        let caller = self
-            .authorize(request.headers(), action)
-            .map_err(Refused::into_response)?;
+        let caller = match request.extensions().get::<Principal>() {
+            Some(principal) => self.authorize_principal(principal, action),
+            None => self.authorize(request.headers(), action),
+        }
+        .map_err(Refused::into_response)?;
         match route {
             None => Ok(request),
             Some(Err(error)) => Err(error.into_response()),
@@ -167,7 +214,7 @@ impl Control {
         self: Arc<Self>,
         route: Route,
         caller: Caller,
-        request: Request<Incoming>,
+        request: Request<impl RequestBody>,
     ) -> Response<Body> {
         let answer = match route {
             Route::Audit { limit } => Ok(json_response(
@@ -212,7 +259,7 @@ impl Control {
         caller: &Caller,
         name: &str,
         change: bool,
-        request: Request<Incoming>,
+        request: Request<impl RequestBody>,
     ) -> Response<Body> {
         let Some(traffic) = self.traffic.get() else {
             return EdgeError::new(

@@ -12,6 +12,22 @@ use serde::Serialize;
 /// The body type of every response the host writes.
 pub type Body = Full<Bytes>;
 
+/// A request body the admin API reads: hyper's `Incoming` from the network, or a body the
+/// console builds in process (`Full<Bytes>`) to act through the same control routes.
+pub trait RequestBody:
+    hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+    + Send
+    + 'static
+{
+}
+
+impl<B> RequestBody for B where
+    B: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static
+{
+}
+
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// Marks a response as the host's own error answer (not an adapter's), for the listener's

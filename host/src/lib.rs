@@ -9,6 +9,7 @@ pub mod backends;
 pub mod baseline;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod containment;
 pub mod control;
 pub mod deploy;

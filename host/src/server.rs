@@ -28,6 +28,7 @@ use crate::{
     backends::Backends,
     baseline,
     config::HostConfig,
+    console::{Console, history::History},
     containment::{
         monitor::{self, Monitor},
         watchdog,
@@ -232,15 +233,28 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         listeners.clone(),
         metrics,
     ));
-    let admin = Arc::new(Admin::new(
+    let history = Arc::new(History::default());
+    tokio::spawn(history.clone().run(registry.clone(), shutdown_rx.clone()));
+    let console = Arc::new(Console::new(
         registry.clone(),
-        backends,
-        listeners.clone(),
-        config.log_control.clone(),
-        control,
-        exposition,
-        insight,
+        backends.clone(),
+        control.clone(),
+        traffic.clone(),
+        insight.clone(),
+        history,
     ));
+    let admin = Arc::new(
+        Admin::new(
+            registry.clone(),
+            backends,
+            listeners.clone(),
+            config.log_control.clone(),
+            control,
+            exposition,
+            insight,
+        )
+        .with_console(console),
+    );
     let grace = config.shutdown_grace;
     let admin = admin_thread::spawn(
         admin_listener,

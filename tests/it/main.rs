@@ -11,6 +11,7 @@ mod backends;
 mod bad_artifacts;
 mod binary;
 mod bundles;
+mod console;
 mod containment;
 mod control;
 mod crash_marker;

@@ -1,10 +1,12 @@
 //! `cargo xtask demo`: build every plugin, the host and the sample backends; start the
 //! backends and the host against `<workspace>/plugins.d`, wait until it is healthy and print
-//! requests that work against it. With `--check` it sends requests itself, stops everything
-//! and reports (for CI).
+//! requests that work against it, the web console's URL and a demo admin token (drawn anew
+//! each run; team `demo` owns every demo plugin). With `--check` it sends requests itself,
+//! logs in to the console, stops everything and reports (for CI).
 
 use std::{
-    io,
+    fs,
+    io::{self, Read as _},
     net::{SocketAddr, TcpListener},
     os::unix::process::ExitStatusExt as _,
     process::{ExitCode, ExitStatus},
@@ -78,6 +80,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let port = args.backends_port + offset;
         ensure_free(SocketAddr::from(([127, 0, 0, 1], port)), "--backends-port")?;
     }
+    let token = demo_token()?;
+    let config_file = write_config(&workspace, &installed, &token)?;
     let backends = SampleBackends::start(&backends_binary, args.backends_port, false)?;
     let backend_flags = backends.backend_flags();
     let mut host = host::Host::spawn(
@@ -92,6 +96,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             retired_limit: None,
             pin_core: None,
             backends: &backend_flags,
+            config_file: Some(&config_file),
             output: host::Output::Inherit,
         },
     )?;
@@ -99,20 +104,24 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // from the terminal); xtask ignores it and follows the host's exit. Only after the
     // spawn, so the host keeps the default SIGINT disposition.
     ignore_interrupts().context("cannot ignore SIGINT")?;
-    host.wait_healthy(admin_listen, HEALTH_TIMEOUT)?;
+    host.wait_healthy_as(admin_listen, Some(&token), HEALTH_TIMEOUT)?;
 
     println!();
     println!("frontdoor serves http://{listen} (admin http://{admin_listen}); try:");
     println!();
-    for line in curl_lines(listen, admin_listen, backends.control_addr(), bench) {
+    for line in curl_lines(listen, admin_listen, backends.control_addr(), bench, &token) {
         println!("  {line}");
     }
+    println!();
+    println!("web console: http://{admin_listen}/console");
+    println!("demo admin token (team demo, owns every demo plugin): {token}");
     println!();
 
     if args.check {
         check(listen)?;
         check_degradation(listen, &backends)?;
-        check_insight(admin_listen)?;
+        check_insight(admin_listen, &token)?;
+        check_console(admin_listen, &token)?;
         let status = host.terminate()?;
         backends.stop();
         ensure!(
@@ -134,6 +143,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             listen,
             admin: admin_listen,
             plugins_dir: plugins_dir.clone(),
+            token: Some(token.clone()),
         },
     )?;
     let status = host.wait()?;
@@ -159,9 +169,11 @@ fn curl_lines(
     admin: SocketAddr,
     control: SocketAddr,
     bench: &Installed,
+    token: &str,
 ) -> Vec<String> {
     let base = format!("http://{listen}");
     let json = "-H 'content-type: application/json'";
+    let auth = format!("-H 'authorization: Bearer {token}'");
     let mut lines: Vec<(String, &str)> = CHECKED
         .iter()
         .map(|(target, _)| (format!("curl -i '{base}{target}'"), ""))
@@ -188,27 +200,27 @@ fn curl_lines(
             "an ordered sequence with parallel steps",
         ),
         (
-            format!("curl -s http://{admin}/admin/plugins"),
+            format!("curl -s {auth} http://{admin}/admin/plugins"),
             "every plugin, version, state and binding",
         ),
         (
-            format!("curl -s http://{admin}/admin/backends"),
+            format!("curl -s {auth} http://{admin}/admin/backends"),
             "calls, errors, latency, breaker per backend",
         ),
         (
-            format!("curl -s http://{admin}/metrics"),
+            format!("curl -s {auth} http://{admin}/metrics"),
             "Prometheus metrics (dashboards/frontdoor.json graphs them)",
         ),
         (
-            format!("curl -s 'http://{admin}/admin/requests?adapter=tv&limit=5'"),
+            format!("curl -s {auth} 'http://{admin}/admin/requests?adapter=tv&limit=5'"),
             "recent tv requests with their backend calls",
         ),
         (
-            format!("curl -s -X POST http://{admin}/admin/adapters/tv/rollback"),
+            format!("curl -s {auth} -X POST http://{admin}/admin/adapters/tv/rollback"),
             "pin the version below the one devices get (none below 1.0.0: a 409 that says so)",
         ),
         (
-            format!("curl -s http://{admin}/admin/audit"),
+            format!("curl -s {auth} http://{admin}/admin/audit"),
             "every operator change",
         ),
         (
@@ -251,8 +263,12 @@ fn check(listen: SocketAddr) -> anyhow::Result<()> {
 
 /// The requests just made are visible to operators: counted in `/metrics` and kept in the
 /// tv ring of `/admin/requests` (the degraded page is an error call, so it is always kept).
-fn check_insight(admin: SocketAddr) -> anyhow::Result<()> {
-    let metrics = http::get(admin, "/metrics", REQUEST_TIMEOUT).context("GET /metrics failed")?;
+fn check_insight(admin: SocketAddr, token: &str) -> anyhow::Result<()> {
+    let authorization = format!("Bearer {token}");
+    let headers = [("authorization", authorization.as_str())];
+    let get =
+        |target: &str| http::request_with(admin, "GET", target, &headers, None, REQUEST_TIMEOUT);
+    let metrics = get("/metrics").context("GET /metrics failed")?;
     let text = String::from_utf8_lossy(&metrics.body);
     ensure!(
         metrics.status == 200 && text.contains("frontdoor_device_requests_total{adapter=\"tv\""),
@@ -260,8 +276,7 @@ fn check_insight(admin: SocketAddr) -> anyhow::Result<()> {
         metrics.status
     );
     let target = "/admin/requests?adapter=tv&limit=5";
-    let recent = http::get(admin, target, REQUEST_TIMEOUT)
-        .with_context(|| format!("GET {target} failed"))?;
+    let recent = get(target).with_context(|| format!("GET {target} failed"))?;
     let body = String::from_utf8_lossy(&recent.body);
     ensure!(
         recent.status == 200 && body.contains("\"bookmarks\""),
@@ -272,6 +287,115 @@ fn check_insight(admin: SocketAddr) -> anyhow::Result<()> {
         "ok: /metrics counts tv's requests; /admin/requests keeps the degraded page with its calls"
     );
     Ok(())
+}
+
+/// Logs in to the web console with the demo token and reads the overview and tv's page:
+/// both render the demo's plugins, and tv's page offers its owner a rollback.
+fn check_console(admin: SocketAddr, token: &str) -> anyhow::Result<()> {
+    let form = format!("token={token}");
+    let login = http::request_with(
+        admin,
+        "POST",
+        "/console/login",
+        &[],
+        Some(("application/x-www-form-urlencoded", form.as_bytes())),
+        REQUEST_TIMEOUT,
+    )
+    .context("POST /console/login failed")?;
+    let cookie = login
+        .header("set-cookie")
+        .and_then(|value| value.split(';').next())
+        .map(str::to_owned);
+    let cookie = match (login.status, cookie) {
+        (303, Some(cookie)) => cookie,
+        (status, _) => {
+            anyhow::bail!("the console login answered {status} without a session cookie")
+        }
+    };
+    let headers = [("cookie", cookie.as_str())];
+    for (target, expected) in [
+        (
+            "/console",
+            [
+                "Adapters and shared modules",
+                ">tv<",
+                ">mobile<",
+                ">artwork<",
+            ],
+        ),
+        (
+            "/console/adapters/tv",
+            [
+                "Adapter tv",
+                "Roll back",
+                "Recent failing requests",
+                "bookmarks",
+            ],
+        ),
+    ] {
+        let page = http::request_with(admin, "GET", target, &headers, None, REQUEST_TIMEOUT)
+            .with_context(|| format!("GET {target} failed"))?;
+        let html = String::from_utf8_lossy(&page.body);
+        ensure!(
+            page.status == 200,
+            "GET {target} (logged in) answered {}",
+            page.status
+        );
+        for text in expected {
+            ensure!(
+                html.contains(text),
+                "GET {target} (logged in) does not show {text:?}: {html}"
+            );
+        }
+    }
+    println!(
+        "ok: /console (logged in with the demo token) shows the demo's plugins; tv's page offers a rollback and its degraded request"
+    );
+    Ok(())
+}
+
+/// A fresh admin token for this run: 128 bits from the OS, as hex.
+fn demo_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom for the demo token")?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// The demo host's `frontdoor.toml`: the demo token's digest (the host never sees it in
+/// clear) for team `demo`, which owns every plugin the demo built.
+fn write_config(
+    workspace: &Workspace,
+    installed: &[Installed],
+    token: &str,
+) -> anyhow::Result<std::path::PathBuf> {
+    let dir = workspace.target_dir.join("demo");
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut names: Vec<&str> = installed
+        .iter()
+        .map(|plugin| plugin.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut config = format!(
+        "# Written by cargo xtask demo for this run.\n\n[[admin_auth.tokens]]\nteam = \"demo\"\nsha256 = \"{}\"\nscopes = [\"deploy\"]\n\n[admin_auth.owners]\n",
+        sha256_hex(token.as_bytes())
+    );
+    for name in names {
+        config.push_str(&format!("{name} = \"demo\"\n"));
+    }
+    let path = dir.join("frontdoor.toml");
+    fs::write(&path, config).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Takes bookmarks down: the TV home page must still answer, without its bookmarks row.

@@ -146,7 +146,7 @@ impl<'a> Session<'a> {
         }
         // A host may still hold dev versions whose files are gone (retired, not unloaded):
         // the next one must be above those too.
-        if let Ok(response) = crate::http::get(host.admin, "/admin/plugins", Duration::from_secs(5))
+        if let Ok(response) = host.admin_get("/admin/plugins", Duration::from_secs(5))
             && let Ok(plugins) = serde_json::from_slice::<serde_json::Value>(&response.body)
         {
             let versions = plugins["plugins"]
@@ -195,7 +195,7 @@ impl<'a> Session<'a> {
         let file_name = format!("{}-{version}.so", target.plugin_name);
         let (installed, _) = install::atomically(&library, &self.host.plugins_dir, &file_name)?;
         let verdict = live::wait(
-            self.host.admin,
+            self.host,
             &target.plugin_name,
             &version,
             &file_name,

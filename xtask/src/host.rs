@@ -42,6 +42,8 @@ pub struct ServeConfig<'a> {
     pub pin_core: Option<usize>,
     /// Backends as (name, base URL), passed as `--backend name=url`.
     pub backends: &'a [(String, String)],
+    /// A `frontdoor.toml` to serve with (`--config`), for what has no flag (admin tokens).
+    pub config_file: Option<&'a Path>,
     pub output: Output<'a>,
 }
 
@@ -104,6 +106,9 @@ impl Host {
             .args(["--admin-listen", &config.admin_listen.to_string()])
             .arg("--builtin-bench")
             .stdin(Stdio::null());
+        if let Some(file) = config.config_file {
+            command.arg("--config").arg(file);
+        }
         if let Some(dir) = config.copies_dir {
             command.arg("--copies-dir").arg(dir);
         }
@@ -140,12 +145,34 @@ impl Host {
 
     /// Polls `GET /admin/health` until it answers 200; kills the host after `timeout`.
     pub fn wait_healthy(&mut self, admin: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+        self.wait_healthy_as(admin, None, timeout)
+    }
+
+    /// [`Self::wait_healthy`] on a host whose admin API wants `bearer` (a token).
+    pub fn wait_healthy_as(
+        &mut self,
+        admin: SocketAddr,
+        bearer: Option<&str>,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = authorization
+            .iter()
+            .map(|value| ("authorization", value.as_str()))
+            .collect();
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().context("cannot check on frontdoor")? {
                 bail!("frontdoor exited ({status}) before it answered http://{admin}/admin/health");
             }
-            let last = match http::get(admin, "/admin/health", PROBE_TIMEOUT) {
+            let last = match http::request_with(
+                admin,
+                "GET",
+                "/admin/health",
+                &headers,
+                None,
+                PROBE_TIMEOUT,
+            ) {
                 Ok(response) if response.status == 200 => return Ok(()),
                 Ok(response) => format!("status {}", response.status),
                 Err(error) => format!("{error:#}"),

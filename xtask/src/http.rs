@@ -60,7 +60,7 @@ pub fn get_with_headers(
     headers: &[(&str, &str)],
     timeout: Duration,
 ) -> anyhow::Result<Response> {
-    send(addr, "GET", target, headers, None, timeout)
+    request_with(addr, "GET", target, headers, None, timeout)
 }
 
 /// `method target` on `addr` with an optional JSON `body`; otherwise as [`get`].
@@ -71,15 +71,18 @@ pub fn request(
     json_body: Option<&str>,
     timeout: Duration,
 ) -> anyhow::Result<Response> {
-    send(addr, method, target, &[], json_body, timeout)
+    let body = json_body.map(|body| ("application/json", body.as_bytes()));
+    request_with(addr, method, target, &[], body, timeout)
 }
 
-fn send(
+/// `method target` on `addr` with extra header fields and an optional body of a content
+/// type; otherwise as [`get`].
+pub fn request_with(
     addr: SocketAddr,
     method: &str,
     target: &str,
     headers: &[(&str, &str)],
-    json_body: Option<&str>,
+    body: Option<(&str, &[u8])>,
     timeout: Duration,
 ) -> anyhow::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)
@@ -88,23 +91,21 @@ fn send(
         .set_read_timeout(Some(timeout))
         .and_then(|()| stream.set_write_timeout(Some(timeout)))
         .context("cannot set socket timeouts")?;
-    let body = json_body.unwrap_or_default();
-    let content = match json_body {
-        Some(body) => format!(
-            "content-type: application/json\r\ncontent-length: {}\r\n",
+    let mut head = format!("{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some((content_type, body)) = body {
+        head.push_str(&format!(
+            "content-type: {content_type}\r\ncontent-length: {}\r\n",
             body.len()
-        ),
-        None => String::new(),
-    };
-    let extra: String = headers
-        .iter()
-        .map(|(name, value)| format!("{name}: {value}\r\n"))
-        .collect();
-    let request = format!(
-        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n{extra}{content}\r\n{body}"
-    );
+        ));
+    }
+    head.push_str("\r\n");
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body.map(|(_, body)| body).unwrap_or_default());
     stream
-        .write_all(request.as_bytes())
+        .write_all(&request)
         .with_context(|| format!("cannot send the request to {addr}"))?;
     let mut raw = Vec::new();
     stream

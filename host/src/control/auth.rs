@@ -50,6 +50,21 @@ pub struct Caller {
     pub team: String,
 }
 
+/// Who a console session acts as: the digest of the token it logged in with (kept only in
+/// the host's session table, never sent to the browser), or nobody on a host without
+/// tokens. Authorized exactly like a bearer token, by [`AuthConfig::authorize_principal`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    digest: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The digest stays out of logs like the token does.
+        f.write_str("Principal")
+    }
+}
+
 /// One configured token.
 #[derive(Debug, Clone)]
 struct Token {
@@ -154,6 +169,59 @@ impl AuthConfig {
             });
         }
         let token = self.identify(headers)?;
+        self.check(token, action)
+    }
+
+    /// Checks a console session's [`Principal`] against `action`, as [`Self::authorize`]
+    /// checks a bearer token: a principal whose token is no longer configured is a 401.
+    pub fn authorize_principal(
+        &self,
+        principal: &Principal,
+        action: Action<'_>,
+    ) -> Result<Caller, EdgeError> {
+        if !self.enabled() {
+            return Ok(Caller {
+                team: "loopback".to_owned(),
+            });
+        }
+        let token = principal
+            .digest
+            .and_then(|digest| self.find(&digest))
+            .ok_or_else(|| unauthorized("the session's token is not known"))?;
+        self.check(token, action)
+    }
+
+    /// The principal a presented `token` logs a console session in as, once it may read;
+    /// on a host without tokens, anyone (loopback only) logs in as `loopback`.
+    pub fn login(&self, token: &str) -> Result<(Principal, Caller), EdgeError> {
+        if !self.enabled() {
+            let principal = Principal { digest: None };
+            return self
+                .authorize_principal(&principal, Action::Read)
+                .map(|caller| (principal, caller));
+        }
+        let presented = token.trim().as_bytes();
+        let valid = !presented.is_empty()
+            && presented.len() <= MAX_TOKEN_BYTES
+            && presented.iter().all(|byte| byte.is_ascii_graphic());
+        if !valid {
+            return Err(unauthorized("the token is not known"));
+        }
+        let digest: [u8; 32] = Sha256::digest(presented).into();
+        let token = self
+            .find(&digest)
+            .ok_or_else(|| unauthorized("the token is not known"))?;
+        let caller = self.check(token, Action::Read)?;
+        Ok((
+            Principal {
+                digest: Some(digest),
+            },
+            caller,
+        ))
+    }
+
+    /// The caller `token` is, if it allows `action`; the 403 that says why not otherwise.
+    fn check(&self, token: &Token, action: Action<'_>) -> Result<Caller, EdgeError> {
         if allows(token, &self.owners, action) {
             return Ok(Caller {
                 team: token.team.clone(),
@@ -187,14 +255,20 @@ impl AuthConfig {
         let presented = bearer_token(value)
             .ok_or_else(|| unauthorized("the Authorization header is not a Bearer token"))?;
         let digest: [u8; 32] = Sha256::digest(presented).into();
-        // Every digest is compared, whichever matches: no early exit to time.
+        self.find(&digest)
+            .ok_or_else(|| unauthorized("the token is not known"))
+    }
+
+    /// The configured token of `digest`. Every digest is compared, whichever matches: no
+    /// early exit to time.
+    fn find(&self, digest: &[u8; 32]) -> Option<&Token> {
         let mut found = None;
         for token in &self.tokens {
-            if bool::from(token.digest.ct_eq(&digest)) {
+            if bool::from(token.digest.ct_eq(digest)) {
                 found = Some(token);
             }
         }
-        found.ok_or_else(|| unauthorized("the token is not known"))
+        found
     }
 }
 

@@ -10,12 +10,12 @@
 //!   here (`GET` reads, anything else changes `name`), answered by `traffic/admin.rs`
 
 use http_body_util::{BodyExt as _, Limited};
-use hyper::{Method, StatusCode, body::Incoming};
+use hyper::{Method, StatusCode};
 use semver::Version;
 use serde::Deserialize;
 
 use super::{Action, operations::Operation};
-use crate::error_response::EdgeError;
+use crate::error_response::{EdgeError, RequestBody};
 
 /// Largest body of a control request: `{"version": "..."}` needs far less.
 pub const MAX_BODY_BYTES: usize = 4096;
@@ -65,7 +65,7 @@ impl Route {
 
 impl Pending {
     /// The operation, with the body read (at most [`MAX_BODY_BYTES`]) if it needs one.
-    pub async fn complete(self, body: Incoming) -> Result<Operation, EdgeError> {
+    pub async fn complete(self, body: impl RequestBody) -> Result<Operation, EdgeError> {
         match self {
             Self::Ready(operation) => Ok(operation),
             Self::Pin { module } => {
@@ -221,7 +221,7 @@ struct PinBody {
     version: String,
 }
 
-async fn read_version(body: Incoming) -> Result<Version, EdgeError> {
+async fn read_version(body: impl RequestBody) -> Result<Version, EdgeError> {
     let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {

@@ -4,14 +4,14 @@
 //! refusal is a JSON error with a status that says whose mistake it is.
 
 use http_body_util::{BodyExt as _, Limited};
-use hyper::{Method, Request, Response, StatusCode, body::Incoming};
+use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, de::DeserializeOwned};
 
 use super::{
     CanarySettings, Cause, ShadowSettings, Traffic, TrafficError, canary, judge::Criteria,
 };
 use crate::{
-    error_response::{Body, EdgeError, json_response},
+    error_response::{Body, EdgeError, RequestBody, json_response},
     registry::Registry,
     router::RoutingTable,
 };
@@ -61,7 +61,7 @@ struct ShadowRequest {
 pub async fn serve(
     traffic: &Traffic,
     registry: &Registry,
-    request: Request<Incoming>,
+    request: Request<impl RequestBody>,
 ) -> Response<Body> {
     let path = request.uri().path().to_owned();
     let rest = path.strip_prefix(PREFIX).unwrap_or_default();
@@ -240,7 +240,9 @@ fn set_shadow(
 }
 
 /// Reads a JSON body of at most 64 KiB into `T`; a 400 for anything else.
-async fn read<T: DeserializeOwned>(request: Request<Incoming>) -> Result<T, Response<Body>> {
+async fn read<T: DeserializeOwned>(
+    request: Request<impl RequestBody>,
+) -> Result<T, Response<Body>> {
     let bytes = Limited::new(request.into_body(), 64 * 1024)
         .collect()
         .await

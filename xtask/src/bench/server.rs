@@ -82,6 +82,7 @@ impl Launcher<'_> {
                 retired_limit: instance.retired_limit,
                 pin_core: self.core,
                 backends: instance.backends,
+                config_file: None,
                 output: Output::Log {
                     path: self.log,
                     rust_log: RUST_LOG,

@@ -7,7 +7,9 @@
 
 use std::{
     fs,
+    io::Write as _,
     net::SocketAddr,
+    os::unix::fs::OpenOptionsExt as _,
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -31,6 +33,23 @@ pub struct DevHost {
     pub admin: SocketAddr,
     /// The directory it watches.
     pub plugins_dir: PathBuf,
+    /// A `read` token for its admin API, when it has tokens: the demo's own, or
+    /// `FRONTDOOR_TOKEN` for a host given by flags (as `frontdoor ctl` reads it). The state
+    /// file is under `target/` and written owner-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl DevHost {
+    /// `GET path` on the admin API, with the token when there is one.
+    pub fn admin_get(&self, path: &str, timeout: Duration) -> anyhow::Result<http::Response> {
+        let authorization = self.token.as_ref().map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = authorization
+            .iter()
+            .map(|value| ("authorization", value.as_str()))
+            .collect();
+        http::get_with_headers(self.admin, path, &headers, timeout)
+    }
 }
 
 /// A host this process started, with its backends; both stop when it is dropped.
@@ -63,7 +82,14 @@ pub fn record(workspace: &Workspace, host: &DevHost) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(host).context("cannot encode the dev host")?;
     // Written under another name and renamed: a reader never sees half a file.
     let temp = path.with_extension(format!("json.{}", std::process::id()));
-    fs::write(&temp, text)
+    // Owner-only: it may hold the demo's admin token.
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
         .and_then(|()| fs::rename(&temp, &path))
         .with_context(|| format!("cannot write {}", path.display()))
 }
@@ -79,25 +105,29 @@ pub fn forget(workspace: &Workspace, pid: u32) {
 pub fn recorded(workspace: &Workspace) -> Option<DevHost> {
     let text = fs::read_to_string(state_file(workspace)).ok()?;
     let host: DevHost = serde_json::from_str(&text).ok()?;
-    (alive(host.pid) && healthy(host.admin)).then_some(host)
+    (alive(host.pid) && healthy(&host)).then_some(host)
 }
 
 /// The host given by flags; it must answer.
 pub fn given(admin: SocketAddr, listen: SocketAddr, plugins_dir: &Path) -> anyhow::Result<DevHost> {
-    if !healthy(admin) {
-        bail!("no Frontdoor admin API answers /admin/health on {admin}");
-    }
     let plugins_dir = std::path::absolute(plugins_dir)
         .with_context(|| format!("invalid plugins directory {}", plugins_dir.display()))?;
     if !plugins_dir.is_dir() {
         bail!("{} is not a directory", plugins_dir.display());
     }
-    Ok(DevHost {
+    let host = DevHost {
         pid: 0,
         listen,
         admin,
         plugins_dir,
-    })
+        token: std::env::var("FRONTDOOR_TOKEN").ok(),
+    };
+    if !healthy(&host) {
+        bail!(
+            "no Frontdoor admin API answers /admin/health on {admin} (with FRONTDOOR_TOKEN when it has tokens)"
+        );
+    }
+    Ok(host)
 }
 
 /// Starts a host over `plugins_dir` (default `<workspace>/plugins.d`) with the sample
@@ -132,6 +162,7 @@ pub fn start(
             retired_limit: None,
             pin_core: None,
             backends: &backend_flags,
+            config_file: None,
             output: host::Output::Log {
                 path: &log,
                 rust_log: "info",
@@ -144,6 +175,7 @@ pub fn start(
         listen,
         admin,
         plugins_dir,
+        token: None,
     };
     record(workspace, &dev_host)?;
     println!(
@@ -175,8 +207,9 @@ fn start_backends(binary: &Path) -> anyhow::Result<SampleBackends> {
     bail!("found no six free ports for the sample backends")
 }
 
-fn healthy(admin: SocketAddr) -> bool {
-    http::get(admin, "/admin/health", PROBE_TIMEOUT).is_ok_and(|response| response.status == 200)
+fn healthy(host: &DevHost) -> bool {
+    host.admin_get("/admin/health", PROBE_TIMEOUT)
+        .is_ok_and(|response| response.status == 200)
 }
 
 fn alive(pid: u32) -> bool {

@@ -11,6 +11,7 @@ use anyhow::{Context as _, bail};
 use cargo_metadata::semver::Version;
 use serde_json::Value;
 
+use super::DevHost;
 use crate::http;
 
 /// Between two polls of the admin API.
@@ -30,9 +31,10 @@ pub enum Verdict {
     Refused(String),
 }
 
-/// Polls `admin` until `name@version` (from `file_name`) is live or refused, or `timeout`.
+/// Polls `host`'s admin API until `name@version` (from `file_name`) is live or refused, or
+/// `timeout`.
 pub fn wait(
-    admin: SocketAddr,
+    host: &DevHost,
     name: &str,
     version: &Version,
     file_name: &str,
@@ -41,8 +43,16 @@ pub fn wait(
     let deadline = Instant::now() + timeout;
     let version = version.to_string();
     loop {
-        let response = http::get(admin, "/admin/plugins", REQUEST_TIMEOUT)
-            .with_context(|| format!("GET http://{admin}/admin/plugins failed"))?;
+        let response = host
+            .admin_get("/admin/plugins", REQUEST_TIMEOUT)
+            .with_context(|| format!("GET http://{}/admin/plugins failed", host.admin))?;
+        if response.status != 200 {
+            bail!(
+                "GET http://{}/admin/plugins answered {} (a host with admin tokens needs FRONTDOOR_TOKEN)",
+                host.admin,
+                response.status
+            );
+        }
         let plugins: Value =
             serde_json::from_slice(&response.body).context("/admin/plugins did not answer JSON")?;
         if let Some(verdict) = verdict(&plugins, name, &version, file_name) {

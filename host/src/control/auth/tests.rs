@@ -186,3 +186,69 @@ fn the_digest_is_sha256_in_lowercase_hex() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
 }
+
+#[test]
+fn a_console_login_holds_the_token_s_rights_and_nothing_more() {
+    let config = config();
+    let (tv, caller) = config.login(TV).expect("tv logs in");
+    assert_eq!(caller.team, "tv-team");
+    assert!(config.authorize_principal(&tv, Action::Read).is_ok());
+    assert!(
+        config
+            .authorize_principal(&tv, Action::Change("tv"))
+            .is_ok()
+    );
+    assert_eq!(
+        status(config.authorize_principal(&tv, Action::Change("mobile"))),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(config.authorize_principal(&tv, Action::ChangeHost)),
+        StatusCode::FORBIDDEN
+    );
+    let (reader, _) = config.login(READER).expect("a reader logs in");
+    assert_eq!(
+        status(config.authorize_principal(&reader, Action::Change("tv"))),
+        StatusCode::FORBIDDEN
+    );
+    // The digest is not shown in logs.
+    assert_eq!(format!("{tv:?}"), "Principal");
+    // A principal from another host's tokens is nobody here.
+    let mut other = AuthConfig::default();
+    assert!(other.add_token("x", &digest_hex("another-token"), &[Scope::Admin]));
+    let (stranger, _) = other.login("another-token").expect("logs in there");
+    assert_eq!(
+        status(config.authorize_principal(&stranger, Action::Read)),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[test]
+fn unknown_empty_and_odd_tokens_do_not_log_in() {
+    let config = config();
+    for token in [
+        "",
+        " ",
+        "not-a-token",
+        "tv-secret-token\u{0}",
+        &"x".repeat(2000),
+    ] {
+        assert_eq!(
+            config
+                .login(token)
+                .map(|(_, caller)| caller)
+                .err()
+                .map(|e| e.status),
+            Some(StatusCode::UNAUTHORIZED),
+            "{token:?}"
+        );
+    }
+    // Without tokens anyone (loopback only) logs in as loopback, with every right.
+    let open = AuthConfig::default();
+    let (principal, caller) = open.login("").expect("open host");
+    assert_eq!(caller.team, "loopback");
+    assert!(
+        open.authorize_principal(&principal, Action::ChangeHost)
+            .is_ok()
+    );
+}
