@@ -18,6 +18,7 @@ pub mod loader;
 pub mod logging;
 pub mod metrics;
 pub mod otel;
+pub mod recycle;
 pub mod registry;
 pub mod requests;
 pub mod router;
@@ -25,4 +26,4 @@ pub mod server;
 pub mod traffic;
 
 pub use config::HostConfig;
-pub use server::{RunningHost, start};
+pub use server::{RunningHost, start, start_with};

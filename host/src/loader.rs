@@ -41,7 +41,7 @@ pub use copies::{CopiesSetupError, CopiesStats};
 pub use error::LoadError;
 pub use host_services::{DeviceRequest, PluginIdentity, host_max_level};
 pub use library::{LoadStage, LoadedLibrary, check_interface, load_library};
-pub use load_markers::{ContentId, StateDirError};
+pub use load_markers::{ContentId, InheritedLock, StateDirError};
 pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};
 pub use probe::{Ending, ProbeFailure, child::SUBCOMMAND as PROBE_SUBCOMMAND};
 pub use setup::{Loader, LoaderSetupError};
