@@ -305,6 +305,57 @@ async fn a_request_in_flight_during_a_recycle_finishes_on_the_old_process() {
     successor.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_its_mapped_libraries_threshold_the_host_recycles_itself() {
+    let dir = TestHost::plugins_dir();
+    Fixture::Echo("1.0.0").rename_into(dir.path(), "echo-live.so");
+    let run = tempfile::tempdir().expect("run dir");
+    let pid_file = run.path().join("frontdoor.pid");
+    let mut args = pid_arg(&pid_file);
+    args.extend(
+        [
+            "--set",
+            "recycle.auto_mapped_libraries=2",
+            "--set",
+            "recycle.auto_check_secs=1",
+        ]
+        .map(Into::into),
+    );
+    let mut old = HostProcess::start(dir.path(), args, "info").await;
+    assert_eq!(get(&old.url("/echo/hello")).await.adapter(), "echo@1.0.0");
+    let load = Load::start(old.url("/echo/hello"));
+    load.wait_for_more(50).await;
+    // One library mapped: under the threshold. A swap retires it and maps a second.
+    Fixture::Echo("2.0.0").rename_into(dir.path(), "echo-live.so");
+    let old_pid = old.pid();
+    eventually("the PID file names a successor", || {
+        let named = read_pid(&pid_file);
+        async move {
+            match named {
+                Some(pid) if pid != old_pid => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    })
+    .await;
+    let successor = Successor(read_pid(&pid_file).expect("pid"));
+    assert!(old.wait_status().await.success());
+    load.wait_for_more(50).await;
+    load.finish().await;
+    // The successor maps only what it serves, so it stays under the threshold.
+    let plugins = get(&old.admin_url("/admin/plugins")).await.json();
+    assert_eq!(plugins["mapped"]["count"], 1, "{plugins}");
+    assert_eq!(plugins["retired"]["count"], 0, "{plugins}");
+    assert_eq!(get(&old.url("/echo/hello")).await.adapter(), "echo@2.0.0");
+    let log = old.log();
+    assert!(
+        log.contains("2 libraries are mapped (auto_mapped_libraries = 2)"),
+        "{log}"
+    );
+    assert_eq!(read_pid(&pid_file), Some(successor.0), "no second recycle");
+    successor.stop().await;
+}
+
 /// Device load on keep-alive connections and on new connections, every outcome counted.
 struct Load {
     stop: Arc<AtomicBool>,
