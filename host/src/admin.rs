@@ -1,5 +1,6 @@
 //! The admin listener: `GET /admin/plugins`, `/admin/backends`, `/admin/listener`,
-//! `/admin/health`, `/admin/requests[/{id}]`, `GET`/`PUT /admin/log-level`, and
+//! `/admin/health`, `/admin/requests[/{id}]`, `GET`/`PUT /admin/log-level`,
+//! `GET`/`POST /admin/recycle` (`recycle/endpoint.rs`), and
 //! `GET /metrics` (Prometheus); every request is authorized first, the control routes
 //! answered by `control.rs` and traffic plans under `/admin/adapters/{name}/canary|shadow` by
 //! `traffic/admin.rs`. `/console` is the web console (`console.rs`), which authorizes its
@@ -24,52 +25,29 @@ use crate::{
     loader::CopiesStats,
     logging::LogControl,
     metrics::Exposition,
+    recycle::{self, Recycler},
     registry::{Registry, Snapshot},
     requests::{Insight, endpoints as requests},
     server::Listeners,
 };
 
+/// What the admin API serves from: every part of the host it shows or changes.
 pub struct Admin {
-    registry: Arc<Registry>,
-    backends: Arc<Backends>,
-    listeners: Arc<Listeners>,
-    log_control: Option<Arc<LogControl>>,
+    pub registry: Arc<Registry>,
+    pub backends: Arc<Backends>,
+    pub listeners: Arc<Listeners>,
+    pub log_control: Option<Arc<LogControl>>,
     /// Authorizes every request and answers the control routes (`control.rs`).
-    control: Arc<Control>,
-    exposition: Arc<Exposition>,
-    insight: Arc<Insight>,
-    /// The web console, when the host serves one (`with_console`).
-    console: Option<Arc<Console>>,
+    pub control: Arc<Control>,
+    pub exposition: Arc<Exposition>,
+    pub insight: Arc<Insight>,
+    /// `GET`/`POST /admin/recycle`.
+    pub recycler: Arc<Recycler>,
+    /// The web console, when the host serves one.
+    pub console: Option<Arc<Console>>,
 }
 
 impl Admin {
-    pub fn new(
-        registry: Arc<Registry>,
-        backends: Arc<Backends>,
-        listeners: Arc<Listeners>,
-        log_control: Option<Arc<LogControl>>,
-        control: Arc<Control>,
-        exposition: Arc<Exposition>,
-        insight: Arc<Insight>,
-    ) -> Self {
-        Self {
-            registry,
-            backends,
-            listeners,
-            log_control,
-            control,
-            exposition,
-            insight,
-            console: None,
-        }
-    }
-
-    /// Serves `console` under `/console`.
-    pub fn with_console(mut self, console: Arc<Console>) -> Self {
-        self.console = Some(console);
-        self
-    }
-
     pub async fn serve(&self, request: Request<Incoming>) -> Response<Body> {
         // The console authorizes by session, through the same control plane (`console.rs`).
         if let Some(console) = &self.console
@@ -146,6 +124,9 @@ impl Admin {
                     "use GET",
                 )
                 .into_response()
+            }
+            (_, "/admin/recycle") => {
+                recycle::endpoint::serve(&self.recycler, &self.control, request).await
             }
             (&Method::GET, "/metrics") => self.exposition.response(),
             (_, "/metrics") => EdgeError::new(

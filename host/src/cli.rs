@@ -1,4 +1,5 @@
-//! The `frontdoor` command line: parse, set up logging, serve until SIGINT or SIGTERM.
+//! The `frontdoor` command line: parse, set up logging, serve until SIGINT or SIGTERM or
+//! until a recycle (SIGUSR2, `POST /admin/recycle`) handed over to a successor.
 //!
 //! Lives in the library so the integration tests can build the very same binary.
 
@@ -11,6 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::{
     config::ServeArgs,
     logging::{LogControl, LogFormat},
+    recycle::{self, handover::Step},
 };
 
 #[derive(Debug, Parser)]
@@ -116,25 +118,142 @@ fn init_probe_logging() {
 }
 
 async fn serve(args: ServeArgs, log_control: Arc<LogControl>) -> anyhow::Result<()> {
+    // A successor takes its sockets first: if it cannot serve, its predecessor hears why.
+    let handover = match recycle::handover::socket_from_env() {
+        Some(path) => Some(take_over(&path).await?),
+        None => None,
+    };
+    let (inherited, mut steps) = match handover {
+        Some((inherited, steps)) => (Some(inherited), Some(steps)),
+        None => (None, None),
+    };
+    let started = start_host(args, log_control, inherited).await;
+    let (host, pid_file) = match started {
+        Ok(started) => started,
+        Err(error) => {
+            if let Some(steps) = &mut steps {
+                let reason = format!("{error:#}");
+                let _ = steps.send(&Step::Failed { reason }).await;
+            }
+            return Err(error);
+        }
+    };
+    if let Some(mut steps) = steps {
+        // Ready: loaded, warmed up, state restored. Accept only once the predecessor says
+        // go; if it does not (it gave up on this process, or died), leave.
+        let pid = std::process::id();
+        let go = async {
+            steps.send(&Step::Ready { pid }).await?;
+            match steps.receive().await? {
+                Step::Go => Ok(()),
+                other => Err(std::io::Error::other(format!("unexpected step {other:?}"))),
+            }
+        }
+        .await;
+        if let Err(error) = go {
+            tracing::error!(%error, "the previous host did not hand over; stopping");
+            host.shutdown().await;
+            anyhow::bail!("the previous host did not hand over: {error}");
+        }
+        host.begin_accepting();
+        write_pid_file(pid_file.as_deref());
+        if let Err(error) = steps.send(&Step::Accepting).await {
+            // This process accepts already: serving is right whatever the predecessor does.
+            tracing::warn!(%error, "cannot tell the previous host that this one accepts");
+        }
+        tracing::info!(predecessor_pid = ?host.recycler.view().predecessor_pid, "took over from the previous host");
+    } else {
+        host.begin_accepting();
+        write_pid_file(pid_file.as_deref());
+    }
+    let handed_over = wait_for_stop(&host).await?;
+    match handed_over {
+        Some(successor) => {
+            tracing::info!(
+                successor_pid = successor,
+                "handed over; finishing in-flight requests"
+            );
+            host.hand_over().await;
+        }
+        None => {
+            tracing::info!("stop signal received; finishing in-flight requests");
+            host.shutdown().await;
+        }
+    }
+    if let Some(path) = &pid_file {
+        recycle::pid_file::remove_if_mine(path, std::process::id());
+    }
+    Ok(())
+}
+
+/// Resolves the configuration and starts the host; returns it with its PID file.
+async fn start_host(
+    args: ServeArgs,
+    log_control: Arc<LogControl>,
+    inherited: Option<recycle::Inherited>,
+) -> anyhow::Result<(crate::RunningHost, Option<PathBuf>)> {
     let mut config = args.resolve()?;
     config.log_control = Some(log_control);
     // The probe is this very binary. /proc/self/exe (what `std::env::current_exe` reads) is
     // exec'd as is: it is the running image even after an upgrade replaced or removed the
-    // file at its path, so host and probe always run the same code.
+    // file at its path, so host and probe always run the same code. A recycle's successor
+    // runs it too, unless it is given another binary.
     config.artifacts.probe_binary = Some(PathBuf::from("/proc/self/exe"));
-    let host = crate::start(config).await?;
-    wait_for_stop_signal().await?;
-    tracing::info!("stop signal received; finishing in-flight requests");
-    host.shutdown().await;
-    Ok(())
+    config.relaunch = Some(recycle::Relaunch {
+        binary: PathBuf::from("/proc/self/exe"),
+        args: std::env::args_os().skip(1).collect(),
+    });
+    let pid_file = config.pid_file.clone();
+    let host = crate::start_with(config, inherited).await?;
+    Ok((host, pid_file))
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
+/// The successor's side before it starts: connect to the handover socket and receive the
+/// listening sockets and the state directory's lock.
+async fn take_over(
+    path: &std::path::Path,
+) -> anyhow::Result<(recycle::Inherited, recycle::handover::Steps)> {
+    let path = path.to_owned();
+    let received = tokio::task::spawn_blocking(move || {
+        recycle::handover::receive_descriptors(&path, std::time::Duration::from_secs(30))
+            .with_context(|| format!("cannot take over through {}", path.display()))
+    })
+    .await
+    .context("the handover task panicked")??;
+    let (inherited, stream) = received;
+    let steps = recycle::handover::Steps::new(stream).context("cannot use the handover socket")?;
+    Ok((inherited, steps))
+}
+
+fn write_pid_file(path: Option<&std::path::Path>) {
+    if let Some(path) = path
+        && let Err(error) = recycle::pid_file::write(path, std::process::id())
+    {
+        // Serving matters more than the file; supervisors reading it see the old pid.
+        tracing::error!(%error, "cannot write the PID file");
+    }
+}
+
+/// Serves until SIGTERM or SIGINT (`None`) or until a recycle handed over (the successor's
+/// pid). SIGUSR2 starts a recycle, as nginx's binary upgrade does.
+async fn wait_for_stop(host: &crate::RunningHost) -> anyhow::Result<Option<u32>> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
+    let mut user2 = signal(SignalKind::user_defined2()).context("cannot listen for SIGUSR2")?;
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => return Ok(None),
+            _ = interrupt.recv() => return Ok(None),
+            successor = host.recycler.handed_over() => return Ok(Some(successor)),
+            _ = user2.recv() => {
+                let recycler = host.recycler.clone();
+                tokio::spawn(async move {
+                    // The outcome is logged, counted and shown by the recycler.
+                    if let Err(error) = recycler.recycle(recycle::Trigger::Signal, None).await {
+                        tracing::warn!(%error, "SIGUSR2: no recycle");
+                    }
+                });
+            }
+        }
     }
-    Ok(())
 }

@@ -18,6 +18,7 @@ use crate::{
     loader::ArtifactsConfig,
     logging::LogFormat,
     otel::{TelemetryConfig, TelemetryFileConfig},
+    recycle::{RecycleConfig, RecycleFileConfig, Relaunch},
     server::{ListenerConfig, ListenerConfigError, ListenerFileConfig},
     traffic::{TrafficConfig, TrafficFileConfig},
 };
@@ -71,6 +72,13 @@ pub struct HostConfig {
     /// its init hook reads (`{}` for an adapter without one). Read at start: a change takes
     /// effect for the versions loaded by the next host.
     pub adapter_configs: std::collections::BTreeMap<String, String>,
+    /// Handing the listening sockets to a fresh process (`[recycle]`).
+    pub recycle: RecycleConfig,
+    /// How to start a successor: set by the binary (its own path and arguments). `None`:
+    /// this host cannot recycle (a host embedded in another program).
+    pub relaunch: Option<Relaunch>,
+    /// The file naming the serving process's pid, written once it accepts.
+    pub pid_file: Option<PathBuf>,
 }
 
 impl HostConfig {
@@ -97,6 +105,9 @@ impl HostConfig {
             admin_auth: AuthConfig::default(),
             telemetry: TelemetryConfig::default(),
             adapter_configs: std::collections::BTreeMap::new(),
+            recycle: RecycleConfig::default(),
+            relaunch: None,
+            pid_file: None,
         }
     }
 }
@@ -151,6 +162,10 @@ pub struct ServeArgs {
     /// (`backends.catalog.timeout_ms=200`); repeatable; env: comma-separated.
     #[arg(long = "set", env = "FRONTDOOR_SET", value_delimiter = ',', value_parser = parse_setting)]
     pub set: Vec<(String, String)>,
+    /// Write the serving process's pid here once it accepts; a recycle's successor replaces
+    /// it, so it always names the process that serves.
+    #[arg(long, env = "FRONTDOOR_PID_FILE")]
+    pub pid_file: Option<PathBuf>,
     /// Log lines as text for people or as one JSON object per line [default: text].
     #[arg(long, env = "FRONTDOOR_LOG_FORMAT", value_enum, default_value_t)]
     pub log_format: LogFormat,
@@ -206,6 +221,9 @@ struct FileConfig {
     telemetry: TelemetryFileConfig,
     #[serde(default)]
     adapters: std::collections::BTreeMap<String, AdapterFileConfig>,
+    #[serde(default)]
+    recycle: RecycleFileConfig,
+    pid_file: Option<PathBuf>,
 }
 
 /// `[adapters.NAME]`: settings of one adapter, by its name.
@@ -363,6 +381,8 @@ impl ServeArgs {
         config.admin_auth = file.admin_auth.resolve().map_err(ConfigError::Invalid)?;
         config.telemetry = file.telemetry.resolve().map_err(ConfigError::Invalid)?;
         config.adapter_configs = adapter_configs(file.adapters).map_err(ConfigError::Invalid)?;
+        config.recycle = file.recycle.resolve().map_err(ConfigError::Invalid)?;
+        config.pid_file = self.pid_file.clone().or(file.pid_file);
         config.backends = file
             .backends
             .into_iter()

@@ -21,7 +21,10 @@ pub mod view;
 
 use std::{
     path::Path,
-    sync::{Arc, Mutex, MutexGuard, OnceLock, Weak},
+    sync::{
+        Arc, Mutex, MutexGuard, OnceLock, Weak,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use anyhow::Context as _;
@@ -50,6 +53,9 @@ pub struct Control {
     audit: AuditLog,
     /// Canaries and shadows, attached once both exist (`attach_traffic`).
     traffic: OnceLock<Arc<Traffic>>,
+    /// Set while a recycle runs: the successor has read the state file, so a change made
+    /// here now would be lost with this process.
+    changes_held: AtomicBool,
 }
 
 impl Control {
@@ -81,6 +87,7 @@ impl Control {
             state: Mutex::new(state),
             audit,
             traffic: OnceLock::new(),
+            changes_held: AtomicBool::new(false),
         })
     }
 
@@ -205,6 +212,30 @@ impl Control {
         }
     }
 
+    /// Holds (`true`) or lets through (`false`) operators' changes: 409 while held.
+    pub fn hold_changes(&self, held: bool) {
+        // Taken so that a change being applied is saved before this returns.
+        let _state = self.lock();
+        self.changes_held.store(held, Ordering::SeqCst);
+    }
+
+    /// The refusal of a change while a recycle runs.
+    pub(crate) fn refuse_if_held(&self) -> Result<(), EdgeError> {
+        if self.changes_held.load(Ordering::SeqCst) {
+            return Err(EdgeError::new(
+                StatusCode::CONFLICT,
+                "recycle in progress",
+                "a recycle is in progress; make the change again once it ends (on the new process if it succeeds)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The audit log, for changes made outside the control routes (a recycle).
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
     /// The state as saved now.
     pub fn state(&self) -> ControlState {
         self.lock().clone()
@@ -269,6 +300,9 @@ impl Control {
             )
             .into_response();
         };
+        if change && let Err(refused) = self.refuse_if_held() {
+            return refused.into_response();
+        }
         let action = traffic_action(request.method(), request.uri().path());
         let before = change.then(|| traffic_section(&traffic.snapshot(), name));
         let response = traffic::admin::serve(traffic, &self.registry, request).await;

@@ -19,6 +19,7 @@ pub mod loader;
 pub mod logging;
 pub mod metrics;
 pub mod otel;
+pub mod recycle;
 pub mod registry;
 pub mod requests;
 pub mod router;
@@ -26,4 +27,4 @@ pub mod server;
 pub mod traffic;
 
 pub use config::HostConfig;
-pub use server::{RunningHost, start};
+pub use server::{RunningHost, start, start_with};

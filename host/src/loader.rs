@@ -43,7 +43,7 @@ pub use error::LoadError;
 pub use host_services::{DeviceRequest, PluginIdentity, host_max_level};
 pub use init_hook::InitError;
 pub use library::{LoadStage, LoadedLibrary, check_interface, load_library};
-pub use load_markers::{ContentId, StateDirError};
+pub use load_markers::{ContentId, InheritedLock, StateDirError};
 pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};
 pub use probe::{Ending, ProbeFailure, child::SUBCOMMAND as PROBE_SUBCOMMAND};
 pub use setup::{Loader, LoaderSetupError};

@@ -14,6 +14,7 @@ mod encode;
 mod exposition;
 mod histogram;
 mod listeners;
+mod recycles;
 mod requests;
 mod versions;
 
@@ -32,6 +33,8 @@ pub use requests::{
 pub struct HostMetrics {
     unrouted: UnroutedCounters,
     reloads: LatencyHistogram,
+    /// Recycles this process started, by outcome (the recycler counts them).
+    pub recycles: std::sync::Arc<crate::recycle::RecycleCounters>,
 }
 
 impl Default for HostMetrics {
@@ -39,6 +42,7 @@ impl Default for HostMetrics {
         Self {
             unrouted: UnroutedCounters::default(),
             reloads: LatencyHistogram::new(&RELOAD_BOUNDS_NS),
+            recycles: std::sync::Arc::default(),
         }
     }
 }

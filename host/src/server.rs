@@ -15,7 +15,7 @@ mod refusal;
 mod stats;
 mod tracked_io;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
@@ -36,9 +36,10 @@ use crate::{
     control::{self, Control},
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
-    loader::{Loader, LoaderConfig, WarmupServices},
+    loader::{InheritedLock, Loader, LoaderConfig, WarmupServices},
     metrics::{Exposition, HostMetrics},
     otel::Exporter,
+    recycle::{self, Inherited, Recycler, RecyclerParts},
     registry::{Registry, RegistryConfig},
     requests::Insight,
     traffic::Traffic,
@@ -57,11 +58,19 @@ pub struct RunningHost {
     monitor: Monitor,
     /// Runs the futures of versions that blocked a device worker.
     isolation: IsolationRuntime,
-    shutdown: watch::Sender<bool>,
+    shutdown: watch::Sender<Option<Duration>>,
     device: JoinHandle<()>,
     admin: AdminThread,
     /// The span exporter, when `[telemetry] otlp_endpoint` is set.
     exporter: Option<Exporter>,
+    /// Opens both accept loops (at once, or once a successor's predecessor said go).
+    accepting: watch::Sender<bool>,
+    /// Hands the listening sockets to a fresh process.
+    pub recycler: Arc<Recycler>,
+    /// In-flight requests' time at shutdown...
+    grace: Duration,
+    /// ...and once handed over to a successor.
+    recycle_grace: Duration,
 }
 
 /// The runtime that runs the futures of versions that blocked a device worker. Dropping a
@@ -89,7 +98,31 @@ impl Drop for IsolationRuntime {
 
 /// Loads the plugins directory, binds both listeners and starts serving.
 pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
+    let host = start_with(config, None).await?;
+    host.begin_accepting();
+    Ok(host)
+}
+
+/// [`start`] for a recycle's successor too: with `inherited`, the host serves the listening
+/// sockets and takes over the state directory's lock a predecessor handed over, and accepts
+/// only after [`RunningHost::begin_accepting`]. Without, it binds its own, and accepts on
+/// the same call.
+pub async fn start_with(
+    config: HostConfig,
+    inherited: Option<Inherited>,
+) -> anyhow::Result<RunningHost> {
     control::check_listen(&config.admin_auth, config.admin_listen)?;
+    let (inherited_listeners, inherited_lock) = match inherited {
+        Some(inherited) => (
+            Some((inherited.device, inherited.admin)),
+            Some(InheritedLock {
+                file: inherited.state_lock,
+                predecessor_pid: inherited.parent_pid,
+            }),
+        ),
+        None => (None, None),
+    };
+    let predecessor = inherited_lock.as_ref().map(|lock| lock.predecessor_pid);
     std::fs::create_dir_all(&config.plugins_dir).with_context(|| {
         format!(
             "cannot create plugins directory {}",
@@ -98,11 +131,14 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
     })?;
     watchdog::ensure_running();
     let (notices, monitor_inbox) = monitor::channel();
-    let loader = Loader::new(LoaderConfig {
-        artifacts: config.artifacts.clone(),
-        copies_parent: config.copies_dir.clone(),
-        state_dir: config.state_dir.clone(),
-    })
+    let loader = Loader::taking_over(
+        LoaderConfig {
+            artifacts: config.artifacts.clone(),
+            copies_parent: config.copies_dir.clone(),
+            state_dir: config.state_dir.clone(),
+        },
+        inherited_lock,
+    )
     .context("cannot set up the artifact loader")?;
     // Before the registry: warm-ups call backends, from the first load on.
     let backends = Arc::new(Backends::new(config.backends.clone())?);
@@ -155,14 +191,37 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         .context("initial load panicked")?
         .with_context(|| format!("cannot read plugins directory {}", plugins_dir.display()))?;
 
-    let device_listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let admin_listener = std::net::TcpListener::bind(config.admin_listen)
-        .with_context(|| format!("cannot listen on {} (admin)", config.admin_listen))?;
+    let (device_listener, admin_listener) = match inherited_listeners {
+        Some((device, admin)) => {
+            device.set_nonblocking(true)?;
+            (
+                TcpListener::from_std(device).context("cannot serve the inherited listener")?,
+                admin,
+            )
+        }
+        None => (
+            TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?,
+            std::net::TcpListener::bind(config.admin_listen)
+                .with_context(|| format!("cannot listen on {} (admin)", config.admin_listen))?,
+        ),
+    };
     let device_addr = device_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
-    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (shutdown, shutdown_rx) = watch::channel(None);
+    let (accepting, accepting_rx) = watch::channel(false);
+    // Held for the life of the host, for a successor.
+    let descriptors = recycle::Descriptors {
+        device: rustix::io::fcntl_dupfd_cloexec(&device_listener, 0)
+            .context("cannot duplicate the device listener")?,
+        admin: rustix::io::fcntl_dupfd_cloexec(&admin_listener, 0)
+            .context("cannot duplicate the admin listener")?,
+        state_lock: registry
+            .loader()
+            .share_state_lock()
+            .context("cannot duplicate the state directory's lock")?,
+    };
 
     let limits = Arc::new(config.listener.clone());
     let listeners = Arc::new(Listeners {
@@ -227,6 +286,19 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         metrics.clone(),
         insight.clone(),
     ));
+    let recycler = {
+        let control = control.clone();
+        Arc::new(Recycler::new(RecyclerParts {
+            config: config.recycle.clone(),
+            relaunch: config.relaunch.clone(),
+            descriptors,
+            state_dir: config.state_dir.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            counters: metrics.recycles.clone(),
+            predecessor,
+            on_progress: Box::new(move |running| control.hold_changes(running)),
+        }))
+    };
     let exposition = Arc::new(Exposition::new(
         registry.clone(),
         backends.clone(),
@@ -243,19 +315,17 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         insight.clone(),
         history,
     ));
-    let admin = Arc::new(
-        Admin::new(
-            registry.clone(),
-            backends,
-            listeners.clone(),
-            config.log_control.clone(),
-            control,
-            exposition,
-            insight,
-        )
-        .with_console(console),
-    );
-    let grace = config.shutdown_grace;
+    let admin = Arc::new(Admin {
+        registry: registry.clone(),
+        backends,
+        listeners: listeners.clone(),
+        log_control: config.log_control.clone(),
+        control,
+        exposition,
+        insight,
+        recycler: recycler.clone(),
+        console: Some(console),
+    });
     let admin = admin_thread::spawn(
         admin_listener,
         move |request| {
@@ -264,8 +334,8 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         },
         limits.clone(),
         listeners.admin.clone(),
+        accepting_rx.clone(),
         shutdown_rx.clone(),
-        grace,
     )
     .context("cannot start the admin thread")?;
     let device = tokio::spawn(accept_loop(
@@ -276,9 +346,12 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         },
         limits,
         listeners.device.clone(),
+        accepting_rx,
         shutdown_rx,
-        grace,
     ));
+    if config.relaunch.is_some() {
+        recycle::spawn_auto(&recycler, registry.clone());
+    }
     tracing::info!(%device_addr, %admin_addr, plugins_dir = %config.plugins_dir.display(), "frontdoor serving");
     Ok(RunningHost {
         device_addr,
@@ -292,13 +365,34 @@ pub async fn start(config: HostConfig) -> anyhow::Result<RunningHost> {
         device,
         admin,
         exporter,
+        accepting,
+        recycler,
+        grace: config.shutdown_grace,
+        recycle_grace: config.recycle.grace.unwrap_or(config.shutdown_grace),
     })
 }
 
 impl RunningHost {
+    /// Starts accepting on both listeners (a no-op for a host [`start`] returned).
+    pub fn begin_accepting(&self) {
+        self.accepting.send_replace(true);
+    }
+
     /// Stops accepting, lets in-flight requests finish (up to the grace period), removes
     /// the private copies the host made and unlocks its state directory.
     pub async fn shutdown(self) {
+        let grace = self.grace;
+        self.shutdown_within(grace).await;
+    }
+
+    /// [`RunningHost::shutdown`] of a host that handed over to a successor: the grace
+    /// period is `[recycle] grace_secs`; the state directory stays locked by the successor.
+    pub async fn hand_over(self) {
+        let grace = self.recycle_grace;
+        self.shutdown_within(grace).await;
+    }
+
+    async fn shutdown_within(self, grace: Duration) {
         let deployer = self.deployer;
         let monitor = self.monitor;
         let _ = tokio::task::spawn_blocking(move || {
@@ -307,7 +401,7 @@ impl RunningHost {
         })
         .await;
         self.traffic.stop();
-        let _ = self.shutdown.send(true);
+        let _ = self.shutdown.send(Some(grace));
         let device = async {
             if let Err(error) = self.device.await {
                 tracing::error!(%error, "the device accept loop failed");

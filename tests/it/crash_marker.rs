@@ -42,7 +42,12 @@ async fn a_file_that_killed_the_host_is_refused_at_the_next_start_until_it_chang
         "{status}: {first_log}"
     );
     assert!(
-        state.path().join(format!("loading/{FILE}.json")).exists(),
+        // Markers are named by their writer's pid (a recycle's two processes share the
+        // directory).
+        state
+            .path()
+            .join(format!("loading/{FILE}.{}.json", first.pid()))
+            .exists(),
         "the marker written before dlopen survived the host"
     );
 
@@ -84,7 +89,16 @@ async fn a_file_that_killed_the_host_is_refused_at_the_next_start_until_it_chang
         }
     })
     .await;
-    assert!(!state.path().join(format!("loading/{FILE}.json")).exists());
+    let markers: Vec<_> = std::fs::read_dir(state.path().join("loading"))
+        .expect("markers")
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&format!("{FILE}.")))
+        .collect();
+    assert!(
+        markers.is_empty(),
+        "the dead host's marker is gone: {markers:?}"
+    );
 
     second.terminate();
     let status = second.wait_exit().await;

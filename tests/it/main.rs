@@ -22,6 +22,7 @@ mod listener;
 mod load_containment;
 mod log_level;
 mod metrics;
+mod recycle;
 mod requests;
 mod serving;
 mod shared_modules;

@@ -3,9 +3,12 @@
 //! host (`/static-bench/`), a profile of W1, W3 (fan-out: ten parallel calls to a sample
 //! backend answering after 5 ms, against that 5 ms ideal, on the same host), W2 under a
 //! 50/50 canary and under a 10 % shadow (each against the static handler, on a host holding
-//! both adapter builds), R1 (reload under load), and the cost of a shared-module call (the host's `module_call` benchmark, not with
+//! both adapter builds), R1 (reload under load), the recycle run (W2 at full load while the
+//! host hands its sockets to a fresh process again and again; RSS fresh, after swaps and after
+//! a recycle), and the cost of a shared-module call (the host's `module_call` benchmark, not with
 //! `--quick`). Prints a table and writes `target/bench/latest.json`; fails when any request
-//! or W3 backend call failed, or a canary or shadow routed nothing, never on timing.
+//! or W3 backend call failed, a recycle failed, or a canary or shadow routed nothing, never on
+//! timing.
 //!
 //! Placement on two cores or more: the hosts and the module-call benchmark on core 0; wrk,
 //! perf, xtask and the sample backends on core 1.
@@ -13,7 +16,7 @@
 //! `target/bench/` holds `latest.json`, `host.log` (both host instances, `RUST_LOG=warn`),
 //! the `w1-*.perf.{data,txt}` profiles, and `work/`: the adapter builds and plugins
 //! directories of the last run, wiped at every start. The hosts make their private copies
-//! directories under `work/copies`, `work/traffic-copies` and `work/r1-copies`; the W1/W2/W3 host runs with
+//! directories under `work/copies`, `work/traffic-copies`, `work/r1-copies` and `work/recycle-copies`; the W1/W2/W3 host runs with
 //! `--keep-copies` when it is profiled, so perf resolves the adapter's symbols through the
 //! copy's name; each host removes its copies when it stops.
 
@@ -23,6 +26,7 @@ mod module_call;
 mod pinning;
 mod procfs;
 mod profile;
+mod recycle;
 mod reload;
 mod report;
 mod server;
@@ -47,6 +51,7 @@ use artifacts::BENCH_PACKAGE;
 use module_call::ModuleCall;
 use pinning::Pinning;
 use profile::Profile;
+use recycle::RecycleConfig;
 use reload::ReloadConfig;
 use report::{Entry, HostSetup, LoadGenerator, Report};
 use server::{Instance, Launcher};
@@ -75,6 +80,8 @@ pub struct Plan {
     /// Length of R1's steady-state run, and of its run with swaps.
     pub reload_secs: u64,
     pub swaps: usize,
+    /// Recycles of the host under load in the recycle run.
+    pub recycles: usize,
     /// Length of each W1 perf recording; `None` skips profiling.
     pub profile_secs: Option<u64>,
 }
@@ -86,6 +93,7 @@ const FULL: Plan = Plan {
     warmup_secs: 1,
     reload_secs: 10,
     swaps: 100,
+    recycles: 20,
     profile_secs: Some(3),
 };
 
@@ -96,6 +104,7 @@ const QUICK: Plan = Plan {
     warmup_secs: 1,
     reload_secs: 4,
     swaps: 20,
+    recycles: 3,
     profile_secs: None,
 };
 
@@ -186,6 +195,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         plan: &plan,
         work_dir: &work_dir,
     })?;
+    let recycle = recycle::run(&RecycleConfig {
+        launcher: &launcher,
+        artifacts: &artifacts,
+        wrk: &wrk,
+        plan: &plan,
+        work_dir: &work_dir,
+    })?;
     remove_copies(&work_dir);
     // Last, when no host is left on its core.
     let module_call = match &module_call_build {
@@ -215,6 +231,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         traffic,
         profile,
         reload,
+        recycle,
         module_call,
         plan,
         failures: Vec::new(),
@@ -237,7 +254,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 /// The parents of the hosts' copies directories; a host killed before its shutdown leaves
 /// its copies behind. Best effort.
 fn remove_copies(work_dir: &Path) {
-    for dir in ["copies", "traffic-copies", "r1-copies"] {
+    for dir in ["copies", "traffic-copies", "r1-copies", "recycle-copies"] {
         let _ = fs::remove_dir_all(work_dir.join(dir));
     }
 }

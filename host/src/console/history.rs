@@ -55,11 +55,12 @@ struct Track {
 }
 
 impl History {
-    /// Samples every [`SAMPLE_EVERY`] until `shutdown` turns true (or its sender is gone).
+    /// Samples every [`SAMPLE_EVERY`] until `shutdown` carries the host's grace period (or
+    /// its sender is gone).
     pub async fn run(
         self: Arc<Self>,
         registry: Arc<Registry>,
-        mut shutdown: watch::Receiver<bool>,
+        mut shutdown: watch::Receiver<Option<std::time::Duration>>,
     ) {
         let mut ticks = tokio::time::interval(SAMPLE_EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -67,7 +68,7 @@ impl History {
             tokio::select! {
                 _ = ticks.tick() => self.sample(&registry),
                 changed = shutdown.changed() => {
-                    if changed.is_err() || *shutdown.borrow() {
+                    if changed.is_err() || shutdown.borrow().is_some() {
                         return;
                     }
                 }

@@ -73,6 +73,9 @@ impl Control {
         operation: Operation,
     ) -> Result<serde_json::Value, EdgeError> {
         let mut state = self.lock();
+        // Under the lock that `hold_changes` takes: a change is either saved before a
+        // successor reads the state file or refused.
+        self.refuse_if_held()?;
         let snapshot = self.registry.snapshot();
         let kind = operation.kind();
         let reports: Vec<&VersionReport> = versions_of(&snapshot, name, kind).collect();

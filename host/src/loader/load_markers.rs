@@ -1,12 +1,17 @@
 //! Durable markers of loads in progress, so a host that died while opening a library
 //! refuses that file at its next start instead of dying again (a crash loop).
 //!
-//! Before the host `dlopen`s a library it writes `<state_dir>/loading/<file name>.json`
+//! Before the host `dlopen`s a library it writes `<state_dir>/loading/<file name>.<pid>.json`
 //! (fsynced, and its directory too), and removes it once `dlopen` and the plugin's init
 //! returned. A marker found at start-up was left by a host that died in between: its file,
 //! as long as it is the very same file (device, inode, size, modification time), is refused
 //! with the reason. A changed file is loaded again. The state directory is locked
-//! (`<state_dir>/lock`) for the life of the host, so a marker is never one of a live host.
+//! (`<state_dir>/lock`) for the life of the host, so a marker is never one of a live host,
+//! with one exception: during a recycle the old host and its successor share the lock (the
+//! successor inherits its open file description) and both load from the same directory.
+//! Markers carry the writer's pid in their name, so the two never touch each other's, and
+//! the successor skips those of the host that handed over (alive: it is talking to it). A
+//! marker of any other pid belongs to a host that is gone: the lock admits only the two.
 
 use std::{
     collections::HashMap,
@@ -31,6 +36,8 @@ pub enum StateDirError {
         "the state directory {path} is in use by another frontdoor host; give each host its own state_dir"
     )]
     InUse { path: PathBuf },
+    #[error("the lock handed over by the previous host is not {path}")]
+    NotOurLock { path: PathBuf },
 }
 
 /// The content identity of a file as far as the file system tells: another build renamed
@@ -87,8 +94,20 @@ pub struct LoadMarkers {
     loading_dir: PathBuf,
     /// Held (and locked) for the life of the host; dropped by [`LoadMarkers::close`].
     lock: Mutex<Option<File>>,
-    /// Markers left by a host that died, by source path.
-    crashed: Mutex<HashMap<PathBuf, Marker>>,
+    /// Markers left by a host that died, by source path, with the marker files that say
+    /// so (two dead hosts may have left one each).
+    crashed: Mutex<HashMap<PathBuf, (Marker, Vec<PathBuf>)>>,
+    /// This process: the pid in the names of its markers.
+    pid: u32,
+}
+
+/// The lock a successor inherits from the host that handed over to it.
+#[derive(Debug)]
+pub struct InheritedLock {
+    /// The open file description locked by the predecessor (shared by both processes).
+    pub file: File,
+    /// The predecessor, alive while this host starts: its markers are not crashes.
+    pub predecessor_pid: u32,
 }
 
 /// A marker on disk for one load in progress; removed when dropped (the load returned).
@@ -97,8 +116,9 @@ pub(super) struct InProgress {
 }
 
 impl LoadMarkers {
-    /// Locks `state_dir` (created when missing) and reads the markers a dead host left.
-    pub fn open(state_dir: &Path) -> Result<Self, StateDirError> {
+    /// Locks `state_dir` (created when missing), or takes over the lock a predecessor
+    /// handed over, and reads the markers a dead host left.
+    pub fn open(state_dir: &Path, inherited: Option<InheritedLock>) -> Result<Self, StateDirError> {
         let io_error = |path: &Path| {
             let path = path.to_owned();
             move |source| StateDirError::Io { path, source }
@@ -110,12 +130,28 @@ impl LoadMarkers {
             .create(&loading_dir)
             .map_err(io_error(&loading_dir))?;
         let lock_path = state_dir.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_error(&lock_path))?;
+        let (lock, predecessor) = match inherited {
+            Some(inherited) => {
+                // The inherited descriptor must be this directory's lock file, or the
+                // directory would be used unlocked.
+                let ours = fs::metadata(&lock_path).map_err(io_error(&lock_path))?;
+                let theirs = inherited.file.metadata().map_err(io_error(&lock_path))?;
+                if (ours.dev(), ours.ino()) != (theirs.dev(), theirs.ino()) {
+                    return Err(StateDirError::NotOurLock { path: lock_path });
+                }
+                (inherited.file, Some(inherited.predecessor_pid))
+            }
+            None => {
+                let file = OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&lock_path)
+                    .map_err(io_error(&lock_path))?;
+                (file, None)
+            }
+        };
+        // On the inherited description this succeeds: the predecessor's lock is this lock.
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -133,6 +169,10 @@ impl LoadMarkers {
         let mut crashed = HashMap::new();
         for entry in fs::read_dir(&loading_dir).map_err(io_error(&loading_dir))? {
             let path = entry.map_err(io_error(&loading_dir))?.path();
+            if predecessor.is_some() && writer_pid(&path) == predecessor {
+                // A load of the live predecessor, in progress or just finished.
+                continue;
+            }
             if path.extension().is_none_or(|extension| extension != "json") {
                 // A marker cut short by the crash while it was being written (`.tmp`):
                 // the host died before it opened anything.
@@ -153,7 +193,11 @@ impl LoadMarkers {
                         plugin = marker.plugin.as_deref().unwrap_or("unknown"),
                         "the previous host died while loading this file; it stays refused until it changes"
                     );
-                    crashed.insert(marker.source.clone(), marker);
+                    crashed
+                        .entry(marker.source.clone())
+                        .or_insert_with(|| (marker, Vec::new()))
+                        .1
+                        .push(path);
                 }
                 None => {
                     tracing::warn!(marker = %path.display(), "unreadable load marker removed");
@@ -166,6 +210,7 @@ impl LoadMarkers {
             loading_dir,
             lock: Mutex::new(Some(lock)),
             crashed: Mutex::new(crashed),
+            pid: std::process::id(),
         })
     }
 
@@ -177,7 +222,7 @@ impl LoadMarkers {
         content: &ContentId,
     ) -> Result<(), LoadError> {
         let mut crashed = self.crashed();
-        let Some(marker) = crashed.get(source) else {
+        let Some((marker, _)) = crashed.get(source) else {
             return Ok(());
         };
         if marker.content == *content {
@@ -187,8 +232,10 @@ impl LoadMarkers {
             });
         }
         tracing::info!(file = %source.display(), "the file that killed the previous host changed; loading it again");
-        if let Some(marker) = crashed.remove(source) {
-            let _ = fs::remove_file(self.marker_path(&marker.source));
+        if let Some((_, paths)) = crashed.remove(source) {
+            for path in paths {
+                let _ = fs::remove_file(path);
+            }
         }
         Ok(())
     }
@@ -224,10 +271,17 @@ impl LoadMarkers {
         Ok(InProgress { path })
     }
 
-    /// Releases the lock on the state directory.
+    /// Releases this host's hold on the state directory. Closing, not `unlock`: a
+    /// successor may share the locked description, and an unlock would free it for both.
     pub fn close(&self) {
-        if let Some(lock) = self.lock().take() {
-            let _ = lock.unlock();
+        drop(self.lock().take());
+    }
+
+    /// A duplicate of the locked description, to hand to a successor.
+    pub fn share_lock(&self) -> io::Result<std::os::fd::OwnedFd> {
+        match &*self.lock() {
+            Some(file) => Ok(file.try_clone()?.into()),
+            None => Err(io::Error::other("the state directory is closed")),
         }
     }
 
@@ -241,10 +295,10 @@ impl LoadMarkers {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_else(|| "artifact".into());
-        self.loading_dir.join(format!("{name}.json"))
+        self.loading_dir.join(format!("{name}.{}.json", self.pid))
     }
 
-    fn crashed(&self) -> MutexGuard<'_, HashMap<PathBuf, Marker>> {
+    fn crashed(&self) -> MutexGuard<'_, HashMap<PathBuf, (Marker, Vec<PathBuf>)>> {
         self.crashed
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -268,6 +322,13 @@ impl Drop for InProgress {
             tracing::warn!(marker = %self.path.display(), %error, "cannot remove a load marker");
         }
     }
+}
+
+/// The pid in a marker's name (`<file>.<pid>.json`, or `.tmp` while written); `None` for
+/// markers of hosts that named them `<file>.json`.
+fn writer_pid(marker: &Path) -> Option<u32> {
+    let stem = marker.file_stem()?.to_str()?;
+    stem.rsplit_once('.')?.1.parse().ok()
 }
 
 fn is_gone(path: &Path) -> bool {

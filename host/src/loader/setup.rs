@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::{
     ArtifactsConfig, LoaderConfig,
     copies::{CopiesDir, CopiesSetupError, CopiesStats},
-    load_markers::{LoadMarkers, StateDirError},
+    load_markers::{InheritedLock, LoadMarkers, StateDirError},
     ownership::{self, Sharing},
     probe::Probe,
 };
@@ -48,6 +48,15 @@ impl Loader {
     /// Locks the state directory, reads what a dead host left there, and creates the private
     /// copies directory.
     pub fn new(config: LoaderConfig) -> Result<Self, LoaderSetupError> {
+        Self::taking_over(config, None)
+    }
+
+    /// [`Loader::new`] for a successor: the state directory stays under the lock the host
+    /// that handed over to it holds, and that host's markers are of a live process.
+    pub fn taking_over(
+        config: LoaderConfig,
+        inherited: Option<InheritedLock>,
+    ) -> Result<Self, LoaderSetupError> {
         let artifacts = config.artifacts;
         let probe = if artifacts.probe {
             let binary = artifacts
@@ -66,7 +75,7 @@ impl Loader {
             None
         };
         // The lock first: a second host on the same state directory makes no copies.
-        let markers = LoadMarkers::open(&config.state_dir)?;
+        let markers = LoadMarkers::open(&config.state_dir, inherited)?;
         if !artifacts.allow_insecure_permissions {
             let metadata =
                 std::fs::metadata(&config.state_dir).map_err(|source| StateDirError::Io {
@@ -114,6 +123,11 @@ impl Loader {
     pub fn close(&self) {
         self.copies.close();
         self.markers.close();
+    }
+
+    /// A duplicate of the state directory's locked description, for a successor.
+    pub fn share_state_lock(&self) -> std::io::Result<std::os::fd::OwnedFd> {
+        self.markers.share_lock()
     }
 
     pub(super) fn artifacts(&self) -> &ArtifactsConfig {

@@ -14,7 +14,7 @@ use hyper::{
 
 use super::{
     HostMetrics, backend_calls::BackendCalls, device_requests::DeviceRequests,
-    listeners::ListenerCounters, versions::Versions,
+    listeners::ListenerCounters, recycles::Recycles, versions::Versions,
 };
 use crate::{
     backends::Backends,
@@ -44,6 +44,9 @@ impl Exposition {
             metrics: metrics.clone(),
         }));
         exposition.register_collector(Box::new(BackendCalls { backends }));
+        exposition.register_collector(Box::new(Recycles {
+            counters: metrics.recycles.clone(),
+        }));
         exposition.register_collector(Box::new(Versions { registry, metrics }));
         exposition.register_collector(Box::new(ListenerCounters { listeners }));
         Self {

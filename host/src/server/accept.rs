@@ -23,18 +23,29 @@ use tokio::{
 use super::{ListenerConfig, ListenerStats, connection};
 use crate::error_response::Body;
 
-/// Accepts connections until shutdown, then waits up to `grace` for open ones to finish.
+/// Accepts connections once `open` is true and until shutdown (`Some(grace)`), then waits
+/// up to that grace for open ones to finish.
 pub async fn accept_loop<F, Fut>(
     listener: TcpListener,
     handler: F,
     limits: Arc<ListenerConfig>,
     stats: Arc<ListenerStats>,
-    mut shutdown: watch::Receiver<bool>,
-    grace: Duration,
+    mut open: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<Option<Duration>>,
 ) where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
+    // A recycle's successor holds the sockets before it may accept: until its predecessor
+    // says go, connections are the predecessor's.
+    tokio::select! {
+        opened = open.wait_for(|open| *open) => {
+            if opened.is_err() {
+                return;
+            }
+        }
+        _ = shutdown.changed() => return,
+    }
     let builder = Arc::new(builder(&limits));
     let capacity = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
@@ -103,6 +114,7 @@ pub async fn accept_loop<F, Fut>(
         });
     }
     drop(listener);
+    let grace = (*shutdown.borrow()).unwrap_or_default();
     let drained = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(grace, drained).await.is_err() {
         tracing::warn!("shutdown grace period over; closing open connections");

@@ -155,6 +155,18 @@ impl Activity {
         );
     }
 
+    /// Whether the client speaks HTTP/2, once its first bytes told.
+    pub fn http2(&self) -> Option<bool> {
+        self.lock().http2
+    }
+
+    /// How long an HTTP/1 connection has had no request in progress, if it has none.
+    pub fn idle_http1_for(&self, now: Instant) -> Option<std::time::Duration> {
+        let state = self.lock();
+        (state.phase == Phase::Idle && state.http2 == Some(false))
+            .then(|| now.saturating_duration_since(state.since))
+    }
+
     /// When this connection's time runs out if nothing changes, and why.
     pub fn deadline(&self, limits: &ListenerConfig) -> Option<(Instant, Expiry)> {
         let state = self.lock();

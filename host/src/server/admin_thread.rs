@@ -22,8 +22,8 @@ pub fn spawn<F, Fut>(
     handler: F,
     limits: Arc<ListenerConfig>,
     stats: Arc<ListenerStats>,
-    shutdown: watch::Receiver<bool>,
-    grace: Duration,
+    open: watch::Receiver<bool>,
+    shutdown: watch::Receiver<Option<Duration>>,
 ) -> std::io::Result<AdminThread>
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
@@ -40,7 +40,7 @@ where
             runtime.block_on(async move {
                 match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => {
-                        accept_loop(listener, handler, limits, stats, shutdown, grace).await;
+                        accept_loop(listener, handler, limits, stats, open, shutdown).await;
                     }
                     Err(error) => tracing::error!(%error, "cannot serve the admin listener"),
                 }

@@ -6,8 +6,12 @@ use std::{
     convert::Infallible,
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll},
+    time::Duration,
 };
 
 use hyper::{
@@ -57,25 +61,37 @@ impl hyper::body::Body for TrackedBody {
     }
 }
 
+/// While draining, how often the watchdog looks at the connection.
+const DRAIN_TICK: Duration = Duration::from_millis(100);
+/// While draining, an HTTP/1 connection with no request for this long is closed: its client
+/// is most likely a pool holding it idle. A busy one closes after its next answer instead,
+/// which carries `connection: close`, so its client never sends on a closing connection.
+const DRAIN_IDLE: Duration = Duration::from_secs(1);
+
 /// Serves `stream` until the client leaves, a limit closes it, or `shutdown` asks it to
-/// finish (then in-flight requests complete and the connection closes).
+/// finish: then in-flight requests complete, an HTTP/1 connection closes after its next
+/// answer (sent with `connection: close`) or once idle for [`DRAIN_IDLE`], and an HTTP/2 one
+/// gets a GOAWAY.
 pub async fn serve<F, Fut>(
     stream: TcpStream,
     builder: Arc<auto::Builder<TokioExecutor>>,
     handler: F,
     limits: Arc<ListenerConfig>,
     stats: Arc<ListenerStats>,
-    mut shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<Option<Duration>>,
 ) where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
     let activity = Activity::new();
+    let draining = Arc::new(AtomicBool::new(false));
     let service = {
         let (activity, limits, stats) = (activity.clone(), limits.clone(), stats.clone());
+        let draining = draining.clone();
         service_fn(move |request: Request<Incoming>| {
             let request_guard = RequestGuard::start(&activity);
             let (handler, limits, stats) = (handler.clone(), limits.clone(), stats.clone());
+            let draining = draining.clone();
             async move {
                 let http1 = request.version() <= Version::HTTP_11;
                 let head_bytes = head_limit::head_bytes(&request);
@@ -95,13 +111,14 @@ pub async fn serve<F, Fut>(
                 };
                 if let Some(counter) = counter {
                     ListenerStats::count(counter);
-                    // The rest of the request was not read: the connection cannot carry
-                    // another one (HTTP/2 ends just the stream).
-                    if http1 {
-                        response
-                            .headers_mut()
-                            .insert(CONNECTION, HeaderValue::from_static("close"));
-                    }
+                }
+                // The rest of the request was not read: the connection cannot carry another
+                // one (HTTP/2 ends just the stream). Or the host is draining: the client
+                // learns it with this answer, before it sends another request.
+                if http1 && (counter.is_some() || draining.load(Ordering::Relaxed)) {
+                    response
+                        .headers_mut()
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
                 }
                 Ok::<_, Infallible>(response.map(|inner| TrackedBody {
                     inner,
@@ -130,6 +147,7 @@ pub async fn serve<F, Fut>(
     // loop's grace period.
     let mut closing_until: Option<Instant> = None;
     let mut shutting_down = false;
+    let mut goaway_sent = false;
     loop {
         tokio::select! {
             result = connection.as_mut() => {
@@ -141,6 +159,14 @@ pub async fn serve<F, Fut>(
             }
             _ = ticks.tick() => {
                 let now = Instant::now();
+                if shutting_down && closing_until.is_none() {
+                    let idle = activity.idle_http1_for(now).is_some_and(|idle| idle >= DRAIN_IDLE);
+                    let http2 = activity.http2() == Some(true);
+                    if idle || (http2 && !goaway_sent) {
+                        goaway_sent = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
                 if let Some(until) = closing_until {
                     if now >= until {
                         tracing::debug!("connection still open after its closing period; dropping it");
@@ -164,7 +190,11 @@ pub async fn serve<F, Fut>(
             }
             _ = shutdown.changed(), if !shutting_down => {
                 shutting_down = true;
-                connection.as_mut().graceful_shutdown();
+                draining.store(true, Ordering::Relaxed);
+                // Not `graceful_shutdown` at once: on HTTP/1 it closes an idle connection
+                // while its client may be sending the next request (which would be lost).
+                // The tick does it per protocol, looking more often from now on.
+                ticks = tokio::time::interval(DRAIN_TICK);
             }
         }
     }

@@ -147,6 +147,33 @@ impl HostProcess {
         }
     }
 
+    /// The process's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (bounded) for the process to exit, without waiting for the end of its stderr
+    /// (which a successor it spawned shares).
+    pub async fn wait_status(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("check on frontdoor") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the host did not exit; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The exit status if the process has exited.
+    pub fn try_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("check on frontdoor")
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         // SAFETY: kill(2) on the pid of a child this harness spawned and has not reaped.

@@ -100,16 +100,16 @@ pub struct ReloadConfig<'a> {
 }
 
 /// The W2 request R1 loads the host with.
-const PATH: &str = "/bench/home?profile=7";
+pub(super) const PATH: &str = "/bench/home?profile=7";
 /// What the poller asks for.
-const POLL_PATH: &str = "/bench/hello";
+pub(super) const POLL_PATH: &str = "/bench/hello";
 const POLL_INTERVAL: Duration = Duration::from_micros(200);
 /// The longest a swap may take to show.
-const SWAP_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const SWAP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The artifact name in the plugins directory.
-const LIVE: &str = "bench-live.so";
+pub(super) const LIVE: &str = "bench-live.so";
 /// Dot-files are ignored by the host: the copy is written here, then renamed onto [`LIVE`].
-const STAGING: &str = ".bench-live.so.tmp";
+pub(super) const STAGING: &str = ".bench-live.so.tmp";
 
 pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
     let ReloadConfig {
@@ -217,15 +217,15 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
 }
 
 /// The staging file and the live name, both in the plugins directory.
-struct Stage {
-    staging: std::path::PathBuf,
-    live: std::path::PathBuf,
+pub(super) struct Stage {
+    pub(super) staging: std::path::PathBuf,
+    pub(super) live: std::path::PathBuf,
 }
 
 impl Stage {
     /// Copies `build` to the staging name. Not fsynced: a benchmark does not need the
     /// durability `build-plugin` gives, and the copy happens before the timed rename.
-    fn prepare(&self, build: &BenchBuild) -> anyhow::Result<()> {
+    pub(super) fn prepare(&self, build: &BenchBuild) -> anyhow::Result<()> {
         fs::copy(&build.library, &self.staging)
             .map(drop)
             .with_context(|| {
@@ -238,7 +238,7 @@ impl Stage {
     }
 
     /// Renames the staging file onto the live name: the host sees a complete file appear.
-    fn rename(&self) -> anyhow::Result<()> {
+    pub(super) fn rename(&self) -> anyhow::Result<()> {
         fs::rename(&self.staging, &self.live).with_context(|| {
             format!(
                 "cannot rename {} to {}",
@@ -249,13 +249,13 @@ impl Stage {
     }
 }
 
-struct Swap {
-    latency: Duration,
-    non_200: u64,
+pub(super) struct Swap {
+    pub(super) latency: Duration,
+    pub(super) non_200: u64,
 }
 
 /// Renames the staged build into place and polls until `adapter` answers.
-fn swap(stage: &Stage, poller: &mut Connection, adapter: &str) -> anyhow::Result<Swap> {
+pub(super) fn swap(stage: &Stage, poller: &mut Connection, adapter: &str) -> anyhow::Result<Swap> {
     let renamed = Instant::now();
     stage.rename()?;
     let mut non_200 = 0;
@@ -283,11 +283,11 @@ fn swap(stage: &Stage, poller: &mut Connection, adapter: &str) -> anyhow::Result
 }
 
 /// `bench@1.0.1`, as in `x-frontdoor-adapter`.
-fn label(build: &BenchBuild) -> String {
+pub(super) fn label(build: &BenchBuild) -> String {
     format!("{BENCH_PACKAGE}@{}", build.version)
 }
 
-fn retired(server: &Server) -> anyhow::Result<Retired> {
+pub(super) fn retired(server: &Server) -> anyhow::Result<Retired> {
     let plugins = server.admin_plugins()?;
     let field = |name: &str| {
         plugins["retired"][name]

@@ -15,6 +15,7 @@ use super::{
     module_call::ModuleCall,
     pinning::Pinning,
     profile::Profile,
+    recycle::Recycle,
     reload::Reload,
     traffic::Traffic,
     workloads::{Measured, Side},
@@ -37,6 +38,8 @@ pub struct Report {
     pub traffic: Traffic,
     pub profile: Profile,
     pub reload: Reload,
+    /// W2 while the host recycles; RSS fresh, after swaps, after a recycle.
+    pub recycle: Recycle,
     pub module_call: ModuleCall,
     /// One line per run with failed requests; the command fails when there is any.
     pub failures: Vec<String>,
@@ -149,6 +152,22 @@ impl Report {
             failures.push(format!(
                 "R1 poller: {} non-200 answers to GET /bench/hello during swaps",
                 self.reload.failed.poller_non_200
+            ));
+        }
+        failures.extend(failed(
+            "recycle run during recycles".to_owned(),
+            &self.recycle.during_recycles,
+        ));
+        if self.recycle.failed.recycles_failed > 0 {
+            failures.push(format!(
+                "recycle run: {} of {} recycles failed; first: {}",
+                self.recycle.failed.recycles_failed,
+                self.recycle.recycles,
+                self.recycle
+                    .failed
+                    .first_recycle_failure
+                    .as_deref()
+                    .unwrap_or("-")
             ));
         }
         self.failures = failures;

@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 use super::{Entry, Report};
 use crate::{
-    bench::{fanout::FanOut, module_call::ModuleCall, profile::Profile, reload::Reload},
+    bench::{
+        fanout::FanOut, module_call::ModuleCall, profile::Profile, recycle::Recycle, reload::Reload,
+    },
     build_plugin::relative_to_cwd,
 };
 
@@ -43,6 +45,7 @@ fn render(report: &Report) -> String {
     out.push_str(&profile_lines(&report.profile));
     out.push('\n');
     out.push_str(&reload_block(&report.reload));
+    out.push_str(&recycle_block(&report.recycle));
     out
 }
 
@@ -277,6 +280,69 @@ fn reload_block(reload: &Reload) -> String {
                 "{} versions, {:.1} MB of artifacts",
                 reload.retired.count,
                 reload.retired.bytes as f64 / 1e6
+            ),
+        ),
+    ];
+    let width = lines.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, value) in lines {
+        let _ = writeln!(out, "  {name:<width$}  {value}");
+    }
+    out
+}
+
+fn recycle_block(recycle: &Recycle) -> String {
+    let stats = &recycle.during_recycles.stats;
+    let failed = &recycle.failed;
+    let rss = &recycle.rss_kib;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Recycle under load: W2 {} for {} s with {} recycles (after {} swaps)",
+        recycle.path, recycle.phase_secs, recycle.recycles, recycle.swaps
+    );
+    let _ = writeln!(out, "  on {}", recycle.instance);
+    let lines = [
+        (
+            "failed during recycles",
+            format!(
+                "{} (wrk non-2xx/3xx {}, socket errors {}; recycles failed {})",
+                failed.total,
+                failed.wrk_non_2xx_3xx,
+                failed.wrk_socket_errors,
+                failed.recycles_failed
+            ),
+        ),
+        (
+            "requests/s",
+            format!(
+                "{} during recycles, p99 {}",
+                thousands(stats.requests_per_sec),
+                latency(stats.p99_us)
+            ),
+        ),
+        (
+            "recycle (POST to accepting)",
+            format!(
+                "median {:.1} ms, max {:.1} ms",
+                recycle.recycle_ms.median, recycle.recycle_ms.max
+            ),
+        ),
+        (
+            "RSS",
+            format!(
+                "fresh {} KiB, after {} swaps {} KiB, after a recycle {} KiB ({:.2}x fresh)",
+                thousands(rss.fresh as f64),
+                recycle.swaps,
+                thousands(rss.after_swaps as f64),
+                thousands(rss.after_recycle as f64),
+                rss.after_recycle_over_fresh
+            ),
+        ),
+        (
+            "retired (/admin/plugins)",
+            format!(
+                "{} after the swaps, {} after the recycles",
+                recycle.retired_after_swaps.count, recycle.retired_after_recycles.count
             ),
         ),
     ];
