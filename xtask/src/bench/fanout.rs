@@ -4,6 +4,7 @@
 //! figures are compared with that 5 ms.
 
 use std::{
+    collections::BTreeMap,
     net::{Ipv4Addr, TcpListener},
     path::Path,
     time::Duration,
@@ -103,11 +104,46 @@ pub struct Ratios {
     pub p99_over_ideal: f64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BackendCalls {
     pub calls: u64,
     pub ok: u64,
     pub failed: u64,
+    /// Failed calls by error kind (`timeout`, `rejected`, `circuit_open`, `status`,
+    /// `transport`, `invalid`), from the host's own counters: why calls failed.
+    pub failed_by_kind: BTreeMap<String, u64>,
+}
+
+/// The error kinds `GET /admin/backends` counts in `totals`.
+const ERROR_KINDS: [&str; 6] = [
+    "timeout",
+    "rejected",
+    "circuit_open",
+    "status",
+    "transport",
+    "invalid",
+];
+
+impl BackendCalls {
+    /// What happened between `before` and `self`.
+    fn since(&self, before: &Self) -> Self {
+        let calls = self.calls.saturating_sub(before.calls);
+        let ok = self.ok.saturating_sub(before.ok);
+        Self {
+            calls,
+            ok,
+            failed: calls.saturating_sub(ok),
+            failed_by_kind: self
+                .failed_by_kind
+                .iter()
+                .map(|(kind, count)| {
+                    let then = before.failed_by_kind.get(kind).copied().unwrap_or(0);
+                    (kind.clone(), count.saturating_sub(then))
+                })
+                .filter(|(_, count)| *count > 0)
+                .collect(),
+        }
+    }
 }
 
 /// Starts the sample backends quietly on a free port range, on `core` if given, with
@@ -172,8 +208,7 @@ pub fn measure(
         .run(&alone_url, plan.run_secs)?;
     let adapter = workloads::side(PATH, warmup, runs);
     let ideal_us = (LATENCY_MS * 1000) as f64;
-    let calls = after.calls.saturating_sub(before.calls);
-    let ok = after.ok.saturating_sub(before.ok);
+    let backend_calls = after.since(&before);
     Ok(FanOut {
         id: ID,
         name: NAME,
@@ -192,11 +227,7 @@ pub fn measure(
         },
         adapter,
         backend_alone,
-        backend_calls: BackendCalls {
-            calls,
-            ok,
-            failed: calls.saturating_sub(ok),
-        },
+        backend_calls,
     })
 }
 
@@ -227,10 +258,15 @@ fn backend_totals(server: &Server) -> anyhow::Result<BackendCalls> {
         })
     };
     let (calls, ok) = (count("calls")?, count("ok")?);
+    let failed_by_kind = ERROR_KINDS
+        .iter()
+        .map(|kind| Ok(((*kind).to_owned(), count(kind)?)))
+        .collect::<anyhow::Result<_>>()?;
     Ok(BackendCalls {
         calls,
         ok,
         failed: calls.saturating_sub(ok),
+        failed_by_kind,
     })
 }
 

@@ -123,11 +123,19 @@ impl Report {
             }
             if let Entry::FanOut(fanout) = entry {
                 failures.extend(failed(format!("{id} backend alone"), &fanout.backend_alone));
-                let calls = fanout.backend_calls;
+                let calls = &fanout.backend_calls;
                 if calls.failed > 0 {
+                    let kinds: Vec<String> = calls
+                        .failed_by_kind
+                        .iter()
+                        .map(|(kind, count)| format!("{kind} {count}"))
+                        .collect();
                     failures.push(format!(
-                        "{id}: {} of {} calls to backend `{}` failed (W3 answers 200 all the same, with a lower \"ok\")",
-                        calls.failed, calls.calls, fanout.backend.backend
+                        "{id}: {} of {} calls to backend `{}` failed ({}; W3 answers 200 all the same, with a lower \"ok\")",
+                        calls.failed,
+                        calls.calls,
+                        fanout.backend.backend,
+                        kinds.join(", ")
                     ));
                 }
             }

@@ -130,7 +130,7 @@ fn fanout_note(fanout: &FanOut) -> String {
         .runs
         .first()
         .map_or("", |run| run.load.command.as_str());
-    let calls = fanout.backend_calls;
+    let calls = &fanout.backend_calls;
     format!(
         "{} {}: no static counterpart; the ideal is one backend round trip of {} ms ({} parallel calls to backend `{}` = {} at {}, each answered after {} ms; sequential would be {}): p50 / ideal {:.2}, p99 / ideal {:.2}\n  \
          backend alone ({}, one run): p50 {}, p99 {}\n  \
