@@ -202,7 +202,11 @@ impl Control {
         };
         let caller = match request.extensions().get::<Principal>() {
             Some(principal) => self.authorize_principal(principal, action),
-            None => self.authorize(request.headers(), action),
+            None => {
+                refuse_from_web_pages(request.method(), request.headers())
+                    .map_err(EdgeError::into_response)?;
+                self.authorize(request.headers(), action)
+            }
         }
         .map_err(Refused::into_response)?;
         match route {
@@ -373,4 +377,22 @@ impl Refused {
         }
         response
     }
+}
+
+/// Refuses a change to the admin API sent by a web page. Browsers add `Origin` to every
+/// cross-site (and same-site) `POST`, `PUT` and `DELETE`, and a page can send one to
+/// `127.0.0.1:8081` from any site it is opened on: without tokens (loopback only) that would
+/// be a cross-site request forgery. The API's own clients (`frontdoor ctl`, curl, scripts)
+/// send no `Origin`; the console builds its requests itself, with a session's principal and
+/// its own CSRF check, so they never reach this.
+fn refuse_from_web_pages(method: &Method, headers: &hyper::HeaderMap) -> Result<(), EdgeError> {
+    let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if reads || !headers.contains_key(hyper::header::ORIGIN) {
+        return Ok(());
+    }
+    Err(EdgeError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "the admin API takes no changes from web pages (the request has an Origin header); use the console at /console",
+    ))
 }

@@ -553,6 +553,52 @@ async fn pins_rollbacks_and_disables_change_what_devices_get() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_page_cannot_change_a_loopback_admin_api_without_tokens() {
+    // No tokens: the admin API trusts loopback. A page on any site could still send a form
+    // to 127.0.0.1 from the operator's browser; browsers mark it with `Origin`.
+    let host = TestHost::with(&[Fixture::Echo("1.0.0"), Fixture::Echo("2.0.0")]).await;
+    let hello = host.url("/echo/hello");
+    assert_eq!(served(&hello).await, "echo@2.0.0");
+    let rollback = host.admin_url("/admin/adapters/echo/rollback");
+    for origin in ["https://evil.example", "null", "http://127.0.0.1:8081"] {
+        let reply = send(
+            Method::POST,
+            &rollback,
+            &[
+                ("origin", origin),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(reply.status, 403, "{origin}: {:?}", reply.body);
+        assert_eq!(reply.json()["error"], "forbidden");
+        assert!(
+            reply.json()["detail"]
+                .as_str()
+                .is_some_and(|detail| detail.contains("Origin")),
+            "{:?}",
+            reply.body
+        );
+    }
+    assert_eq!(served(&hello).await, "echo@2.0.0", "nothing changed");
+    // Reads from a page stay as they were (a browser keeps cross-site answers from the page).
+    let plugins = send(
+        Method::GET,
+        &host.admin_url("/admin/plugins"),
+        &[("origin", "https://evil.example")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(plugins.status, 200);
+    // The same change without `Origin`, as `frontdoor ctl` or curl sends it, goes through.
+    let reply = send(Method::POST, &rollback, &[], Vec::new()).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(served(&hello).await, "echo@1.0.0");
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifting_a_quarantine_puts_the_version_back_in_traffic() {
     let host = TestHost::with_config(
         &[Fixture::Misbehaver("1.0.0"), Fixture::Misbehaver("2.0.0")],
