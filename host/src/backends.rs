@@ -171,10 +171,16 @@ impl Backends {
             let (shared, already_made) = scope.get_once(key, || {
                 let backend = backend.clone();
                 let client = self.client.clone();
-                let scope = scope.clone();
+                // Weak: the scope holds this future in its table of GETs under way, so a
+                // strong handle here would be a cycle. A device request cancelled mid-call
+                // would then keep its scope, and this future with its bulkhead slot, alive
+                // for ever; after `max_concurrent` disconnects every call was `Rejected`.
+                let scope = Arc::downgrade(scope);
                 async move {
                     let (result, attempts) = backend.execute(&client, call).await;
-                    scope.calls.set_attempts(&ticket, attempts);
+                    if let Some(scope) = scope.upgrade() {
+                        scope.calls.set_attempts(&ticket, attempts);
+                    }
                     result
                 }
                 .boxed()

@@ -174,3 +174,48 @@ async fn unknown_backends_and_bad_paths_are_refused_without_a_call() {
     assert_eq!(error.kind, BackendErrorKind::Invalid);
     assert!(Backends::new(vec![BackendConfig::new("x", "ftp://example")]).is_err());
 }
+
+/// A device that disconnects while its GET is under way drops the call: the attempt's
+/// bulkhead slot and in-flight count come back, and the scope with its table of GETs is
+/// freed. (The table once held the call, which held the scope: every disconnect leaked a
+/// slot, and after `max_concurrent` of them every call was `Rejected`.)
+#[tokio::test(start_paused = true)]
+async fn a_get_cancelled_mid_call_gives_its_bulkhead_slot_back() {
+    let (url, _server) = silent_server().await;
+    let mut config = BackendConfig::new("slow", url);
+    config.timeout = Duration::from_secs(3600);
+    config.max_concurrent = 1;
+    let backends = backends_with(config);
+
+    let scope = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_secs(3600),
+    ));
+    let freed = Arc::downgrade(&scope);
+    let device = tokio::spawn({
+        let backends = backends.clone();
+        async move { backends.call(&scope, get("slow", "/x")).await }
+    });
+    // The attempt enters the bulkhead on the call's first poll, before any I/O.
+    while backends.view()[0].in_flight == 0 {
+        tokio::task::yield_now().await;
+    }
+    device.abort();
+    assert!(device.await.expect_err("aborted").is_cancelled());
+
+    assert_eq!(backends.view()[0].in_flight, 0, "the attempt is dropped");
+    assert!(freed.upgrade().is_none(), "the scope is freed");
+    let next = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_millis(100),
+    ));
+    let error = backends
+        .call(&next, get("slow", "/y"))
+        .await
+        .expect_err("the silent backend times out");
+    assert_eq!(
+        error.kind,
+        BackendErrorKind::Timeout,
+        "the slot was given back, so the next call is made, not rejected: {error:?}"
+    );
+}
