@@ -22,6 +22,7 @@
 
 mod artifacts;
 mod fanout;
+mod floors;
 mod module_call;
 mod pinning;
 mod procfs;
@@ -124,6 +125,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let wrk_version = tools::wrk_version()?;
     let builds_dir = work_dir.join("builds");
     let artifacts = artifacts::build(&workspace, &builds_dir)?;
+    let floor_builds = floors::build(&workspace)?;
     let module_call_build = if args.quick {
         None
     } else {
@@ -176,6 +178,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let w2 = workloads::measure(&wrk, &server, &plan, &W2)?;
     let w3 = fanout::measure(&wrk, &server, &plan, &backends)?;
+    let floors = floors::measure(&floor_builds, &wrk, &server, &plan, &backends.setup.url)?;
     server.stop()?;
     backends.stop();
 
@@ -229,6 +232,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Entry::FanOut(Box::new(w3)),
         ],
         traffic,
+        floors,
         profile,
         reload,
         recycle,

@@ -12,6 +12,7 @@ use super::{
     Plan,
     artifacts::Artifacts,
     fanout::FanOut,
+    floors::Floors,
     module_call::ModuleCall,
     pinning::Pinning,
     profile::Profile,
@@ -36,6 +37,8 @@ pub struct Report {
     pub workloads: Vec<Entry>,
     /// W2 under a canary and a shadow: the ratios side by side, and what the plans did.
     pub traffic: Traffic,
+    /// W1, W2 and W3 against bare hyper: the host's own work per request.
+    pub floors: Floors,
     pub profile: Profile,
     pub reload: Reload,
     /// W2 while the host recycles; RSS fresh, after swaps, after a recycle.
@@ -141,6 +144,15 @@ impl Report {
             }
         }
         failures.extend(self.traffic.failures());
+        for row in [&self.floors.w1, &self.floors.w2, &self.floors.w3] {
+            for (name, side) in [("adapter", &row.adapter), ("bare hyper", &row.bare_hyper)] {
+                let what = format!("{} vs bare hyper, {name}", row.id);
+                failures.extend(failed(format!("{what} warm-up"), &side.warmup));
+                for (index, run) in side.runs.iter().enumerate() {
+                    failures.extend(failed(format!("{what} run {}", index + 1), &run.load));
+                }
+            }
+        }
         if let Profile::Recorded {
             adapter, baseline, ..
         } = &self.profile

@@ -142,23 +142,34 @@ pub fn measure(
         run_secs: plan.run_secs,
         warmup_secs: plan.warmup_secs,
         order: "alternating: adapter, static, adapter, static, ...",
-        ratios: Ratios {
-            requests_per_sec: a.requests_per_sec / s.requests_per_sec,
-            p50: a.p50_us / s.p50_us,
-            p99: a.p99_us / s.p99_us,
-            cpu_per_request: a.cpu_us_per_request / s.cpu_us_per_request,
-        },
+        ratios: Ratios::of(&a, &s),
         adapter,
         baseline,
     })
 }
 
+/// A measured server process: whose CPU time a run reads, and the core it is pinned to.
+#[derive(Debug, Clone, Copy)]
+pub struct Process {
+    pub pid: u32,
+    pub core: Option<usize>,
+}
+
 /// One wrk run with the host's CPU time read from `/proc` before and after it.
 pub fn measure_run(wrk: &Wrk, server: &Server, path: &str, secs: u64) -> anyhow::Result<Run> {
-    let core_busy = || server.core.map(procfs::core_busy).transpose();
-    let (busy_before, before) = (core_busy()?, procfs::cpu_time(server.pid())?);
-    let load = wrk.run(&server.url(path), secs)?;
-    let (busy_after, after) = (core_busy()?, procfs::cpu_time(server.pid())?);
+    let host = Process {
+        pid: server.pid(),
+        core: server.core,
+    };
+    measure_process(wrk, &host, &server.url(path), secs)
+}
+
+/// One wrk run against `url` with `process`'s CPU time read from `/proc` before and after it.
+pub fn measure_process(wrk: &Wrk, process: &Process, url: &str, secs: u64) -> anyhow::Result<Run> {
+    let core_busy = || process.core.map(procfs::core_busy).transpose();
+    let (busy_before, before) = (core_busy()?, procfs::cpu_time(process.pid)?);
+    let load = wrk.run(url, secs)?;
+    let (busy_after, after) = (core_busy()?, procfs::cpu_time(process.pid)?);
     let cpu = after.saturating_sub(before);
     let other_busy = busy_before
         .zip(busy_after)
@@ -169,6 +180,18 @@ pub fn measure_run(wrk: &Wrk, server: &Server, path: &str, secs: u64) -> anyhow:
         host_core_other_busy_secs: other_busy.map(|busy| busy.as_secs_f64()),
         load,
     })
+}
+
+impl Ratios {
+    /// `a` over `b`, of each median.
+    pub fn of(a: &Summary, b: &Summary) -> Self {
+        Self {
+            requests_per_sec: a.requests_per_sec / b.requests_per_sec,
+            p50: a.p50_us / b.p50_us,
+            p99: a.p99_us / b.p99_us,
+            cpu_per_request: a.cpu_us_per_request / b.cpu_us_per_request,
+        }
+    }
 }
 
 impl Run {

@@ -82,6 +82,10 @@ impl Wrk {
         }
     }
 
+    pub fn connections(&self) -> u32 {
+        self.connections
+    }
+
     /// The command line of a run of `secs` seconds against `url`.
     pub fn command_line(&self, url: &str, secs: u64) -> Vec<String> {
         let mut line = Vec::new();

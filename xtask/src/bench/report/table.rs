@@ -1,6 +1,7 @@
 //! The report as text: a table of the workloads, the traffic-plan block (`traffic.rs`), the
 //! shared-module call block, the R1 block and where the files are.
 
+mod floors;
 mod traffic;
 
 use std::fmt::Write as _;
@@ -39,6 +40,8 @@ fn render(report: &Report) -> String {
     out.push_str(&noise_line(report));
     out.push('\n');
     out.push_str(&traffic::block(&report.traffic));
+    out.push('\n');
+    out.push_str(&floors::block(&report.floors));
     out.push('\n');
     out.push_str(&module_call_block(&report.module_call));
     out.push('\n');
