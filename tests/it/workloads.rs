@@ -1,5 +1,6 @@
 //! W1 and W2 bodies, through the adapter and through the static baseline, reproduce the
-//! sha256 table of shared/bench/WORKLOADS.md.
+//! workloads' reference sha256 digests (the bodies every implementation, bare hyper
+//! included, must reproduce byte for byte).
 
 use sha2::{Digest, Sha256};
 

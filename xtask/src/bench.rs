@@ -1,11 +1,11 @@
-//! `cargo xtask bench`: the workloads of `shared/bench/WORKLOADS.md` against a release host on
-//! 127.0.0.1. W1 and W2 through the `bench` adapter against the same code compiled into the
+//! `cargo xtask bench`: the benchmark workloads (README, "Benchmarks") against a release host
+//! on 127.0.0.1. W1 and W2 through the `bench` adapter against the same code compiled into the
 //! host (`/static-bench/`), a profile of W1, W3 (fan-out: ten parallel calls to a sample
 //! backend answering after 5 ms, against that 5 ms ideal, on the same host), W2 under a
 //! 50/50 canary and under a 10 % shadow (each against the static handler, on a host holding
 //! both adapter builds), R1 (reload under load), the recycle run (W2 at full load while the
 //! host hands its sockets to a fresh process again and again; RSS fresh, after swaps and after
-//! a recycle), and the cost of a shared-module call (the host's `module_call` benchmark, not with
+//! a recycle), W1/W2/W3 against bare hyper (`floors.rs`), and the cost of a shared-module call (the host's `module_call` benchmark, not with
 //! `--quick`). Prints a table and writes `target/bench/latest.json`; fails when any request
 //! or W3 backend call failed, a recycle failed, or a canary or shadow routed nothing, never on
 //! timing.

@@ -1,4 +1,4 @@
-//! The benchmark workloads of `shared/bench/WORKLOADS.md`, written once.
+//! The benchmark workloads W1 and W2 (README, "Benchmarks"), written once.
 //!
 //! The `bench` adapter serves them through the plugin ABI and the host compiles the very
 //! same functions in as its static baseline, so a benchmark compares dispatch, not code.

@@ -116,7 +116,7 @@ pub fn measure(
     )?;
     bare_fanout.stop();
     Ok(Floors {
-        what: "the adapter on the host against bare hyper (hyper and tokio, the workload compiled in, nothing else), pinned to the same core with one tokio worker, in alternating runs",
+        what: "hyper and tokio with the workload compiled in and nothing else, pinned to the host's core with one tokio worker, in alternating runs",
         workers: WORKERS,
         w1,
         w2,
