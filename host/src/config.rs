@@ -224,6 +224,7 @@ struct FileConfig {
     #[serde(default)]
     recycle: RecycleFileConfig,
     pid_file: Option<PathBuf>,
+    deployer_nice: Option<i32>,
 }
 
 /// `[adapters.NAME]`: settings of one adapter, by its name.
@@ -383,6 +384,14 @@ impl ServeArgs {
         config.adapter_configs = adapter_configs(file.adapters).map_err(ConfigError::Invalid)?;
         config.recycle = file.recycle.resolve().map_err(ConfigError::Invalid)?;
         config.pid_file = self.pid_file.clone().or(file.pid_file);
+        if let Some(nice) = file.deployer_nice {
+            if !(0..=19).contains(&nice) {
+                return Err(ConfigError::Invalid(format!(
+                    "deployer_nice = {nice}: must be 0 (unchanged) to 19 (lowest priority)"
+                )));
+            }
+            config.deployer.nice = nice;
+        }
         config.backends = file
             .backends
             .into_iter()

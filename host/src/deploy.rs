@@ -16,7 +16,7 @@ mod deployer;
 mod scan;
 
 pub use bundle::{BundleError, is_bundle_name};
-pub use deployer::{Deployer, DeployerConfig};
+pub use deployer::{DEFAULT_NICE, Deployer, DeployerConfig};
 pub use scan::{is_artifact_name, scan};
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,8 @@
 //! The real `frontdoor` binary as a process: logging (including plugin logs forwarded from
-//! the plugin's own `tracing`), and graceful shutdown on SIGTERM.
+//! the plugin's own `tracing`), graceful shutdown on SIGTERM, and the deployer thread's
+//! lower priority.
 
-use crate::support::{Fixture, Gate, HostProcess, TestHost, get};
+use crate::support::{Fixture, Gate, HostProcess, TestHost, eventually, get};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_logs_plugin_lines_and_drains_in_flight_requests_on_sigterm() {
@@ -66,4 +67,58 @@ async fn the_binary_logs_plugin_lines_and_drains_in_flight_requests_on_sigterm()
 
 async fn get_owned(url: String) -> crate::support::Reply {
     get(&url).await
+}
+
+/// Loading is background work: the deployer thread runs at the configured nice value,
+/// the threads serving devices at the process's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deployer_thread_runs_at_a_lower_priority_than_serving() {
+    let dir = TestHost::plugins_dir();
+    Fixture::Echo("1.0.0").deploy_to(dir.path());
+    let host = HostProcess::start(dir.path(), ["--set", "deployer_nice=7"], "info").await;
+    let reply = get(&host.url("/echo/log")).await;
+    assert_eq!(reply.status, 200);
+
+    // The thread lowers its own priority as its first step: wait for that, not for a time.
+    let pid = host.pid();
+    eventually("the deployer thread at nice 7", || async move {
+        let threads = thread_nice_values(pid);
+        let deployer: Vec<i64> = threads
+            .iter()
+            .filter(|(name, _)| name.starts_with("frontdoor-depl"))
+            .map(|(_, nice)| *nice)
+            .collect();
+        (deployer == [7])
+            .then_some(())
+            .ok_or(format!("threads: {threads:?}"))
+    })
+    .await;
+    let threads = thread_nice_values(pid);
+    let main_nice = threads
+        .iter()
+        .find(|(name, _)| name == "frontdoor-under")
+        .map(|(_, nice)| *nice);
+    assert_eq!(
+        main_nice,
+        Some(0),
+        "the main thread is untouched: {threads:?}"
+    );
+    assert!(host.stop().await, "clean exit");
+}
+
+/// Every thread of `pid` with its name (`comm`, at most 15 bytes) and nice value.
+fn thread_nice_values(pid: u32) -> Vec<(String, i64)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the host's threads");
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|task| {
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            // Fields after the parenthesised name, which may itself hold spaces: state is
+            // field 3, nice field 19.
+            let after_name = &stat[stat.rfind(')')? + 2..];
+            let nice = after_name.split(' ').nth(16)?.parse().ok()?;
+            Some((name.trim_end().to_owned(), nice))
+        })
+        .collect()
 }

@@ -347,3 +347,32 @@ fn adapter_configs_are_any_table_under_config_and_nothing_else() {
     let error = args.resolve().expect_err("zero timeout").to_string();
     assert!(error.contains("init_timeout_ms"), "{error}");
 }
+
+#[test]
+fn the_deployer_s_nice_value_is_checked() {
+    let resolve = |setting: &str| {
+        ServeArgs {
+            set: vec![parse_setting(setting).expect("KEY=VALUE")],
+            ..ServeArgs::default()
+        }
+        .resolve()
+    };
+    assert_eq!(
+        ServeArgs::default()
+            .resolve()
+            .expect("defaults")
+            .deployer
+            .nice,
+        crate::deploy::DEFAULT_NICE
+    );
+    assert_eq!(resolve("deployer_nice=0").expect("0").deployer.nice, 0);
+    assert_eq!(resolve("deployer_nice=19").expect("19").deployer.nice, 19);
+    for bad in [
+        "deployer_nice=-5",
+        "deployer_nice=20",
+        "deployer_nice=\"low\"",
+    ] {
+        let error = resolve(bad).expect_err(bad).to_string();
+        assert!(error.contains("deployer_nice"), "{bad}: {error}");
+    }
+}

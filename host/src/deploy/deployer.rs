@@ -50,7 +50,15 @@ pub struct DeployerConfig {
     /// Runs before each file is brought in line: how tests inject a fault into the
     /// deployer thread (a panic) to show it is supervised. `None` in production.
     pub fault_injection: Option<fn(&Path)>,
+    /// The deployer thread's nice value (0 to 19): loading is background work, so it yields
+    /// the CPU to serving threads on a busy core. The load probe and the init hook's thread
+    /// start from this thread and inherit it. 0 leaves the thread as it was started.
+    pub nice: i32,
 }
+
+/// [`DeployerConfig::nice`] unless configured: low enough that a reload barely shows on a
+/// core busy serving, high enough that a reload still finishes in milliseconds there.
+pub const DEFAULT_NICE: i32 = 10;
 
 impl Default for DeployerConfig {
     fn default() -> Self {
@@ -59,6 +67,7 @@ impl Default for DeployerConfig {
             reconcile_every: Duration::from_secs(2),
             stalled_writer: Duration::from_secs(10),
             fault_injection: None,
+            nice: DEFAULT_NICE,
         }
     }
 }
@@ -103,7 +112,10 @@ impl Deployer {
         };
         let thread = std::thread::Builder::new()
             .name("frontdoor-deployer".into())
-            .spawn(move || loop_state.supervise(&inbox))
+            .spawn(move || {
+                lower_priority(loop_state.config.nice);
+                loop_state.supervise(&inbox)
+            })
             .map_err(notify::Error::io)?;
         Ok(Self {
             _watcher: watcher,
@@ -118,6 +130,26 @@ impl Deployer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Sets the calling thread's nice value to `nice` (only raising it needs no privilege;
+/// the config allows 0 to 19). A failure costs only the priority, so it is logged.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    // SAFETY: gettid(2) takes no arguments and cannot fail.
+    let thread = unsafe { libc::gettid() };
+    // SAFETY: setpriority(2) reads no memory of ours; on Linux, PRIO_PROCESS with a thread
+    // id changes that thread's nice value alone (each thread is scheduled on its own).
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, nice) };
+    if result != 0 {
+        tracing::warn!(
+            nice,
+            error = %std::io::Error::last_os_error(),
+            "cannot lower the deployer thread's priority; loads compete with serving as equals"
+        );
     }
 }
 
