@@ -318,6 +318,14 @@ impl Dispatcher {
                 let (status, body) = handler(route, uri.query().unwrap_or(""));
                 json_bytes_response(status, body)
             }
+            Handler::BuiltinCalls(handler) => {
+                let scope = Arc::new(
+                    RequestScope::new(&version.identity.name, deadline).with_origin(origin),
+                );
+                let (status, body) = handler(self.backends.clone(), scope.clone()).await;
+                *calls = Some(scope);
+                json_bytes_response(status, body)
+            }
             Handler::Plugin(module) => {
                 // `/{namespace}` is skipped, not copied: the plugin reads the rest in place.
                 let device_request = DeviceRequest {

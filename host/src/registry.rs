@@ -28,7 +28,9 @@ use arc_swap::{ArcSwap, Guard};
 pub use binding::Binding;
 pub use bundle_deploy::{Bundle, BundleMember};
 pub use report::{Snapshot, VersionReport};
-pub use version::{BuiltinHandler, Handler, InflightGuard, PluginVersion, VersionState};
+pub use version::{
+    BuiltinCallsHandler, BuiltinHandler, Handler, InflightGuard, PluginVersion, VersionState,
+};
 
 use binding::Resolution;
 use fingerprint::Fingerprint;

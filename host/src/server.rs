@@ -163,6 +163,7 @@ pub async fn start_with(
     )?);
     if config.builtin_bench {
         registry.add_builtin(baseline::version());
+        registry.add_builtin(baseline::fanout_version());
     }
     // One spelling of the directory for the scan and for notify's event paths.
     let plugins_dir = config.plugins_dir.canonicalize().with_context(|| {

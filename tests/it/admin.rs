@@ -40,7 +40,7 @@ async fn admin_plugins_lists_versions_states_routes_and_failures() {
         .iter()
         .filter_map(|plugin| plugin["name"].as_str())
         .collect();
-    assert_eq!(names, ["bench", "echo", "static-bench"]);
+    assert_eq!(names, ["bench", "echo", "static-bench", "static-fanout"]);
 
     assert_eq!(
         host.failure_reason("broken-1.0.0.so").await,
@@ -51,7 +51,7 @@ async fn admin_plugins_lists_versions_states_routes_and_failures() {
     let health = get(&host.admin_url("/admin/health")).await;
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["status"], "ok");
-    assert_eq!(health.json()["adapters"], 3);
+    assert_eq!(health.json()["adapters"], 4);
 
     let missing = get(&host.admin_url("/admin/nope")).await;
     assert_eq!(missing.status, 404);

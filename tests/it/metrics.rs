@@ -167,10 +167,11 @@ async fn requests_and_backend_calls_are_counted_exactly() {
         scrape.value("frontdoor_plugin_quarantined", &echo_version),
         0.0
     );
-    // echo and the baseline are each their adapter's default.
+    // echo and the two baselines (static-bench, static-fanout) are each their adapter's
+    // default.
     assert_eq!(
         scrape.value("frontdoor_plugin_versions", &[("state", "active")]),
-        2.0
+        3.0
     );
     assert_eq!(scrape.value("frontdoor_mapped_libraries", &[]), 1.0);
     // Loaded by the start-up scan, not by the deployer: no reload yet.

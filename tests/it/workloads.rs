@@ -4,7 +4,9 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::support::{Fixture, TestHost, get};
+use frontdoor::backends::BackendConfig;
+
+use crate::support::{Fixture, Recorder, TestHost, get};
 
 const TABLE: &[(&str, &str)] = &[
     (
@@ -71,6 +73,40 @@ async fn adapter_and_static_baseline_reproduce_the_sha256_table() {
         let reply = get(&host.url(&format!("{namespace}/unknown"))).await;
         assert_eq!(reply.status, 404);
         assert_eq!(reply.json()["error"], "not found");
+    }
+    host.stop().await;
+}
+
+/// W3 through the adapter and through the fan-out compiled into the host: the same ten
+/// calls, the same answer, each call carrying its device request's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adapter_and_compiled_in_fan_out_make_the_same_calls() {
+    let backend = Recorder::start().await;
+    let host = TestHost::with_config(&[Fixture::Bench], |config| {
+        config
+            .backends
+            .push(BackendConfig::new("fanout", backend.url()));
+    })
+    .await;
+    let mut expected: Vec<String> = (0..10).map(|call| format!("/ping?call={call}")).collect();
+    expected.sort();
+    for (index, path) in ["/bench/fanout", "/static-fanout/fanout"]
+        .iter()
+        .enumerate()
+    {
+        let reply = get(&host.url(path)).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(&reply.body[..], br#"{"calls":10,"ok":10}"#, "{path}");
+        let request_id = reply.header("x-request-id").expect("request id").to_owned();
+        let seen: Vec<_> = backend.requests().into_iter().skip(index * 10).collect();
+        let mut paths: Vec<String> = seen.iter().map(|r| r.path_and_query.clone()).collect();
+        paths.sort();
+        assert_eq!(paths, expected, "{path}");
+        assert!(
+            seen.iter()
+                .all(|r| r.request_id.as_deref() == Some(request_id.as_str())),
+            "{path}: every call carries {request_id}: {seen:?}"
+        );
     }
     host.stop().await;
 }

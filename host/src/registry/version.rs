@@ -25,10 +25,20 @@ pub enum Handler {
     Plugin(PluginModuleRef),
     /// A function compiled into the host (the benchmark baseline).
     Builtin(BuiltinHandler),
+    /// A function compiled into the host that calls backends through the host's service
+    /// layer, as an adapter does (the benchmark's fan-out baseline).
+    BuiltinCalls(BuiltinCallsHandler),
 }
 
 /// A compiled-in handler: route id and raw query in, status and JSON body out.
 pub type BuiltinHandler = fn(route: u32, query: &str) -> (u16, Bytes);
+
+/// A compiled-in handler making backend calls: the backends and the device request's call
+/// scope (deadline, request id, call log) in, status and JSON body out.
+pub type BuiltinCallsHandler = fn(
+    backends: Arc<crate::backends::Backends>,
+    scope: Arc<crate::backends::RequestScope>,
+) -> futures_util::future::BoxFuture<'static, (u16, Bytes)>;
 
 /// Where a version is in its life, as shown by `/admin/plugins`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +137,25 @@ impl PluginVersion {
         routes: &[(Method, &str)],
         handler: BuiltinHandler,
     ) -> Self {
+        Self::compiled_in(name, version, routes, Handler::Builtin(handler))
+    }
+
+    /// A version served by code compiled into the host that calls backends.
+    pub fn builtin_calls(
+        name: &str,
+        version: &semver::Version,
+        routes: &[(Method, &str)],
+        handler: BuiltinCallsHandler,
+    ) -> Self {
+        Self::compiled_in(name, version, routes, Handler::BuiltinCalls(handler))
+    }
+
+    fn compiled_in(
+        name: &str,
+        version: &semver::Version,
+        routes: &[(Method, &str)],
+        handler: Handler,
+    ) -> Self {
         let routes: Vec<(Method, RoutePattern)> = routes
             .iter()
             .map(|(method, path)| {
@@ -149,13 +178,7 @@ impl PluginVersion {
             },
             None,
         );
-        Self::new(
-            identity,
-            PluginKind::Adapter,
-            routes,
-            Handler::Builtin(handler),
-            health,
-        )
+        Self::new(identity, PluginKind::Adapter, routes, handler, health)
     }
 
     fn new(

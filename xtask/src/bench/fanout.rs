@@ -1,7 +1,9 @@
 //! W3 fan-out: `GET /bench/fanout` on the W1/W2 host, whose backend `fanout` is the sample
 //! backends' `catalog` service answering every call after 5 ms. The adapter makes ten calls
-//! in parallel, so the ideal is one round trip: there is no static counterpart, and the
-//! figures are compared with that 5 ms.
+//! in parallel, so the ideal is one round trip. Its static counterpart is the same ten calls
+//! compiled into the host (`/static-fanout/fanout`, through the same service layer without
+//! the ABI), measured in alternating runs like W1 and W2; latency is also compared with the
+//! 5 ms ideal.
 
 use std::{
     collections::BTreeMap,
@@ -27,6 +29,8 @@ use crate::{
 pub const ID: &str = "W3";
 pub const NAME: &str = "fan-out";
 pub const PATH: &str = "/bench/fanout";
+/// The same fan-out compiled into the host.
+pub const STATIC_PATH: &str = "/static-fanout/fanout";
 /// wrk's connections for W3. Eight requests in flight are 80 backend calls in flight, about
 /// 16,000 calls/s at 5 ms each: well within what the sample backends answer on one core,
 /// so the latency measured is the host's and not a queue at the backend.
@@ -83,6 +87,11 @@ pub struct FanOut {
     /// `cpu_us_per_request` is the host's CPU only, backend calls included; the sample
     /// backends are another process.
     pub adapter: Side,
+    /// The same calls compiled into the host.
+    #[serde(rename = "static")]
+    pub baseline: Side,
+    /// Adapter over static, of the medians.
+    pub static_ratios: workloads::Ratios,
     /// One backend round trip: every call runs in parallel.
     pub ideal_us: f64,
     /// Ten round trips, one after the other.
@@ -182,23 +191,30 @@ pub fn measure(
     plan: &Plan,
     backends: &Backends,
 ) -> anyhow::Result<FanOut> {
-    check_answer(server)?;
+    check_answer(server, PATH)?;
+    check_answer(server, STATIC_PATH)?;
     let wrk = wrk.with_connections(CONNECTIONS);
     let before = backend_totals(server)?;
-    eprintln!("{ID} warm-up {PATH} ({} s)", plan.warmup_secs);
-    let warmup = wrk.run(&server.url(PATH), plan.warmup_secs)?;
-    let mut runs = Vec::new();
+    let warm_up = |path: &str| {
+        eprintln!("{ID} warm-up {path} ({} s)", plan.warmup_secs);
+        wrk.run(&server.url(path), plan.warmup_secs)
+    };
+    let warmup = warm_up(PATH)?;
+    let static_warmup = warm_up(STATIC_PATH)?;
+    let (mut runs, mut static_runs) = (Vec::new(), Vec::new());
     for index in 1..=plan.runs {
-        let run = workloads::measure_run(&wrk, server, PATH, plan.run_secs)?;
-        eprintln!(
-            "{ID} run {index}/{} {PATH}: {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, {:.2} µs CPU/request",
-            plan.runs,
-            run.load.stats.requests_per_sec,
-            run.load.stats.p50_us,
-            run.load.stats.p99_us,
-            run.cpu_us_per_request,
-        );
-        runs.push(run);
+        for (path, runs) in [(PATH, &mut runs), (STATIC_PATH, &mut static_runs)] {
+            let run = workloads::measure_run(&wrk, server, path, plan.run_secs)?;
+            eprintln!(
+                "{ID} run {index}/{} {path}: {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, {:.2} µs CPU/request",
+                plan.runs,
+                run.load.stats.requests_per_sec,
+                run.load.stats.p50_us,
+                run.load.stats.p99_us,
+                run.cpu_us_per_request,
+            );
+            runs.push(run);
+        }
     }
     let after = backend_totals(server)?;
     let alone_url = format!("{}/ping?call=0", backends.setup.url);
@@ -207,12 +223,13 @@ pub fn measure(
         .with_connections(CONNECTIONS * CALLS as u32)
         .run(&alone_url, plan.run_secs)?;
     let adapter = workloads::side(PATH, warmup, runs);
+    let baseline = workloads::side(STATIC_PATH, static_warmup, static_runs);
     let ideal_us = (LATENCY_MS * 1000) as f64;
     let backend_calls = after.since(&before);
     Ok(FanOut {
         id: ID,
         name: NAME,
-        compared_with: "the ideal: one backend round trip, as the 10 calls run in parallel",
+        compared_with: "the same calls compiled into the host, and the ideal: one backend round trip, as the 10 calls run in parallel",
         runs: plan.runs,
         run_secs: plan.run_secs,
         warmup_secs: plan.warmup_secs,
@@ -225,20 +242,22 @@ pub fn measure(
             p50_over_ideal: adapter.median.p50_us / ideal_us,
             p99_over_ideal: adapter.median.p99_us / ideal_us,
         },
+        static_ratios: workloads::Ratios::of(&adapter.median, &baseline.median),
         adapter,
+        baseline,
         backend_alone,
         backend_calls,
     })
 }
 
 /// One request must answer 200 with every call successful, or W3 would measure failures.
-fn check_answer(server: &Server) -> anyhow::Result<()> {
-    let response = http::get(server.listen, PATH, REQUEST_TIMEOUT)
-        .with_context(|| format!("GET {PATH} failed"))?;
+fn check_answer(server: &Server, path: &str) -> anyhow::Result<()> {
+    let response = http::get(server.listen, path, REQUEST_TIMEOUT)
+        .with_context(|| format!("GET {path} failed"))?;
     let body = String::from_utf8_lossy(&response.body);
     ensure!(
         response.status == 200 && body == EXPECTED_BODY,
-        "GET {PATH} answered {} `{body}` instead of 200 `{EXPECTED_BODY}`: the host cannot reach backend `{BACKEND}` ({SERVICE} of the sample backends); see the host log",
+        "GET {path} answered {} `{body}` instead of 200 `{EXPECTED_BODY}`: the host cannot reach backend `{BACKEND}` ({SERVICE} of the sample backends); see the host log",
         response.status
     );
     Ok(())

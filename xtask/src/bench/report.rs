@@ -73,7 +73,7 @@ pub struct LoadGenerator {
 pub enum Entry {
     /// Adapter against the static handler.
     Measured(Box<Measured>),
-    /// Adapter against an ideal (W3), as there is no static counterpart.
+    /// Adapter against the same calls compiled into the host and against an ideal (W3).
     #[serde(rename = "measured")]
     FanOut(Box<FanOut>),
 }
@@ -106,7 +106,9 @@ impl Entry {
                     ("static", &measured.baseline),
                 ]
             }
-            Self::FanOut(fanout) => vec![("adapter", &fanout.adapter)],
+            Self::FanOut(fanout) => {
+                vec![("adapter", &fanout.adapter), ("static", &fanout.baseline)]
+            }
         }
     }
 }

@@ -7,10 +7,11 @@ use anyhow::bail;
 const MAX_LEN: usize = 64;
 
 /// Names that are taken by something other than a workspace package: the host's built-in
-/// baseline (`/static-bench/`), the crates of this platform, and crate names that would
+/// baselines (`/static-bench/`, `/static-fanout/`), the crates of this platform, and crate names that would
 /// shadow Rust's own (`std`, `core`, ...) or collide with cargo's targets (`test`, `build`).
 const RESERVED: &[&str] = &[
     "static-bench",
+    "static-fanout",
     "frontdoor",
     "frontdoor-plugin-api",
     "xtask",

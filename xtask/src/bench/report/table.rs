@@ -82,16 +82,16 @@ fn workload_table(report: &Report) -> String {
                 ]);
             }
             Entry::FanOut(fanout) => {
-                let a = fanout.adapter.median;
+                let (a, s) = (fanout.adapter.median, fanout.baseline.median);
                 rows.push([
                     format!("{} {}", fanout.id, fanout.name),
                     thousands(a.requests_per_sec),
-                    "-".to_owned(),
-                    "-".to_owned(),
-                    format!("{} / ideal {}", latency(a.p50_us), latency(fanout.ideal_us)),
-                    format!("{} / -", latency(a.p99_us)),
-                    format!("{:.2} / -", a.cpu_us_per_request),
-                    "-".to_owned(),
+                    thousands(s.requests_per_sec),
+                    format!("{:.2}", fanout.static_ratios.requests_per_sec),
+                    format!("{} / {}", latency(a.p50_us), latency(s.p50_us)),
+                    format!("{} / {}", latency(a.p99_us), latency(s.p99_us)),
+                    format!("{:.2} / {:.2}", a.cpu_us_per_request, s.cpu_us_per_request),
+                    format!("{:.2}", fanout.static_ratios.cpu_per_request),
                 ]);
                 notes.push(fanout_note(fanout));
             }
@@ -135,11 +135,12 @@ fn fanout_note(fanout: &FanOut) -> String {
         .map_or("", |run| run.load.command.as_str());
     let calls = &fanout.backend_calls;
     format!(
-        "{} {}: no static counterpart; the ideal is one backend round trip of {} ms ({} parallel calls to backend `{}` = {} at {}, each answered after {} ms; sequential would be {}): p50 / ideal {:.2}, p99 / ideal {:.2}\n  \
+        "{} {}: static is the same ten calls compiled into the host ({}); the ideal is one backend round trip of {} ms ({} parallel calls to backend `{}` = {} at {}, each answered after {} ms; sequential would be {}): p50 / ideal {:.2}, p99 / ideal {:.2}\n  \
          backend alone ({}, one run): p50 {}, p99 {}\n  \
          load: {command} ({} connections, so the backend is not saturated); CPU is the host's only, backend calls included{}; {} backend calls, {} failed",
         fanout.id,
         fanout.name,
+        crate::bench::fanout::STATIC_PATH,
         backend.latency_ms,
         fanout.calls_per_request,
         backend.backend,
