@@ -97,6 +97,7 @@ where
     }
 
     /// Calls in flight now.
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         lock(&self.flights).len()
     }

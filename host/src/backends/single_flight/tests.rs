@@ -43,7 +43,7 @@ async fn callers_of_one_key_share_one_call_and_the_next_starts_afresh() {
         assert_eq!(role, Role::Follower);
         followers.push(answer);
     }
-    let (_, other) = oneshot::channel::<u32>();
+    let (_u_answer, other) = oneshot::channel::<u32>();
     let (_, role) = flights.join_or_start("u", &runtime, || async move { other.await.unwrap_or(0) });
     assert_eq!(role, Role::Leader, "another key is another call");
     assert_eq!(starts.load(Ordering::SeqCst), 1, "followers never start a call");
