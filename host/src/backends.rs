@@ -185,7 +185,8 @@ impl Backends {
                 let client = self.client.clone();
                 let scope = scope.clone();
                 async move {
-                    let (result, attempts) = backend.execute_shared(&client, shared_key, call).await;
+                    let (result, attempts) =
+                        backend.execute_shared(&client, shared_key, call).await;
                     scope.calls.set_attempts(&ticket, attempts);
                     result
                 }

@@ -71,11 +71,19 @@ async fn a_hedge_answers_for_a_first_attempt_that_never_does() {
     // The first call deposits a whole token: its hedge may go.
     let host = host_for(&backend, 100).await;
     let reply = get(&host.url("/echo/gated/held?path=/titles/1")).await;
-    assert_eq!(answering_arrival(&reply), 2, "the hedge's answer, not the held first attempt's");
+    assert_eq!(
+        answering_arrival(&reply),
+        2,
+        "the hedge's answer, not the held first attempt's"
+    );
     assert_eq!(backend.arrivals("/titles/1"), 2);
     assert_eq!(hedges(&host).await, (1, 1, 0));
     assert_eq!(
-        scraped(&host, "frontdoor_backend_hedges_won_total{backend=\"held\"}").await,
+        scraped(
+            &host,
+            "frontdoor_backend_hedges_won_total{backend=\"held\"}"
+        )
+        .await,
         Some(1.0)
     );
     host.stop().await;
@@ -90,7 +98,9 @@ async fn the_retry_budget_caps_hedges() {
     for call in 0..CALLS {
         let path = format!("/titles/{call}");
         let (sent_before, _, _) = hedges(&host).await;
-        let request = tokio::spawn(get_owned(host.url(&format!("/echo/gated/held?path={path}"))));
+        let request = tokio::spawn(get_owned(
+            host.url(&format!("/echo/gated/held?path={path}")),
+        ));
         // The host decides on this call's hedge while its first attempt is held.
         eventually("the hedge decided", || async {
             let (sent, _, denied) = hedges(&host).await;
@@ -121,7 +131,11 @@ async fn the_retry_budget_caps_hedges() {
         Some((CALLS / 2) as f64)
     );
     assert_eq!(
-        scraped(&host, "frontdoor_backend_hedges_denied_total{backend=\"held\"}").await,
+        scraped(
+            &host,
+            "frontdoor_backend_hedges_denied_total{backend=\"held\"}"
+        )
+        .await,
         Some((CALLS / 2) as f64)
     );
     host.stop().await;

@@ -81,9 +81,16 @@ async fn concurrent_device_requests_for_the_same_get_reach_the_backend_once() {
     let view = backend_view(&host).await;
     assert_eq!(view["attempts"], 1);
     assert_eq!(view["shared"], DEVICE_REQUESTS - 1);
-    assert_eq!(view["totals"]["ok"], DEVICE_REQUESTS, "each device request counted its call");
     assert_eq!(
-        scraped(&host, "frontdoor_backend_shared_calls_total{backend=\"held\"}").await,
+        view["totals"]["ok"], DEVICE_REQUESTS,
+        "each device request counted its call"
+    );
+    assert_eq!(
+        scraped(
+            &host,
+            "frontdoor_backend_shared_calls_total{backend=\"held\"}"
+        )
+        .await,
         Some((DEVICE_REQUESTS - 1) as f64)
     );
     // The answer is not kept: the next request calls again.
@@ -150,7 +157,11 @@ async fn a_leader_whose_device_went_away_does_not_fail_its_followers() {
     backend.open();
     let reply = follower.await.expect("the follower ran");
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.json()["outcome"]["ok"], true, "the call went on without its leader");
+    assert_eq!(
+        reply.json()["outcome"]["ok"],
+        true,
+        "the call went on without its leader"
+    );
     assert_eq!(backend.total(), 1);
     host.stop().await;
 }

@@ -139,25 +139,30 @@ impl Backend {
                 .map_or(call.deadline, |end| end.min(call.deadline)),
             ..call.clone()
         };
+        let count = |counter: &AtomicU64| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        };
+        // Sent and denied hedges are counted as the decision is made, not when the call ends.
+        let may_hedge = || {
+            let granted = self.retry_budget.try_withdraw();
+            let metrics = &self.metrics;
+            count(if granted {
+                &metrics.hedges_sent
+            } else {
+                &metrics.hedges_denied
+            });
+            granted
+        };
         let (result, outcome) = race(
             hedging.timed(self.attempt(client, call)),
             delay,
-            || self.retry_budget.try_withdraw(),
+            may_hedge,
             || hedging.timed(self.attempt(client, &hedge_call)),
             settles,
         )
         .await;
-        let count = |counter: &AtomicU64| {
-            counter.fetch_add(1, Ordering::Relaxed);
-        };
-        match outcome {
-            HedgeOutcome::NotDue => {}
-            HedgeOutcome::Denied => count(&self.metrics.hedges_denied),
-            HedgeOutcome::Lost => count(&self.metrics.hedges_sent),
-            HedgeOutcome::Won => {
-                count(&self.metrics.hedges_sent);
-                count(&self.metrics.hedges_won);
-            }
+        if outcome == HedgeOutcome::Won {
+            count(&self.metrics.hedges_won);
         }
         result
     }

@@ -127,7 +127,9 @@ impl<K: Eq + Hash, V> Drop for Landing<K, V> {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What the backend's shared calls hold: the answer and the attempts the call made.

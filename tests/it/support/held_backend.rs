@@ -116,7 +116,8 @@ impl HeldBackend {
 
     /// Answers every held request, and every later one at once.
     pub fn open(&self) {
-        self.released.send_modify(|released| released.everything = true);
+        self.released
+            .send_modify(|released| released.everything = true);
     }
 
     /// Answers the held request of `path_and_query`.
@@ -134,5 +135,7 @@ impl Drop for HeldBackend {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

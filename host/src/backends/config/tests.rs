@@ -35,7 +35,10 @@ fn hedge_settings_that_cannot_work_are_refused_naming_the_key() {
             "hedge_after_ms = 40",
             "backends.catalog.hedge_after_ms is set but backends.catalog.hedge is not true",
         ),
-        ("hedge = true\nhedge_after_ms = 0", "backends.catalog.hedge_after_ms must be at least 1"),
+        (
+            "hedge = true\nhedge_after_ms = 0",
+            "backends.catalog.hedge_after_ms must be at least 1",
+        ),
         (
             "hedge = true\nhedge_after_ms = 1000",
             "backends.catalog.hedge_after_ms (1000) must be below backends.catalog.timeout_ms (1000)",
@@ -46,8 +49,7 @@ fn hedge_settings_that_cannot_work_are_refused_naming_the_key() {
         ),
     ];
     for (keys, expected) in cases {
-        let error = resolve(&format!("url = \"http://127.0.0.1:9001\"\n{keys}"))
-            .expect_err(keys);
+        let error = resolve(&format!("url = \"http://127.0.0.1:9001\"\n{keys}")).expect_err(keys);
         assert!(error.starts_with(expected), "{keys:?}: {error}");
     }
 }

@@ -79,7 +79,10 @@ async fn a_hedge_answers_for_a_first_attempt_that_never_does_and_the_first_is_dr
     .await;
     assert_eq!((result, outcome), (Ok("hedge"), HedgeOutcome::Won));
     assert_eq!(started.elapsed(), DELAY + Duration::from_millis(5));
-    assert!(dropped.load(Ordering::SeqCst), "the losing attempt is dropped");
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the losing attempt is dropped"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -162,14 +165,22 @@ fn the_estimate_is_the_p95_of_recent_answers_once_there_are_enough() {
     }
     assert_eq!(recent.p95(), None, "too few answers for an estimate");
     recent.record(ms(100));
-    assert_eq!(recent.p95(), Some(ms(10)), "one slow answer in 20 is above p95");
+    assert_eq!(
+        recent.p95(),
+        Some(ms(10)),
+        "one slow answer in 20 is above p95"
+    );
     recent.record(ms(100));
     recent.record(ms(100));
     assert_eq!(recent.p95(), Some(ms(100)), "three in 22 are not");
     for _ in 0..WINDOW {
         recent.record(ms(5));
     }
-    assert_eq!(recent.p95(), Some(ms(5)), "only the last {WINDOW} answers count");
+    assert_eq!(
+        recent.p95(),
+        Some(ms(5)),
+        "only the last {WINDOW} answers count"
+    );
 }
 
 /// A server on 127.0.0.1 that accepts connections and never answers.

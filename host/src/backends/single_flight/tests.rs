@@ -44,9 +44,14 @@ async fn callers_of_one_key_share_one_call_and_the_next_starts_afresh() {
         followers.push(answer);
     }
     let (_u_answer, other) = oneshot::channel::<u32>();
-    let (_, role) = flights.join_or_start("u", &runtime, || async move { other.await.unwrap_or(0) });
+    let (_, role) =
+        flights.join_or_start("u", &runtime, || async move { other.await.unwrap_or(0) });
     assert_eq!(role, Role::Leader, "another key is another call");
-    assert_eq!(starts.load(Ordering::SeqCst), 1, "followers never start a call");
+    assert_eq!(
+        starts.load(Ordering::SeqCst),
+        1,
+        "followers never start a call"
+    );
 
     release.send(7).expect("the call waits");
     assert_eq!(leader.await, Some(7));
@@ -77,7 +82,9 @@ async fn the_leader_giving_up_does_not_cancel_the_call_of_its_followers() {
     tokio::task::yield_now().await;
     leader_wait.abort();
     assert!(leader_wait.await.expect_err("aborted").is_cancelled());
-    release.send(7).expect("the call is still waiting for its answer");
+    release
+        .send(7)
+        .expect("the call is still waiting for its answer");
     assert_eq!(follower.await, Some(7));
     assert_eq!(starts.load(Ordering::SeqCst), 1);
 }
@@ -151,7 +158,11 @@ async fn each_caller_waits_until_its_own_deadline_and_no_caller_cuts_the_call_sh
         }
         tokio::task::yield_now().await;
     }
-    assert_eq!(shared_calls.in_flight(), 1, "the leader's call is in flight");
+    assert_eq!(
+        shared_calls.in_flight(),
+        1,
+        "the leader's call is in flight"
+    );
     let short = call(Duration::from_secs(3));
     let long = call(Duration::from_secs(60));
     for (caller, ends_at) in [(leader, 1), (short, 3), (long, 5)] {
