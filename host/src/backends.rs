@@ -3,9 +3,12 @@
 //! Per call: the device request's deadline → circuit breaker (fail fast when open) →
 //! bulkhead (reject beyond the concurrency limit) → timeout → the pooled HTTP client; then
 //! retries for idempotent calls within a budget. Identical GETs of one device request
-//! (same path and query, same headers) are made once. Each concern is a small type in its own file with a synchronous decision API
-//! (`breaker`, `bulkhead`, `retry_budget`), composed in [`Backend::attempt`]; that keeps
-//! them testable on tokio's paused clock without tower's generic plumbing.
+//! (same path and query, same headers) are made once; opted in per backend, identical GETs
+//! of different device requests share one call in flight (`single_flight`), and slow
+//! idempotent attempts are hedged (`hedge`). Each concern is a small type in its own file
+//! with a synchronous decision API (`breaker`, `bulkhead`, `retry_budget`), composed in
+//! [`Backend::attempt`]; that keeps them testable on tokio's paused clock without tower's
+//! generic plumbing.
 //!
 //! **Invariant:** a backend call never waits longer than its backend's timeout, nor past
 //! the device request's deadline.
@@ -13,9 +16,11 @@
 mod breaker;
 mod bulkhead;
 mod config;
+mod hedge;
 mod metrics;
 mod retry_budget;
 mod scope;
+mod single_flight;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -34,8 +39,8 @@ use tokio::time::Instant;
 
 pub use breaker::{BreakerState, CircuitBreaker, Outcome};
 pub use bulkhead::Bulkhead;
-pub use config::{BackendConfig, BackendFileConfig, BreakerConfig, RetryConfig};
-pub use metrics::{BackendMetrics, CountersView, LatencyView};
+pub use config::{BackendConfig, BackendFileConfig, BreakerConfig, HedgeConfig, RetryConfig};
+pub use metrics::{BackendMetrics, CountersView, HedgesView, LatencyView};
 pub use scope::{CallKey, RequestScope};
 
 use crate::{
@@ -43,7 +48,9 @@ use crate::{
     requests::{self, CallTicket},
 };
 
+use hedge::Hedging;
 use retry_budget::RetryBudget;
+use single_flight::SharedCalls;
 
 /// What a backend call ends with.
 pub type CallResult = Result<BackendResponse, BackendError>;
@@ -69,6 +76,8 @@ pub struct Backend {
     breaker: Arc<CircuitBreaker>,
     bulkhead: Bulkhead,
     retry_budget: RetryBudget,
+    shared_calls: Option<SharedCalls>,
+    hedging: Option<Hedging>,
     pub metrics: BackendMetrics,
 }
 
@@ -107,6 +116,8 @@ impl Backends {
                 breaker: CircuitBreaker::new(config.breaker.clone()),
                 bulkhead: Bulkhead::new(config.max_concurrent),
                 retry_budget: RetryBudget::new(config.retry.budget_percent),
+                shared_calls: config.share_in_flight.then(SharedCalls::new),
+                hedging: Hedging::new(&config.hedge),
                 metrics: BackendMetrics::default(),
                 config,
             };
@@ -168,6 +179,7 @@ impl Backends {
         if call.method == Method::GET && call.body.is_empty() {
             let path = request.path.as_str();
             let key = CallKey::new(&backend.config.name, &call.method, path, &call.headers);
+            let shared_key = backend.shared_calls.as_ref().map(|_| key.clone());
             let (shared, already_made) = scope.get_once(key, || {
                 let backend = backend.clone();
                 let client = self.client.clone();
@@ -177,7 +189,8 @@ impl Backends {
                 // for ever; after `max_concurrent` disconnects every call was `Rejected`.
                 let scope = Arc::downgrade(scope);
                 async move {
-                    let (result, attempts) = backend.execute(&client, call).await;
+                    let (result, attempts) =
+                        backend.execute_shared(&client, shared_key, call).await;
                     if let Some(scope) = scope.upgrade() {
                         scope.calls.set_attempts(&ticket, attempts);
                     }
@@ -261,6 +274,7 @@ fn invalid(message: String) -> BackendError {
 }
 
 /// A validated call, ready to send (possibly more than once).
+#[derive(Clone)]
 struct OutgoingCall {
     method: Method,
     uri: Uri,
@@ -284,7 +298,7 @@ impl Backend {
         self.retry_budget.deposit();
         let mut attempt = 1;
         loop {
-            let result = self.attempt(client, &call).await;
+            let result = self.attempt_or_hedge(client, &call).await;
             let retryable = matches!(&result, Err(error) if retryable(error));
             if retryable
                 && attempt < attempts
@@ -372,6 +386,11 @@ impl Backend {
                 .metrics
                 .deduplicated
                 .load(std::sync::atomic::Ordering::Relaxed),
+            shared: self
+                .metrics
+                .shared
+                .load(std::sync::atomic::Ordering::Relaxed),
+            hedges: self.metrics.hedges_view(),
             latency: self.metrics.latency_view(),
             by_adapter: self.metrics.adapters_view(),
         }
@@ -485,6 +504,9 @@ pub struct BackendView {
     pub attempts: u64,
     pub retries: u64,
     pub deduplicated: u64,
+    /// GETs answered by an identical GET in flight for another device request.
+    pub shared: u64,
+    pub hedges: HedgesView,
     pub latency: LatencyView,
     pub by_adapter: std::collections::BTreeMap<String, CountersView>,
 }

@@ -1,8 +1,9 @@
 //! Shared fixtures: building fixture plugins once, plugins directories, hosts, an HTTP client,
-//! and backends the tests control (a recorder, a gate).
+//! and backends the tests control (a recorder, a gate, a held backend).
 
 pub mod fixtures;
 pub mod gate;
+pub mod held_backend;
 pub mod host;
 pub mod http;
 pub mod otlp;
@@ -13,6 +14,7 @@ pub mod recorder;
 
 pub use fixtures::{Fixture, StaticInit};
 pub use gate::Gate;
+pub use held_backend::{HeldBackend, Hold};
 pub use host::TestHost;
 pub use http::{HttpClient, Reply, client, get, send, try_send};
 pub use otlp::OtlpReceiver;

@@ -16,6 +16,10 @@ pub struct BackendConfig {
     pub max_concurrent: usize,
     pub breaker: BreakerConfig,
     pub retry: RetryConfig,
+    /// Identical GETs in flight at once, from any device requests, make one call
+    /// (`single_flight.rs`). Only for answers that do not depend on the caller.
+    pub share_in_flight: bool,
+    pub hedge: HedgeConfig,
 }
 
 impl BackendConfig {
@@ -28,6 +32,8 @@ impl BackendConfig {
             max_concurrent: 256,
             breaker: BreakerConfig::default(),
             retry: RetryConfig::default(),
+            share_in_flight: false,
+            hedge: HedgeConfig::default(),
         }
     }
 }
@@ -77,6 +83,16 @@ impl Default for RetryConfig {
     }
 }
 
+/// Hedged requests of idempotent calls (`hedge.rs`): a second attempt when the first has
+/// not answered after a delay; the first answer wins. Every hedge spends a retry-budget
+/// token.
+#[derive(Debug, Clone, Default)]
+pub struct HedgeConfig {
+    pub enabled: bool,
+    /// Hedge after this long; `None`: after the backend's recent p95 answer latency.
+    pub after: Option<Duration>,
+}
+
 /// `[backends.NAME]` in `frontdoor.toml`; every key but `url` is optional.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +102,9 @@ pub struct BackendFileConfig {
     pub max_concurrent: Option<usize>,
     pub breaker: Option<BreakerFileConfig>,
     pub retry: Option<RetryFileConfig>,
+    pub share_in_flight: Option<bool>,
+    pub hedge: Option<bool>,
+    pub hedge_after_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,8 +125,12 @@ pub struct RetryFileConfig {
 }
 
 impl BackendFileConfig {
-    pub fn resolve(self, name: &str) -> BackendConfig {
+    /// The backend `name` as configured; `Err` names the key that does not make sense.
+    pub fn resolve(self, name: &str) -> Result<BackendConfig, String> {
+        let hedge = self.hedge_config(name)?;
         let mut config = BackendConfig::new(name, self.url);
+        config.share_in_flight = self.share_in_flight.unwrap_or(false);
+        config.hedge = hedge;
         if let Some(ms) = self.timeout_ms {
             config.timeout = Duration::from_millis(ms);
         }
@@ -135,6 +158,40 @@ impl BackendFileConfig {
             config.retry.budget_percent =
                 retry.budget_percent.unwrap_or(config.retry.budget_percent);
         }
-        config
+        if config.hedge.enabled && config.retry.budget_percent == 0 {
+            return Err(format!(
+                "backends.{name}.hedge needs backends.{name}.retry.budget_percent above 0: \
+                 every hedge spends a retry-budget token"
+            ));
+        }
+        if let Some(after) = config.hedge.after.filter(|after| *after >= config.timeout) {
+            return Err(format!(
+                "backends.{name}.hedge_after_ms ({}) must be below backends.{name}.timeout_ms \
+                 ({}): a hedge is sent while the first attempt may still answer",
+                after.as_millis(),
+                config.timeout.as_millis()
+            ));
+        }
+        Ok(config)
+    }
+
+    fn hedge_config(&self, name: &str) -> Result<HedgeConfig, String> {
+        let enabled = self.hedge.unwrap_or(false);
+        match self.hedge_after_ms {
+            Some(_) if !enabled => Err(format!(
+                "backends.{name}.hedge_after_ms is set but backends.{name}.hedge is not true"
+            )),
+            Some(0) => Err(format!(
+                "backends.{name}.hedge_after_ms must be at least 1: hedging at once doubles \
+                 every call"
+            )),
+            after => Ok(HedgeConfig {
+                enabled,
+                after: after.map(Duration::from_millis),
+            }),
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

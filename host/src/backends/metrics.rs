@@ -82,6 +82,13 @@ pub struct BackendMetrics {
     pub retries: AtomicU64,
     /// GETs answered from another identical GET of the same device request.
     pub deduplicated: AtomicU64,
+    /// GETs that joined an identical GET in flight for another device request (not sent).
+    pub shared: AtomicU64,
+    /// Hedges sent, hedges whose answer was the one returned, and hedges that were due
+    /// but found the retry budget empty (not sent).
+    pub hedges_sent: AtomicU64,
+    pub hedges_won: AtomicU64,
+    pub hedges_denied: AtomicU64,
     pub in_flight: AtomicI64,
     latency_buckets: [AtomicU64; LATENCY_BOUNDS_MS.len() + 1],
     latency_sum_us: AtomicU64,
@@ -129,6 +136,15 @@ impl BackendMetrics {
         }
     }
 
+    pub fn hedges_view(&self) -> HedgesView {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        HedgesView {
+            sent: get(&self.hedges_sent),
+            won: get(&self.hedges_won),
+            denied: get(&self.hedges_denied),
+        }
+    }
+
     pub fn adapters_view(&self) -> BTreeMap<String, CountersView> {
         self.by_adapter
             .lock()
@@ -137,6 +153,15 @@ impl BackendMetrics {
             .map(|(adapter, counters)| (adapter.clone(), counters.view()))
             .collect()
     }
+}
+
+/// Hedged attempts: sent, won (the hedge's answer was the call's) and denied (due, but the
+/// retry budget was empty).
+#[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq)]
+pub struct HedgesView {
+    pub sent: u64,
+    pub won: u64,
+    pub denied: u64,
 }
 
 /// The latency histogram: `counts[i]` calls took at most `bounds_ms[i]` (and more than the

@@ -23,6 +23,9 @@ fn the_example_file_is_valid_and_complete() {
     assert_eq!(catalog.url, "http://127.0.0.1:9001");
     assert_eq!(catalog.breaker.min_requests, 20);
     assert_eq!(catalog.retry.attempts, 1);
+    assert!(catalog.share_in_flight);
+    assert!(catalog.hedge.enabled);
+    assert_eq!(catalog.hedge.after, None);
     let containment = &config.containment;
     assert_eq!(containment.handler_timeout, None);
     assert_eq!(

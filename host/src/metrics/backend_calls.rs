@@ -1,6 +1,7 @@
 //! The backend families, read at scrape time from what `backends/metrics.rs` already counts
 //! for `/admin/backends` (nothing is counted twice): calls by backend, calling adapter and
-//! outcome, attempt latency, retries, de-duplicated calls, the bulkhead and the breaker.
+//! outcome, attempt latency, retries, de-duplicated and shared calls, hedges, the bulkhead
+//! and the breaker.
 
 use std::{fmt, sync::Arc};
 
@@ -88,6 +89,30 @@ impl Collector for BackendCalls {
             "frontdoor_backend_deduplicated_calls",
             "GETs answered by an identical GET of the same device request, not sent.",
             per_backend(|backend| backend.deduplicated),
+        )?;
+        counters(
+            &mut encoder,
+            "frontdoor_backend_shared_calls",
+            "GETs answered by an identical GET in flight for another device request, not sent.",
+            per_backend(|backend| backend.shared),
+        )?;
+        counters(
+            &mut encoder,
+            "frontdoor_backend_hedges",
+            "Hedges sent: second attempts of an idempotent call whose first was slow.",
+            per_backend(|backend| backend.hedges.sent),
+        )?;
+        counters(
+            &mut encoder,
+            "frontdoor_backend_hedges_won",
+            "Hedges whose answer was the call's.",
+            per_backend(|backend| backend.hedges.won),
+        )?;
+        counters(
+            &mut encoder,
+            "frontdoor_backend_hedges_denied",
+            "Hedges that were due but not sent: the retry budget was empty.",
+            per_backend(|backend| backend.hedges.denied),
         )?;
         gauges(
             &mut encoder,

@@ -1,4 +1,5 @@
-//! The backends: calls, errors by kind, latency, breaker state and bulkhead use.
+//! The backends: calls, errors by kind, latency, breaker state, bulkhead use, retries,
+//! hedges and shared calls.
 
 use maud::{Markup, html};
 
@@ -95,7 +96,18 @@ fn row(backend: &BackendView) -> Markup {
             }
             td data-label="p50" { (format::millis(quantile_ms(&buckets, 0.5))) }
             td data-label="p99" { (format::millis(quantile_ms(&buckets, 0.99))) }
-            td data-label="Retries" { (backend.retries) " of " (backend.attempts) " attempts" }
+            td data-label="Retries" {
+                (backend.retries) " of " (backend.attempts) " attempts"
+                @if backend.hedges.sent + backend.hedges.denied > 0 {
+                    span.reason {
+                        (backend.hedges.sent) " hedges, " (backend.hedges.won) " won, "
+                        (backend.hedges.denied) " denied"
+                    }
+                }
+                @if backend.shared > 0 {
+                    span.reason { (backend.shared) " shared" }
+                }
+            }
         }
     }
 }
