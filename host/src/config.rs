@@ -387,7 +387,8 @@ impl ServeArgs {
             .backends
             .into_iter()
             .map(|(name, backend)| backend.resolve(&name))
-            .collect();
+            .collect::<Result<_, _>>()
+            .map_err(ConfigError::Invalid)?;
         for (name, url) in &self.backends {
             match config
                 .backends

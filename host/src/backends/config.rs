@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::adaptive_limit::{self, AdaptiveFileConfig, Concurrency};
+
 /// One backend service the adapters may call by name.
 #[derive(Debug, Clone)]
 pub struct BackendConfig {
@@ -14,6 +16,8 @@ pub struct BackendConfig {
     pub timeout: Duration,
     /// Bulkhead: calls in flight at once; more are rejected immediately.
     pub max_concurrent: usize,
+    /// Fixed (the bulkhead alone) or an adaptive limit under it.
+    pub concurrency: Concurrency,
     pub breaker: BreakerConfig,
     pub retry: RetryConfig,
 }
@@ -26,6 +30,7 @@ impl BackendConfig {
             url: url.into(),
             timeout: Duration::from_millis(1000),
             max_concurrent: 256,
+            concurrency: Concurrency::Fixed,
             breaker: BreakerConfig::default(),
             retry: RetryConfig::default(),
         }
@@ -84,6 +89,9 @@ pub struct BackendFileConfig {
     pub url: String,
     pub timeout_ms: Option<u64>,
     pub max_concurrent: Option<usize>,
+    /// `"fixed"` (the default) or `"adaptive"`.
+    pub concurrency: Option<String>,
+    pub adaptive: Option<AdaptiveFileConfig>,
     pub breaker: Option<BreakerFileConfig>,
     pub retry: Option<RetryFileConfig>,
 }
@@ -106,7 +114,8 @@ pub struct RetryFileConfig {
 }
 
 impl BackendFileConfig {
-    pub fn resolve(self, name: &str) -> BackendConfig {
+    /// The backend's configuration; `Err` names the key at fault.
+    pub fn resolve(self, name: &str) -> Result<BackendConfig, String> {
         let mut config = BackendConfig::new(name, self.url);
         if let Some(ms) = self.timeout_ms {
             config.timeout = Duration::from_millis(ms);
@@ -114,6 +123,12 @@ impl BackendFileConfig {
         if let Some(limit) = self.max_concurrent {
             config.max_concurrent = limit;
         }
+        config.concurrency = adaptive_limit::resolve(
+            name,
+            self.concurrency.as_deref(),
+            self.adaptive,
+            config.max_concurrent,
+        )?;
         if let Some(breaker) = self.breaker {
             let b = &mut config.breaker;
             b.error_threshold_percent = breaker
@@ -135,6 +150,6 @@ impl BackendFileConfig {
             config.retry.budget_percent =
                 retry.budget_percent.unwrap_or(config.retry.budget_percent);
         }
-        config
+        Ok(config)
     }
 }

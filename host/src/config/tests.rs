@@ -23,6 +23,16 @@ fn the_example_file_is_valid_and_complete() {
     assert_eq!(catalog.url, "http://127.0.0.1:9001");
     assert_eq!(catalog.breaker.min_requests, 20);
     assert_eq!(catalog.retry.attempts, 1);
+    assert_eq!(catalog.concurrency, crate::backends::Concurrency::Fixed);
+    let recommendations = config
+        .backends
+        .iter()
+        .find(|b| b.name == "recommendations")
+        .expect("recommendations");
+    assert!(matches!(
+        &recommendations.concurrency,
+        crate::backends::Concurrency::Adaptive(adaptive) if adaptive.min_limit == 2
+    ));
     let containment = &config.containment;
     assert_eq!(containment.handler_timeout, None);
     assert_eq!(
@@ -276,6 +286,23 @@ fn set_overrides_any_key_and_is_validated_like_the_file() {
     };
     let error = typo.resolve().expect_err("unknown key refused").to_string();
     assert!(error.contains("timeout"), "{error}");
+
+    let bad_limit = ServeArgs {
+        config: Some(example()),
+        set: vec![(
+            "backends.recommendations.adaptive.max_limit".into(),
+            "1000".into(),
+        )],
+        ..ServeArgs::default()
+    };
+    let error = bad_limit
+        .resolve()
+        .expect_err("over the bulkhead")
+        .to_string();
+    assert!(
+        error.contains("backends.recommendations.adaptive.max_limit"),
+        "{error}"
+    );
 }
 
 #[test]
