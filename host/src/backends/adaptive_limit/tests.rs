@@ -140,6 +140,29 @@ async fn a_slow_backend_gets_fewer_calls_but_keeps_a_queue_allowance() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_backend_timing_out_on_a_share_of_calls_is_held_to_a_fraction_of_its_limit() {
+    let limit = limit_under(64, AdaptiveConfig::default());
+    // Every third attempt times out, the others answer at once: what the README warns of.
+    for _ in 0..50 {
+        let permits: Vec<LimitPermit> = (0..40).filter_map(|_| limit.try_acquire()).collect();
+        advance(MS * 5).await;
+        for (index, permit) in permits.into_iter().enumerate() {
+            let outcome = if index % 3 == 0 {
+                LimitOutcome::Dropped
+            } else {
+                LimitOutcome::Answered
+            };
+            permit.record(outcome);
+        }
+    }
+    let held = limit.limit();
+    assert!(
+        (2..40).contains(&held),
+        "two of three calls would succeed, yet the limit is {held}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn slow_answers_do_not_shrink_a_limit_the_caller_barely_uses() {
     let limit = limit_under(64, AdaptiveConfig::default());
     closed_loop(&limit, 1, 20, healthy).await;
