@@ -34,7 +34,7 @@
 //! classify its outcome themselves. This layer needs a synchronous decision that composes
 //! with the breaker, bulkhead and retries in `Backend::attempt`, a timeout counted as the
 //! backend's own timeout, cancellations told apart from drops, and its state readable for
-//! `/admin/backends`: about 150 lines, tested on tokio's paused clock.
+//! `/admin/backends`: a small state machine, tested on tokio's paused clock.
 
 mod config;
 
