@@ -13,6 +13,7 @@
 //! **Invariant:** a backend call never waits longer than its backend's timeout, nor past
 //! the device request's deadline.
 
+mod adaptive_limit;
 mod breaker;
 mod bulkhead;
 mod config;
@@ -37,6 +38,7 @@ use hyper_util::{
 use serde::Serialize;
 use tokio::time::Instant;
 
+pub use adaptive_limit::{AdaptiveConfig, AdaptiveView, Concurrency, ConcurrencyView};
 pub use breaker::{BreakerState, CircuitBreaker, Outcome};
 pub use bulkhead::Bulkhead;
 pub use config::{BackendConfig, BackendFileConfig, BreakerConfig, HedgeConfig, RetryConfig};
@@ -75,6 +77,8 @@ pub struct Backend {
     base: String,
     breaker: Arc<CircuitBreaker>,
     bulkhead: Bulkhead,
+    /// `None` for a fixed backend (the bulkhead alone).
+    adaptive: Option<Arc<adaptive_limit::AdaptiveLimit>>,
     retry_budget: RetryBudget,
     shared_calls: Option<SharedCalls>,
     hedging: Option<Hedging>,
@@ -111,7 +115,9 @@ impl Backends {
                     config.url
                 )));
             }
+            let adaptive = adaptive_limit::for_backend(&config).map_err(invalid)?;
             let backend = Backend {
+                adaptive,
                 base: config.url.trim_end_matches('/').to_owned(),
                 breaker: CircuitBreaker::new(config.breaker.clone()),
                 bulkhead: Bulkhead::new(config.max_concurrent),
@@ -338,6 +344,7 @@ impl Backend {
                 format!("{name}: {} calls already in flight", self.bulkhead.limit()),
             )
         })?;
+        let admission = adaptive_limit::admit(self.adaptive.as_ref(), name)?;
         let timeout = self.config.timeout.min(remaining);
         let _in_flight = InFlight::enter(&self.metrics);
         self.metrics
@@ -352,6 +359,7 @@ impl Backend {
             )),
         };
         self.metrics.observe_latency(started.elapsed());
+        admission.record(&result);
         permit.record(match &result {
             Ok(_) => Outcome::Success,
             Err(error) if error.kind == BackendErrorKind::Status && error.status < 500 => {
@@ -368,6 +376,7 @@ impl Backend {
             url: self.config.url.clone(),
             timeout_ms: u64::try_from(self.config.timeout.as_millis()).unwrap_or(u64::MAX),
             max_concurrent: self.bulkhead.limit(),
+            concurrency: adaptive_limit::view(self.adaptive.as_deref(), self.bulkhead.limit()),
             breaker: self.breaker.state().as_str(),
             in_flight: self
                 .metrics
@@ -498,6 +507,7 @@ pub struct BackendView {
     pub url: String,
     pub timeout_ms: u64,
     pub max_concurrent: usize,
+    pub concurrency: ConcurrencyView,
     pub breaker: &'static str,
     pub in_flight: i64,
     pub totals: CountersView,

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod adaptive_concurrency;
 mod admin;
 mod admin_isolation;
 mod artifact_files;

@@ -5,8 +5,10 @@
 //! 50/50 canary and under a 10 % shadow (each against the static handler, on a host holding
 //! both adapter builds), R1 (reload under load), the recycle run (W2 at full load while the
 //! host hands its sockets to a fresh process again and again; RSS fresh, after swaps and after
-//! a recycle), W1/W2/W3 against bare hyper (`floors.rs`), and the cost of a shared-module call (the host's `module_call` benchmark, not with
-//! `--quick`). Prints a table and writes `target/bench/latest.json`; fails when any request
+//! a recycle), W1/W2/W3 against bare hyper (`floors.rs`), the chaos run (W3 while its
+//! backend hangs, fixed against adaptive concurrency), and the cost of a shared-module call
+//! (the host's `module_call` benchmark, not with `--quick`). Prints a table and writes
+//! `target/bench/latest.json`; fails when any request
 //! or W3 backend call failed, a recycle failed, or a canary or shadow routed nothing, never on
 //! timing.
 //!
@@ -16,11 +18,12 @@
 //! `target/bench/` holds `latest.json`, `host.log` (both host instances, `RUST_LOG=warn`),
 //! the `w1-*.perf.{data,txt}` profiles, and `work/`: the adapter builds and plugins
 //! directories of the last run, wiped at every start. The hosts make their private copies
-//! directories under `work/copies`, `work/traffic-copies`, `work/r1-copies` and `work/recycle-copies`; the W1/W2/W3 host runs with
+//! directories under `work/copies`, `work/traffic-copies`, `work/r1-copies`, `work/recycle-copies` and `work/chaos-copies`; the W1/W2/W3 host runs with
 //! `--keep-copies` when it is profiled, so perf resolves the adapter's symbols through the
 //! copy's name; each host removes its copies when it stops.
 
 mod artifacts;
+mod chaos;
 mod fanout;
 mod floors;
 mod module_call;
@@ -181,6 +184,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let floors = floors::measure(&floor_builds, &wrk, &server, &plan, &backends.setup.url)?;
     server.stop()?;
     backends.stop();
+    let chaos = chaos::run(&chaos::ChaosConfig {
+        launcher: &launcher,
+        plan: &plan,
+        work_dir: &work_dir,
+        plugins_dir: &plugins_dir,
+        sample_backends: &artifacts.sample_backends,
+        backends_core: pinning.load_core,
+    })?;
 
     let traffic = traffic::run(&TrafficConfig {
         launcher: &launcher,
@@ -236,6 +247,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         profile,
         reload,
         recycle,
+        chaos,
         module_call,
         plan,
         failures: Vec::new(),
@@ -258,7 +270,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 /// The parents of the hosts' copies directories; a host killed before its shutdown leaves
 /// its copies behind. Best effort.
 fn remove_copies(work_dir: &Path) {
-    for dir in ["copies", "traffic-copies", "r1-copies", "recycle-copies"] {
+    for dir in [
+        "copies",
+        "traffic-copies",
+        "r1-copies",
+        "recycle-copies",
+        "chaos-copies",
+    ] {
         let _ = fs::remove_dir_all(work_dir.join(dir));
     }
 }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::adaptive_limit::{self, AdaptiveFileConfig, Concurrency};
+
 /// One backend service the adapters may call by name.
 #[derive(Debug, Clone)]
 pub struct BackendConfig {
@@ -14,6 +16,8 @@ pub struct BackendConfig {
     pub timeout: Duration,
     /// Bulkhead: calls in flight at once; more are rejected immediately.
     pub max_concurrent: usize,
+    /// Fixed (the bulkhead alone) or an adaptive limit under it.
+    pub concurrency: Concurrency,
     pub breaker: BreakerConfig,
     pub retry: RetryConfig,
     /// Identical GETs in flight at once, from any device requests, make one call
@@ -30,6 +34,7 @@ impl BackendConfig {
             url: url.into(),
             timeout: Duration::from_millis(1000),
             max_concurrent: 256,
+            concurrency: Concurrency::Fixed,
             breaker: BreakerConfig::default(),
             retry: RetryConfig::default(),
             share_in_flight: false,
@@ -100,6 +105,9 @@ pub struct BackendFileConfig {
     pub url: String,
     pub timeout_ms: Option<u64>,
     pub max_concurrent: Option<usize>,
+    /// `"fixed"` (the default) or `"adaptive"`.
+    pub concurrency: Option<String>,
+    pub adaptive: Option<AdaptiveFileConfig>,
     pub breaker: Option<BreakerFileConfig>,
     pub retry: Option<RetryFileConfig>,
     pub share_in_flight: Option<bool>,
@@ -137,6 +145,12 @@ impl BackendFileConfig {
         if let Some(limit) = self.max_concurrent {
             config.max_concurrent = limit;
         }
+        config.concurrency = adaptive_limit::resolve(
+            name,
+            self.concurrency.as_deref(),
+            self.adaptive,
+            config.max_concurrent,
+        )?;
         if let Some(breaker) = self.breaker {
             let b = &mut config.breaker;
             b.error_threshold_percent = breaker

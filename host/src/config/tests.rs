@@ -26,6 +26,16 @@ fn the_example_file_is_valid_and_complete() {
     assert!(catalog.share_in_flight);
     assert!(catalog.hedge.enabled);
     assert_eq!(catalog.hedge.after, None);
+    assert_eq!(catalog.concurrency, crate::backends::Concurrency::Fixed);
+    let recommendations = config
+        .backends
+        .iter()
+        .find(|b| b.name == "recommendations")
+        .expect("recommendations");
+    assert!(matches!(
+        &recommendations.concurrency,
+        crate::backends::Concurrency::Adaptive(adaptive) if adaptive.min_limit == 2
+    ));
     let containment = &config.containment;
     assert_eq!(containment.handler_timeout, None);
     assert_eq!(
@@ -279,6 +289,23 @@ fn set_overrides_any_key_and_is_validated_like_the_file() {
     };
     let error = typo.resolve().expect_err("unknown key refused").to_string();
     assert!(error.contains("timeout"), "{error}");
+
+    let bad_limit = ServeArgs {
+        config: Some(example()),
+        set: vec![(
+            "backends.recommendations.adaptive.max_limit".into(),
+            "1000".into(),
+        )],
+        ..ServeArgs::default()
+    };
+    let error = bad_limit
+        .resolve()
+        .expect_err("over the bulkhead")
+        .to_string();
+    assert!(
+        error.contains("backends.recommendations.adaptive.max_limit"),
+        "{error}"
+    );
 }
 
 #[test]

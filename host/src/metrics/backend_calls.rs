@@ -1,7 +1,7 @@
 //! The backend families, read at scrape time from what `backends/metrics.rs` already counts
 //! for `/admin/backends` (nothing is counted twice): calls by backend, calling adapter and
-//! outcome, attempt latency, retries, de-duplicated and shared calls, hedges, the bulkhead
-//! and the breaker.
+//! outcome, attempt latency, retries, de-duplicated and shared calls, hedges, the bulkhead,
+//! the concurrency limit and the breaker.
 
 use std::{fmt, sync::Arc};
 
@@ -131,6 +131,21 @@ impl Collector for BackendCalls {
             views
                 .iter()
                 .map(|backend| (by_backend(backend), gauge_value(backend.max_concurrent))),
+        )?;
+        gauges(
+            &mut encoder,
+            "frontdoor_backend_concurrency_limit",
+            "Attempts a backend may have in flight now: its adaptive limit, or max_concurrent when fixed.",
+            None,
+            views
+                .iter()
+                .map(|backend| (by_backend(backend), gauge_value(backend.concurrency.limit))),
+        )?;
+        counters(
+            &mut encoder,
+            "frontdoor_backend_limit_rejections",
+            "Attempts the adaptive concurrency limit refused at once (also counted as rejected calls).",
+            per_backend(|backend| backend.concurrency.rejected),
         )?;
         gauges(
             &mut encoder,

@@ -291,7 +291,7 @@ fn backend_totals(server: &Server) -> anyhow::Result<BackendCalls> {
 
 /// The first base port from [`FIRST_BASE_PORT`] whose control and service ports are all free
 /// on 127.0.0.1 (a moment ago).
-fn free_base_port() -> anyhow::Result<u16> {
+pub(super) fn free_base_port() -> anyhow::Result<u16> {
     let ports = sample_backends::SERVICES.len() as u16 + 1;
     (FIRST_BASE_PORT..FIRST_BASE_PORT + BASE_PORTS_TRIED)
         .find(|&base| {

@@ -43,6 +43,8 @@ pub struct Report {
     pub reload: Reload,
     /// W2 while the host recycles; RSS fresh, after swaps, after a recycle.
     pub recycle: Recycle,
+    /// W3 while its backend hangs, with the fixed and the adaptive concurrency limit.
+    pub chaos: super::chaos::Chaos,
     pub module_call: ModuleCall,
     /// One line per run with failed requests; the command fails when there is any.
     pub failures: Vec<String>,
@@ -155,6 +157,7 @@ impl Report {
                 }
             }
         }
+        failures.extend(self.chaos.failures());
         if let Profile::Recorded {
             adapter, baseline, ..
         } = &self.profile

@@ -60,6 +60,15 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 impl Launcher<'_> {
     /// Starts a host; it is healthy when this returns.
     pub fn start(&self, instance: &Instance<'_>) -> anyhow::Result<Server> {
+        self.start_with_config(instance, None)
+    }
+
+    /// [`start`](Self::start), reading `config_file` too (`--config`).
+    pub fn start_with_config(
+        &self,
+        instance: &Instance<'_>,
+        config_file: Option<&Path>,
+    ) -> anyhow::Result<Server> {
         let listen = host::free_port()?;
         let admin = host::free_port()?;
         fs::create_dir_all(instance.copies_dir)
@@ -82,7 +91,7 @@ impl Launcher<'_> {
                 retired_limit: instance.retired_limit,
                 pin_core: self.core,
                 backends: instance.backends,
-                config_file: None,
+                config_file,
                 output: Output::Log {
                     path: self.log,
                     rust_log: RUST_LOG,

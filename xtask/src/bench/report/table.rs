@@ -48,6 +48,9 @@ fn render(report: &Report) -> String {
     out.push_str(&profile_lines(&report.profile));
     out.push('\n');
     out.push_str(&reload_block(&report.reload));
+    out.push('\n');
+    out.push_str(&crate::bench::chaos::block(&report.chaos));
+    out.push('\n');
     out.push_str(&recycle_block(&report.recycle));
     out
 }
