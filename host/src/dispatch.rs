@@ -178,7 +178,7 @@ impl Dispatcher {
         let answered_by = Some(version.adapter_header.clone());
         let fail = |error: EdgeError| (error, answered_by.clone());
 
-        let (route, params) = match router::match_route(&version.routes, &parts.method, rest) {
+        let (route, params) = match version.route(&parts.method, rest) {
             RouteMatch::Found { route, params } => {
                 insight.route = Some(route);
                 (route, params)
@@ -249,9 +249,7 @@ impl Dispatcher {
             ))
             .into_response();
         };
-        let RouteMatch::Found { route, params } =
-            router::match_route(&version.routes, &request.method, rest)
-        else {
+        let RouteMatch::Found { route, params } = version.route(&request.method, rest) else {
             return EdgeError::not_found(format!("{} has no such route", version.identity.label))
                 .into_response();
         };
@@ -374,7 +372,8 @@ struct Target {
     modules: RArc<frontdoor_plugin_api::BindingSet>,
     in_use: Arc<[Arc<PluginVersion>]>,
     route: u32,
-    params: Vec<(Arc<str>, String)>,
+    /// Read against the path below the namespace.
+    params: router::Params,
     /// Where the path below the namespace starts.
     path_offset: usize,
 }

@@ -101,6 +101,8 @@ struct RegistryState {
     /// Per adapter, the default version before the last publication that changed it: what
     /// a rollback goes back to.
     previous_defaults: HashMap<String, semver::Version>,
+    /// What the last publication was built from: the next one rebuilds what changed.
+    published: publication::Published,
 }
 
 /// Every library `dlopen`ed into the process, loaded or refused after opening.

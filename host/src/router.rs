@@ -1,7 +1,9 @@
 //! The routing table: adapter namespace → loaded versions → route patterns.
 //!
 //! A table is immutable once built; the registry publishes a new one atomically on every
-//! change, so the request path reads it without a lock.
+//! change, so the request path reads it without a lock. Each adapter's entry is shared
+//! (`Arc`), so a publication that leaves an adapter unchanged hands the next table the same
+//! entry instead of building another.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -15,16 +17,16 @@ pub use policy::OperatorPolicy;
 
 // Route patterns live in the plugin API, so the SDK's test kit matches exactly as the host
 // does.
-pub use frontdoor_plugin_api::routing::{RouteMatch, RoutePattern, match_route};
+pub use frontdoor_plugin_api::routing::{Params, RouteMatch, RoutePattern, RouteTree, match_route};
 
 /// An immutable snapshot of everything routable.
 #[derive(Default)]
 pub struct RoutingTable {
-    adapters: HashMap<Box<str>, AdapterVersions>,
+    adapters: HashMap<Arc<str>, Arc<AdapterVersions>>,
 }
 
 /// The versions of one adapter that take new requests, highest first.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct AdapterVersions {
     pub versions: Vec<Routed>,
     /// The index in `versions` of the version operators pinned as the default, computed at
@@ -33,6 +35,7 @@ pub struct AdapterVersions {
 }
 
 /// A routable version with the shared modules bound to it at this publication.
+#[derive(Clone)]
 pub struct Routed {
     pub version: Arc<PluginVersion>,
     /// Its bindings as the plugin reads them per request: each bound module with its own
@@ -58,17 +61,28 @@ impl Routed {
 }
 
 impl RoutingTable {
-    pub fn new(adapters: HashMap<Box<str>, AdapterVersions>) -> Self {
+    pub fn new(adapters: HashMap<Arc<str>, Arc<AdapterVersions>>) -> Self {
         Self { adapters }
     }
 
+    /// The adapter serving namespace `name`: one hash lookup, however many are loaded.
     pub fn adapter(&self, name: &str) -> Option<&AdapterVersions> {
-        self.adapters.get(name)
+        self.adapters.get(name).map(|adapter| &**adapter)
+    }
+
+    /// The shared entry of adapter `name`, for a publication that keeps it.
+    pub fn entry(&self, name: &str) -> Option<(&Arc<str>, &Arc<AdapterVersions>)> {
+        self.adapters.get_key_value(name)
+    }
+
+    /// Every entry, to start the next publication's table from.
+    pub fn entries(&self) -> &HashMap<Arc<str>, Arc<AdapterVersions>> {
+        &self.adapters
     }
 
     /// Every routed adapter's versions (scrape time only: the request path looks up by name).
     pub fn adapters(&self) -> impl Iterator<Item = &AdapterVersions> {
-        self.adapters.values()
+        self.adapters.values().map(|adapter| &**adapter)
     }
 
     pub fn adapter_count(&self) -> usize {
@@ -84,6 +98,18 @@ impl RoutingTable {
 }
 
 impl AdapterVersions {
+    /// True when both route the same versions with the same bindings and the same pin:
+    /// a publication keeps the entry it had.
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.pinned == other.pinned
+            && self.versions.len() == other.versions.len()
+            && self.versions.iter().zip(&other.versions).all(|(a, b)| {
+                Arc::ptr_eq(&a.version, &b.version)
+                    && std::ptr::eq(&*a.modules, &*b.modules)
+                    && Arc::ptr_eq(&a.in_use, &b.in_use)
+            })
+    }
+
     /// The default as published: the pinned version, else the highest, whatever their
     /// health now.
     pub fn published_default(&self) -> Option<&PluginVersion> {

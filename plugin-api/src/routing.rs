@@ -1,8 +1,16 @@
 //! Route patterns (`/items/{id}`) and how a request path is matched against them: the
 //! host's router and the SDK's test kit use this one implementation, so a test routes
-//! exactly as the host does.
+//! exactly as the host does. Requests are matched by a version's [`RouteTree`], built once
+//! when the version is loaded; [`match_route`], which tries every route in declaration
+//! order, is the reference the tree is tested against.
 
 use std::sync::Arc;
+
+mod params;
+mod tree;
+
+pub use params::Params;
+pub use tree::{RouteTree, trees_built_on_this_thread};
 
 /// A route's path pattern, split into segments: `/items/{id}` → `items`, `{id}`.
 #[derive(Debug, Clone)]
@@ -131,17 +139,21 @@ fn hex_value(digit: u8) -> Option<u8> {
 }
 
 /// What a path and method resolve to inside one adapter version.
+#[derive(Debug)]
 pub enum RouteMatch {
     Found {
         route: u32,
-        params: Vec<(Arc<str>, String)>,
+        /// Read against the matched path ([`Params::get`]).
+        params: Params,
     },
     /// The path exists under other methods.
     MethodNotAllowed,
     NotFound,
 }
 
-/// Matches a request against a version's routes.
+/// Matches a request against a version's routes by trying each in declaration order: the
+/// specification of routing precedence, kept as the reference [`RouteTree::find`] is
+/// tested against (the request path uses the tree).
 pub fn match_route<M: PartialEq>(
     routes: &[(M, RoutePattern)],
     method: &M,
@@ -154,7 +166,7 @@ pub fn match_route<M: PartialEq>(
             if route_method == method {
                 return RouteMatch::Found {
                     route: index as u32,
-                    params,
+                    params: Params::from_decoded(params),
                 };
             }
             params.clear();

@@ -45,7 +45,7 @@ pub use response::TestResponse;
 
 use crate::{
     BindingSet, BoundModule, CheckedInterface, HandlerError, ModuleExport,
-    routing::RoutePattern,
+    routing::{Params, RoutePattern, RouteTree},
     sdk::{Interface, definition::AdapterDefinition, entry::HandlerFn, modules},
 };
 use backends::{CallContext, CallLog, Scripts, lock_calls};
@@ -58,7 +58,8 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 /// One adapter, its fake backends and its bound modules, ready to take requests.
 pub struct TestKit {
     adapter: AdapterDefinition,
-    routes: Vec<(&'static str, RoutePattern)>,
+    /// Built once, as the host builds a version's when it loads it.
+    routes: RouteTree<&'static str>,
     handlers: Vec<HandlerFn>,
     scripts: Arc<Scripts>,
     calls: Arc<CallLog>,
@@ -77,7 +78,7 @@ impl TestKit {
     /// this process already runs another adapter.
     pub fn new(adapter: AdapterDefinition) -> Self {
         host::initialise(adapter.requires);
-        let routes = adapter
+        let routes: Vec<(&'static str, RoutePattern)> = adapter
             .routes
             .iter()
             .map(|route| match RoutePattern::parse(route.path) {
@@ -89,7 +90,7 @@ impl TestKit {
             })
             .collect();
         Self {
-            routes,
+            routes: RouteTree::new(&routes),
             handlers: adapter.routes.iter().map(|route| route.handler).collect(),
             scripts: Arc::default(),
             calls: Arc::default(),
@@ -222,7 +223,7 @@ impl TestKit {
         let request = self.host_request(
             number,
             ("WARMUP".into(), "/".into(), String::new()),
-            Vec::new(),
+            Params::default(),
             Vec::new(),
             Vec::new(),
             &clock,
@@ -255,7 +256,7 @@ impl TestKit {
         &self,
         number: u64,
         (method, path, query): (String, String, String),
-        params: Vec<(Arc<str>, String)>,
+        params: Params,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
         clock: &Arc<Clock>,

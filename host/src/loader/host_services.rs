@@ -159,7 +159,9 @@ pub struct DeviceRequest {
     /// Where the path below the adapter's namespace starts in `uri.path()` (after `/tv`).
     pub path_offset: usize,
     pub headers: HeaderMap,
-    pub params: Vec<(Arc<str>, String)>,
+    /// Read against the path below the namespace ([`DeviceRequest::path_below_namespace`]),
+    /// the path they were matched in: values without escapes are not copied.
+    pub params: crate::router::Params,
     pub body: Bytes,
     /// The ABI's number for the request (`HostRequest::request_id`), unique in this process.
     pub request_id: u64,
@@ -179,6 +181,14 @@ pub struct DeviceRequest {
     pub shadow: bool,
 }
 
+impl DeviceRequest {
+    /// The path below the adapter's namespace, as routed: `/tv/home` → `/home`; `/tv` → `/`.
+    pub fn path_below_namespace(&self) -> &str {
+        let path = self.uri.path().get(self.path_offset..).unwrap_or("");
+        if path.is_empty() { "/" } else { path }
+    }
+}
+
 impl HostRequest for DeviceRequest {
     fn method(&self) -> RStr<'_> {
         contained("method", RStr::from(""), || {
@@ -188,9 +198,7 @@ impl HostRequest for DeviceRequest {
 
     fn path(&self) -> RStr<'_> {
         contained("path", RStr::from("/"), || {
-            // `/tv/home` → `/home`; `/tv` → `/`.
-            let path = self.uri.path().get(self.path_offset..).unwrap_or("");
-            RStr::from(if path.is_empty() { "/" } else { path })
+            RStr::from(self.path_below_namespace())
         })
     }
 
@@ -203,9 +211,8 @@ impl HostRequest for DeviceRequest {
     fn param(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
         contained("param", ROption::RNone, || {
             self.params
-                .iter()
-                .find(|(key, _)| **key == *name.as_str())
-                .map(|(_, value)| RStr::from(value.as_str()))
+                .get(self.path_below_namespace(), name.as_str())
+                .map(RStr::from)
                 .into()
         })
     }

@@ -169,7 +169,7 @@ pub(super) fn entry_request(
         uri: Uri::from_static("/"),
         path_offset: 0,
         headers: HeaderMap::new(),
-        params: Vec::new(),
+        params: crate::router::Params::default(),
         body: Bytes::new(),
         request_id: 0,
         // Its own id, so its backend calls and log lines can be told apart; in no trace.

@@ -9,7 +9,13 @@
 //! the same way, and [`sets`] hands every module its own bindings with each call. When no
 //! live version fits, a consumer keeps the version it was bound to, even if that version's
 //! file is gone: **a module stays loaded while anything is bound to it.**
+//!
+//! A publication that changes no shared module (a deploy, removal or quarantine of an
+//! adapter, an adapter pin) resolves only the versions that are new to it: the others'
+//! outcomes and binding trees are carried over ([`ModuleLandscape`]).
 
+mod by_address;
+mod landscape;
 mod layout_checks;
 pub(super) mod sets;
 
@@ -20,8 +26,11 @@ use std::{
 
 use frontdoor_plugin_api::{CheckedInterface, PluginKind};
 
+use by_address::ByAddress;
+use landscape::ModuleLandscape;
 pub use layout_checks::{Interfaces, LayoutChecks, run as run_layout_checks};
 pub use sets::BindingSets;
+use sets::{Bound, BuiltSets};
 
 use super::PluginVersion;
 use crate::loader::ValidRequirement;
@@ -38,11 +47,31 @@ pub struct Binding {
 #[derive(Default)]
 pub struct Resolution {
     /// Bindings in requirement order, for every version whose requirements all resolved.
-    bound: HashMap<usize, Arc<[Binding]>>,
+    bound: ByAddress<Arc<[Binding]>>,
     /// The reason, for versions whose requirements did not.
-    unresolved: HashMap<usize, String>,
+    unresolved: ByAddress<String>,
     /// Every layout verdict so far, carried from one resolution to the next.
     layout_checks: LayoutChecks,
+    /// What the outcomes depended on besides each version's own requirements.
+    landscape: ModuleLandscape,
+    /// Every version resolved here. Outcomes are keyed by address: holding the versions
+    /// keeps a new version from taking the address of one whose outcome may be carried.
+    #[allow(
+        dead_code,
+        reason = "held, never read: its job is to keep the versions alive"
+    )]
+    resolved: Vec<Arc<PluginVersion>>,
+    /// The binding trees built from these outcomes (by [`BindingSets`]), carried over with
+    /// them.
+    sets: BuiltSets,
+    /// The tree of a version that requires nothing, one for every publication.
+    nothing: Bound,
+    /// True when the outcomes of the previous resolution were carried over (its modules are
+    /// unchanged); then only `fresh` versions were resolved.
+    carried: bool,
+    /// The versions resolved here rather than carried over: the only ones whose outcome
+    /// may differ from the previous resolution's.
+    fresh: Vec<Arc<PluginVersion>>,
 }
 
 fn key(version: &PluginVersion) -> usize {
@@ -66,6 +95,23 @@ impl Resolution {
 
     pub fn layout_checks_mut(&mut self) -> &mut LayoutChecks {
         &mut self.layout_checks
+    }
+
+    /// True when the previous resolution's outcomes were carried over, so that only
+    /// [`Resolution::fresh`] versions may be bound otherwise than before.
+    pub fn carried(&self) -> bool {
+        self.carried
+    }
+
+    /// The versions resolved afresh (all of them unless [`Resolution::carried`]).
+    pub fn fresh(&self) -> &[Arc<PluginVersion>] {
+        &self.fresh
+    }
+
+    /// Keeps the binding trees built from this resolution, to carry them over with its
+    /// outcomes.
+    pub fn keep_sets(&mut self, sets: BuiltSets) {
+        self.sets = sets;
     }
 
     /// The labels of the versions bound to `module`.
@@ -96,19 +142,58 @@ pub fn resolve(
     pins: &BTreeMap<String, semver::Version>,
 ) -> Resolution {
     let layout_checks = std::mem::take(&mut previous.layout_checks);
+    let landscape = ModuleLandscape::of(versions, pins);
+    // Unchanged modules, unchanged outcomes: every version bound last time keeps its
+    // bindings, and its binding tree, and only the others are resolved (against the carried
+    // outcomes of the modules). A layout verdict recorded since then concerns a newcomer
+    // only: every pair a version can bind is checked before it or the module is published.
+    let carried = landscape == previous.landscape;
+    let mut done = ByAddress::default();
+    let mut sets = BuiltSets::default();
+    if carried {
+        // Only the versions given now: an address held by no resolution any more may
+        // have been reused.
+        for version in versions {
+            let version_key = key(version);
+            // Versions that could not be bound are resolved again: few, and the reason
+            // may read otherwise.
+            if let Some(bindings) = previous.bound.get(&version_key) {
+                done.insert(version_key, Ok(bindings.clone()));
+            }
+            if let Some(set) = previous.sets.get(&version_key) {
+                sets.insert(version_key, set.clone());
+            }
+        }
+    }
+    let mut modules: HashMap<&str, Vec<Arc<PluginVersion>>> = HashMap::new();
+    for version in versions {
+        if version.kind == PluginKind::SharedModule && !version.is_removed() {
+            modules
+                .entry(version.identity.name.as_str())
+                .or_default()
+                .push(version.clone());
+        }
+    }
     let mut resolver = Resolver {
-        versions,
+        modules,
         pins,
         previous,
-        done: HashMap::new(),
+        done,
+        fresh: Vec::new(),
         layout_checks: &layout_checks,
     };
     for version in versions {
         let _ = resolver.resolve(version, &mut Vec::new());
     }
-    let done = resolver.done;
+    let (done, fresh) = (resolver.done, resolver.fresh);
     let mut resolution = Resolution {
         layout_checks,
+        landscape,
+        resolved: versions.to_vec(),
+        sets,
+        nothing: previous.nothing.clone(),
+        carried,
+        fresh,
         ..Resolution::default()
     };
     for (version_key, outcome) in done {
@@ -125,10 +210,13 @@ pub fn resolve(
 }
 
 struct Resolver<'a> {
-    versions: &'a [Arc<PluginVersion>],
+    /// The live versions of each shared module, in the order they were given.
+    modules: HashMap<&'a str, Vec<Arc<PluginVersion>>>,
     pins: &'a BTreeMap<String, semver::Version>,
     previous: &'a Resolution,
-    done: HashMap<usize, Result<Arc<[Binding]>, String>>,
+    done: ByAddress<Result<Arc<[Binding]>, String>>,
+    /// The versions resolved (not carried over), in the order they were.
+    fresh: Vec<Arc<PluginVersion>>,
     layout_checks: &'a LayoutChecks,
 }
 
@@ -172,6 +260,7 @@ impl Resolver<'_> {
         stack.pop();
         let outcome = outcome.map(|()| Arc::<[Binding]>::from(bindings));
         self.done.insert(key(version), outcome.clone());
+        self.fresh.push(version.clone());
         outcome
     }
 
@@ -183,15 +272,10 @@ impl Resolver<'_> {
         stack: &mut Vec<Arc<PluginVersion>>,
     ) -> Result<Binding, String> {
         let named: Vec<Arc<PluginVersion>> = self
-            .versions
-            .iter()
-            .filter(|v| {
-                v.kind == PluginKind::SharedModule
-                    && v.identity.name == requirement.module
-                    && !v.is_removed()
-            })
+            .modules
+            .get(requirement.module.as_str())
             .cloned()
-            .collect();
+            .unwrap_or_default();
         let mut candidates: Vec<Arc<PluginVersion>> = named
             .iter()
             .filter(|v| requirement.requirement.matches(&v.identity.version))

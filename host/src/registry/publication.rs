@@ -6,14 +6,19 @@
 //! checks binding needs, which do run plugin code, are made beforehand, outside the lock
 //! ([`Registry::check_interfaces`]); and nothing is pushed into a plugin.
 
-use std::{collections::HashMap, sync::Arc};
+mod table;
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use frontdoor_plugin_api::PluginKind;
 
 use super::{PluginVersion, Registry, RegistryState, binding, binding::Resolution};
 use crate::{
     loader::LoadedLibrary,
-    router::{AdapterVersions, Routed, RoutingTable},
+    router::{AdapterVersions, OperatorPolicy, RoutingTable},
 };
 
 impl Registry {
@@ -50,72 +55,116 @@ impl Registry {
     }
 
     /// Re-binds shared modules, builds the routing table from the live versions whose
-    /// requirements are bound, and swaps it in.
+    /// requirements are bound, and swaps it in. What did not change since the last
+    /// publication is carried over rather than rebuilt: the bindings of every version when
+    /// no shared module changed ([`binding::resolve`]), and the table entry of every adapter
+    /// whose versions, bindings and pin are the same ([`table::build`]).
     pub(super) fn publish(&self, state: &mut RegistryState) {
         let participants = participants(state);
-        let resolution = binding::resolve(
+        let mut resolution = binding::resolve(
             &participants,
             &mut state.resolution,
             &state.policy.module_pins,
         );
-        for version in &participants {
+        // Carried outcomes are unchanged by definition: only fresh ones may need a word.
+        for version in resolution.fresh() {
             report_binding_change(version, &state.resolution, &resolution);
         }
 
+        let versions: Vec<Arc<PluginVersion>> = state
+            .builtins
+            .iter()
+            .chain(state.live.values())
+            .cloned()
+            .collect();
+        let previous = self.table.load();
+        let changed = changed_adapters(&state.published, &state.policy, &versions, &resolution);
+        let touched: Option<Vec<&str>> = match &changed {
+            table::Changed::Only(names) => Some(names.iter().copied().collect()),
+            table::Changed::All => None,
+        };
         let mut sets = binding::BindingSets::new(&resolution);
-        let mut adapters: HashMap<Box<str>, AdapterVersions> = HashMap::new();
-        for version in state.builtins.iter().chain(state.live.values()) {
-            // A disabled version takes no traffic at all, with or without a version header.
-            if version.kind != PluginKind::Adapter
-                || state
-                    .policy
-                    .is_disabled(&version.identity.name, &version.identity.version)
-            {
-                continue;
-            }
-            let Some(bound) = sets.of(version) else {
-                if resolution.unresolved(version).is_none() {
-                    tracing::warn!(plugin = %version.identity.label, "its bindings lead back to a module that requires it; this version takes no requests");
-                }
-                continue;
-            };
-            adapters
-                .entry(version.identity.name.as_str().into())
-                .or_default()
-                .versions
-                .push(Routed::new(version.clone(), bound.set, bound.in_use));
-        }
-        for (name, adapter) in &mut adapters {
-            adapter.versions.sort_by(|a, b| {
-                b.version
-                    .identity
-                    .version
-                    .cmp_precedence(&a.version.identity.version)
-            });
-            // A pin whose version is not routable (gone, disabled, unbound) is no pin.
-            adapter.pinned = state.policy.adapter_pins.get(&**name).and_then(|pin| {
-                adapter
-                    .versions
-                    .iter()
-                    .position(|routed| routed.version.identity.version == *pin)
-            });
-        }
+        let table = table::build(
+            &table::Sources {
+                versions: &versions,
+                policy: &state.policy,
+                resolution: &resolution,
+            },
+            &mut sets,
+            changed,
+            &previous,
+        );
+        remember_previous_defaults(
+            &previous,
+            &table,
+            touched.as_deref(),
+            &mut state.previous_defaults,
+        );
+        let built = sets.finish();
+        resolution.keep_sets(built);
         state.resolution = resolution;
-        let table = RoutingTable::new(adapters);
-        remember_previous_defaults(&self.table.load(), &table, &mut state.previous_defaults);
+        state.published = Published {
+            versions,
+            policy: state.policy.clone(),
+            once: true,
+        };
         self.table.store(Arc::new(table));
     }
 }
 
-/// Notes, for each adapter whose default changes from `old` to `new`, the default it had.
+/// What the last publication was built from, to tell what the next one changes.
+#[derive(Default)]
+pub(super) struct Published {
+    /// The compiled-in and live versions, in the registry's order.
+    versions: Vec<Arc<PluginVersion>>,
+    policy: OperatorPolicy,
+    /// False until the first publication.
+    once: bool,
+}
+
+/// The adapters whose table entries may differ from the last publication's: those with a
+/// version added, removed or replaced, with a changed pin or disabled version, or with a
+/// version bound afresh; every adapter when bindings were not carried over (a shared
+/// module or module pin changed) or on the first publication.
+fn changed_adapters<'a>(
+    published: &'a Published,
+    policy: &'a OperatorPolicy,
+    versions: &'a [Arc<PluginVersion>],
+    resolution: &'a Resolution,
+) -> table::Changed<'a> {
+    if !published.once || !resolution.carried() {
+        return table::Changed::All;
+    }
+    let mut changed = BTreeSet::new();
+    if table::changed_versions(&published.versions, versions, &mut changed).is_none() {
+        return table::Changed::All;
+    }
+    table::changed_policy(&published.policy, policy, &mut changed);
+    changed.extend(
+        resolution
+            .fresh()
+            .iter()
+            .filter(|version| version.kind == PluginKind::Adapter)
+            .map(|version| version.identity.name.as_str()),
+    );
+    table::Changed::Only(changed)
+}
+
+/// Notes, for each adapter whose default changes from `old` to `new`, the default it had;
+/// `only`: the adapters whose entries may differ (the others cannot have changed).
 /// The default here is the publication's (pin, else highest routable); quarantines, which
 /// come and go between publications, do not count as a change of default.
 fn remember_previous_defaults(
     old: &RoutingTable,
     new: &RoutingTable,
+    only: Option<&[&str]>,
     previous: &mut HashMap<String, semver::Version>,
 ) {
-    for adapter in old.adapters() {
+    let olds: Box<dyn Iterator<Item = &AdapterVersions>> = match only {
+        Some(names) => Box::new(names.iter().filter_map(|name| old.adapter(name))),
+        None => Box::new(old.adapters()),
+    };
+    for adapter in olds {
         let Some(before) = adapter.published_default() else {
             continue;
         };
@@ -148,6 +197,12 @@ pub(super) fn participants(state: &RegistryState) -> Vec<Arc<PluginVersion>> {
 
 /// Logs what changed for `version` between two resolutions.
 fn report_binding_change(version: &Arc<PluginVersion>, before: &Resolution, after: &Resolution) {
+    // Carried over unchanged (the common case): nothing to say, and nothing to compare.
+    if let (Some(before), Some(after)) = (before.bindings(version), after.bindings(version))
+        && Arc::ptr_eq(before, after)
+    {
+        return;
+    }
     let label = &version.identity.label;
     match (before.unresolved(version), after.unresolved(version)) {
         (old, Some(reason)) if old != Some(reason) && !version.is_removed() => {
@@ -176,3 +231,6 @@ fn report_binding_change(version: &Arc<PluginVersion>, before: &Resolution, afte
         tracing::info!(plugin = %label, bound = %labels.join(", "), "shared modules bound");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,7 +16,7 @@ use hyper::{Method, header::HeaderValue};
 use crate::{
     containment::{HealthLimits, VersionHealth},
     loader::{LoadedLibrary, PluginIdentity, ValidRequirement},
-    router::RoutePattern,
+    router::{RouteMatch, RoutePattern, RouteTree},
 };
 
 /// How requests reach a version's code.
@@ -83,6 +83,8 @@ pub struct PluginVersion {
     pub file_bytes: u64,
     pub sdk_version: String,
     pub routes: Vec<(Method, RoutePattern)>,
+    /// `routes` compiled for matching, once, here: requests only walk it.
+    route_tree: RouteTree<Method>,
     pub requires: Vec<ValidRequirement>,
     /// A shared module's exported interface.
     pub export: Option<ModuleExport>,
@@ -200,6 +202,7 @@ impl PluginVersion {
             file_bytes: 0,
             // Compiled-in handlers use no SDK; plugins overwrite this from their manifest.
             sdk_version: "builtin".to_owned(),
+            route_tree: RouteTree::new(&routes),
             routes,
             requires: Vec::new(),
             export: None,
@@ -227,6 +230,12 @@ impl PluginVersion {
         self.sdk_version = sdk_version;
         self.requires = requires;
         self
+    }
+
+    /// The route `method` and `path` (below the namespace) resolve to, by the tree built
+    /// when this version was loaded.
+    pub fn route(&self, method: &Method, path: &str) -> RouteMatch {
+        self.route_tree.find(method, path)
     }
 
     /// Requests running in this version right now (for a shared module: requests of the

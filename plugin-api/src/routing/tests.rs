@@ -252,3 +252,223 @@ mod properties {
         String::from_utf8(out).ok()
     }
 }
+
+/// What a match says, comparable across matchers: the route and its parameters as text.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Found(u32, Vec<(String, String)>),
+    MethodNotAllowed,
+    NotFound,
+}
+
+fn outcome(found: RouteMatch, path: &str) -> Outcome {
+    match found {
+        RouteMatch::Found { route, params } => Outcome::Found(
+            route,
+            params
+                .iter(path)
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        ),
+        RouteMatch::MethodNotAllowed => Outcome::MethodNotAllowed,
+        RouteMatch::NotFound => Outcome::NotFound,
+    }
+}
+
+/// A route table as the test kit holds one: methods as text.
+type Routes = [(&'static str, RoutePattern)];
+
+fn routes(table: &[(&'static str, &str)]) -> Vec<(&'static str, RoutePattern)> {
+    table
+        .iter()
+        .map(|(method, path)| (*method, RoutePattern::parse(path).expect("valid")))
+        .collect()
+}
+
+/// Precedence as written down: the first route declared that matches the path and the
+/// method wins, a literal or not; the tree and the reference agree on each case.
+#[test]
+fn the_tree_keeps_declaration_order_precedence() {
+    let param_first = routes(&[("GET", "/items/{id}"), ("GET", "/items/new")]);
+    let literal_first = routes(&[("GET", "/items/new"), ("GET", "/items/{id}")]);
+    let methods = routes(&[
+        ("POST", "/items/{id}"),
+        ("GET", "/items/new"),
+        ("GET", "/items/{id}"),
+        ("DELETE", "/items/{id}/{part}"),
+        ("GET", "/"),
+    ]);
+    let id = |value: &str| vec![("id".to_owned(), value.to_owned())];
+    let cases: [(&Routes, &str, &str, Outcome); 14] = [
+        (
+            &param_first,
+            "GET",
+            "/items/new",
+            Outcome::Found(0, id("new")),
+        ),
+        (
+            &literal_first,
+            "GET",
+            "/items/new",
+            Outcome::Found(0, vec![]),
+        ),
+        (
+            &literal_first,
+            "GET",
+            "/items/7",
+            Outcome::Found(1, id("7")),
+        ),
+        (&methods, "GET", "/items/new", Outcome::Found(1, vec![])),
+        (&methods, "POST", "/items/new", Outcome::Found(0, id("new"))),
+        (&methods, "PUT", "/items/new", Outcome::MethodNotAllowed),
+        (
+            &methods,
+            "GET",
+            "/items/a%20b",
+            Outcome::Found(2, id("a b")),
+        ),
+        // A parameter that does not decode matches nothing, so the path is unknown.
+        (&methods, "GET", "/items/%zz", Outcome::NotFound),
+        (&methods, "GET", "/items/new/x", Outcome::MethodNotAllowed),
+        (&methods, "GET", "//items//new/", Outcome::Found(1, vec![])),
+        (&methods, "GET", "/", Outcome::Found(4, vec![])),
+        (&methods, "GET", "", Outcome::Found(4, vec![])),
+        (&methods, "POST", "/", Outcome::MethodNotAllowed),
+        (&methods, "GET", "/nothing", Outcome::NotFound),
+    ];
+    for (table, method, path, expected) in cases {
+        let tree = RouteTree::new(table);
+        let reference = outcome(match_route(table, &method, path), path);
+        assert_eq!(reference, expected, "the reference, {method} {path}");
+        assert_eq!(
+            outcome(tree.find(&method, path), path),
+            expected,
+            "the tree, {method} {path}"
+        );
+    }
+}
+
+#[test]
+fn values_without_escapes_are_read_in_place() {
+    let tree = RouteTree::new(&routes(&[("GET", "/items/{id}/parts/{part}")]));
+    let path = "/items/42/parts/a%2Fb";
+    let RouteMatch::Found { params, .. } = tree.find(&"GET", path) else {
+        panic!("the route matches");
+    };
+    assert_eq!(params.get(path, "id"), Some("42"));
+    assert_eq!(params.get(path, "part"), Some("a/b"), "decoded");
+    assert_eq!(params.get(path, "other"), None);
+    assert_eq!(params.len(), 2);
+    // Read against another path, a value in place is other text or none, never a panic.
+    assert_eq!(params.get("/", "id"), None);
+}
+
+#[test]
+fn finding_a_route_builds_no_tree() {
+    let tree = RouteTree::new(&routes(&[("GET", "/items/{id}"), ("GET", "/home")]));
+    let built = trees_built_on_this_thread();
+    for path in ["/items/1", "/home", "/nothing"] {
+        let _ = tree.find(&"GET", path);
+    }
+    assert_eq!(trees_built_on_this_thread(), built);
+    let _ = RouteTree::new(&routes(&[("GET", "/")]));
+    assert_eq!(
+        trees_built_on_this_thread(),
+        built + 1,
+        "the counter counts"
+    );
+}
+
+mod agreement {
+    //! The tree against the reference matcher on generated route tables and paths, drawn
+    //! from a few segments so that patterns overlap, share prefixes and collide often.
+
+    use proptest::prelude::*;
+
+    use super::super::*;
+    use super::outcome;
+
+    const METHODS: [&str; 3] = ["GET", "POST", "PUT"];
+    const LITERALS: [&str; 4] = ["a", "b", "items", "new"];
+
+    fn pattern() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                3 => prop::sample::select(LITERALS.to_vec()).prop_map(|text| text.to_owned()),
+                2 => Just("{}".to_owned()),
+            ],
+            0..4,
+        )
+        .prop_map(|segments| {
+            if segments.is_empty() {
+                return "/".to_owned();
+            }
+            segments
+                .iter()
+                .enumerate()
+                .map(|(index, segment)| match segment.as_str() {
+                    "{}" => format!("/{{p{index}}}"),
+                    literal => format!("/{literal}"),
+                })
+                .collect()
+        })
+    }
+
+    fn table() -> impl Strategy<Value = Vec<(&'static str, String)>> {
+        prop::collection::vec((prop::sample::select(METHODS.to_vec()), pattern()), 0..10)
+    }
+
+    /// Paths built from the same segments, escapes (good, bad, not UTF-8) and empty
+    /// segments (`//`, a trailing `/`).
+    fn path() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec![
+                "a", "b", "items", "new", "x", "", "%61", "%zz", "%E9", "%C3%A9", "a%2Fb",
+            ]),
+            0..5,
+        )
+        .prop_map(|segments| {
+            segments
+                .iter()
+                .map(|segment| format!("/{segment}"))
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_tree_answers_as_the_reference_does(
+            table in table(),
+            paths in prop::collection::vec(path(), 1..8),
+            method in prop::sample::select(METHODS.to_vec()),
+        ) {
+            let routes: Vec<(&str, RoutePattern)> = table
+                .iter()
+                .map(|(method, pattern)| (*method, RoutePattern::parse(pattern).expect("valid")))
+                .collect();
+            let tree = RouteTree::new(&routes);
+            for path in &paths {
+                prop_assert_eq!(
+                    outcome(tree.find(&method, path), path),
+                    outcome(match_route(&routes, &method, path), path),
+                    "{} {} against {:?}", method, path, table
+                );
+            }
+        }
+
+        #[test]
+        fn the_tree_never_panics_on_any_path(table in table(), path in "\\PC{0,60}") {
+            let routes: Vec<(&str, RoutePattern)> = table
+                .iter()
+                .map(|(method, pattern)| (*method, RoutePattern::parse(pattern).expect("valid")))
+                .collect();
+            let tree = RouteTree::new(&routes);
+            prop_assert_eq!(
+                outcome(tree.find(&"GET", &path), &path),
+                outcome(match_route(&routes, &"GET", &path), &path)
+            );
+        }
+    }
+}

@@ -22,6 +22,7 @@ use super::{
 use crate::{
     BackendError, BackendRequest, BackendResponse, BoundModule, HostRequest, HostRequestObj,
     LogLevel, PluginHost, PluginHostObj,
+    routing::Params,
     sdk::{entry, modules::RequiredModule},
 };
 
@@ -38,7 +39,8 @@ pub(crate) struct KitRequest {
     /// The path below the adapter's namespace, still percent-encoded.
     pub(crate) path: String,
     pub(crate) query: String,
-    pub(crate) params: Vec<(Arc<str>, String)>,
+    /// Read against `path`, the path they were matched in.
+    pub(crate) params: Params,
     /// Names lower case, in the order given.
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
@@ -70,9 +72,8 @@ impl HostRequest for KitRequest {
 
     fn param(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
         self.params
-            .iter()
-            .find(|(key, _)| **key == *name.as_str())
-            .map(|(_, value)| RStr::from(value.as_str()))
+            .get(&self.path, name.as_str())
+            .map(RStr::from)
             .into()
     }
 

@@ -12,11 +12,7 @@ use super::{
     backends::lock_calls,
     clock::{self, Clock, Stopped},
 };
-use crate::{
-    HandlerError, HandlerErrorKind,
-    routing::{RouteMatch, match_route},
-    sdk::entry,
-};
+use crate::{HandlerError, HandlerErrorKind, routing::RouteMatch, sdk::entry};
 
 /// A request being built: add headers and a body, then [`TestRequest::send`] it.
 pub struct TestRequest<'k> {
@@ -66,7 +62,7 @@ impl TestRequest<'_> {
         let number = kit.next_request.fetch_add(1, Ordering::Relaxed);
         let request_id = request_id(&mut headers, number);
         let label = kit.label();
-        let (route, params) = match match_route(&kit.routes, &self.method.as_str(), &path) {
+        let (route, params) = match kit.routes.find(&self.method.as_str(), &path) {
             RouteMatch::Found { route, params } => (route, params),
             RouteMatch::MethodNotAllowed => {
                 let detail = format!("{label} does not serve {} {path}", self.method);

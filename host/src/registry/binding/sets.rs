@@ -3,7 +3,7 @@
 //! the root of a tree a request holds (through its routing table snapshot) for its whole
 //! life: **a request sees one set of module versions at every depth.**
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use abi_stable::std_types::RArc;
 use frontdoor_plugin_api::{BindingSet, BoundModule};
@@ -19,11 +19,25 @@ pub struct Bound {
     pub in_use: Arc<[Arc<PluginVersion>]>,
 }
 
-/// Builds the binding sets of one resolution, each version's once.
+impl Default for Bound {
+    /// The tree of a version that requires nothing.
+    fn default() -> Self {
+        Self {
+            set: RArc::new(BindingSet::empty()),
+            in_use: Arc::from([]),
+        }
+    }
+}
+
+/// The trees built so far, by version: `None` while a version's set is being built, and for
+/// versions that cannot be bound.
+pub type BuiltSets = super::by_address::ByAddress<Option<Bound>>;
+
+/// Builds the binding sets of one resolution, each version's once; the trees of versions
+/// whose outcomes the resolution carried over are the ones built before.
 pub struct BindingSets<'a> {
     resolution: &'a Resolution,
-    /// `None` while a version's set is being built, and for versions that cannot be bound.
-    built: HashMap<usize, Option<Bound>>,
+    built: BuiltSets,
     nothing: Bound,
 }
 
@@ -31,12 +45,15 @@ impl<'a> BindingSets<'a> {
     pub fn new(resolution: &'a Resolution) -> Self {
         Self {
             resolution,
-            built: HashMap::new(),
-            nothing: Bound {
-                set: RArc::new(BindingSet::empty()),
-                in_use: Arc::from([]),
-            },
+            built: resolution.sets.clone(),
+            nothing: resolution.nothing.clone(),
         }
+    }
+
+    /// The trees built, for the resolution to carry into the next one
+    /// ([`Resolution::keep_sets`]).
+    pub fn finish(self) -> BuiltSets {
+        self.built
     }
 
     /// The binding tree of `version`; `None` when its requirements are not all bound, or

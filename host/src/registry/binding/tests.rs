@@ -266,3 +266,44 @@ fn binding_trees_fix_every_depth_per_resolution_and_pins_hold() {
         ]
     );
 }
+
+#[test]
+fn bindings_are_carried_over_while_no_module_changes() {
+    let mut deployed = Deployed::default();
+    deployed.deploy(library("artwork", "1.0.0", &[], true), true);
+    let gallery = deployed.deploy(
+        library("gallery", "1.0.0", &[("artwork", "^1")], false),
+        true,
+    );
+    let bindings = |deployed: &Deployed| {
+        deployed
+            .resolution
+            .bindings(&gallery)
+            .expect("bound")
+            .clone()
+    };
+    let fresh = |deployed: &Deployed| -> Vec<String> {
+        deployed
+            .resolution
+            .fresh()
+            .iter()
+            .map(|version| version.identity.label.clone())
+            .collect()
+    };
+    let before = bindings(&deployed);
+
+    // Another adapter: no module changed, so only the newcomer is resolved.
+    deployed.deploy(library("other", "1.0.0", &[("artwork", "^1")], false), true);
+    assert!(deployed.resolution.carried());
+    assert_eq!(fresh(&deployed), ["other@1.0.0"]);
+    assert!(Arc::ptr_eq(&before, &bindings(&deployed)), "carried over");
+
+    // A new module version: everything is resolved again, and the consumer moves.
+    deployed.deploy(library("artwork", "1.1.0", &[], true), true);
+    assert!(!deployed.resolution.carried());
+    assert_eq!(fresh(&deployed).len(), 4);
+    assert_eq!(
+        bindings(&deployed)[0].module.identity.label,
+        "artwork@1.1.0"
+    );
+}
