@@ -2,10 +2,7 @@
 //! block its thread, call host services from its own thread, panic on every request, leak,
 //! be built with `panic = "abort"` — costs at most that version's own requests.
 
-use std::{
-    io::{Read as _, Write as _},
-    time::Duration,
-};
+use std::time::Duration;
 
 use hyper::Method;
 use tokio::{
@@ -13,7 +10,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::support::{Fixture, TestHost, eventually, get, send};
+use crate::support::{Fixture, TestHost, eventually, get, send, within};
 
 const ECHO: Fixture = Fixture::Echo("1.0.0");
 const BAD_V1: Fixture = Fixture::Misbehaver("1.0.0");
@@ -125,22 +122,30 @@ async fn a_handler_that_blocks_its_thread_leaves_other_adapters_and_the_admin_ap
         config.containment.max_poll = Duration::from_millis(20);
     })
     .await;
-    let barrier = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the barrier");
+    let barrier = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the barrier");
     let port = barrier.local_addr().expect("address").port();
-    let blocked = tokio::spawn(get_owned(
+    let mut blocked = tokio::spawn(get_owned(
         host.url(&format!("/misbehaver/block?port={port}")),
     ));
     // The handler connected: from now on it sits in a blocking read on a worker thread.
-    let mut handler_side = tokio::task::spawn_blocking(move || {
-        let (mut stream, _) = barrier.accept().expect("the handler connects");
-        let mut hello = [0u8; 8];
-        stream
-            .read_exact(&mut hello)
-            .expect("the handler says blocked");
-        stream
+    // Bounded, and the early end of the request is named, so a request that never reaches
+    // the handler fails the test with its answer instead of hanging it.
+    let mut handler_side = within("the handler connecting to the barrier", async {
+        tokio::select! {
+            accepted = barrier.accept() => accepted.expect("the handler connects").0,
+            ended = &mut blocked => panic!("the request ended before its handler connected: {ended:?}"),
+        }
     })
+    .await;
+    let mut hello = [0u8; 8];
+    within(
+        "the handler saying blocked",
+        handler_side.read_exact(&mut hello),
+    )
     .await
-    .expect("accept");
+    .expect("the handler says blocked");
 
     let other = get(&host.url("/echo/hello")).await;
     assert_eq!(other.status, 200, "another adapter answers");
@@ -160,7 +165,10 @@ async fn a_handler_that_blocks_its_thread_leaves_other_adapters_and_the_admin_ap
     })
     .await;
 
-    handler_side.write_all(b"!").expect("release the handler");
+    handler_side
+        .write_all(b"!")
+        .await
+        .expect("release the handler");
     let reply = blocked.await.expect("the blocked request ends");
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["released"], true);
