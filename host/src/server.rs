@@ -130,6 +130,7 @@ pub async fn start_with(
         )
     })?;
     watchdog::ensure_running();
+    watchdog::keep_awake(tokio::runtime::Handle::current());
     let (notices, monitor_inbox) = monitor::channel();
     let loader = Loader::taking_over(
         LoaderConfig {

@@ -80,29 +80,28 @@ async fn the_deployer_thread_runs_at_a_lower_priority_than_serving() {
     assert_eq!(reply.status, 200);
 
     // The thread lowers its own priority as its first step: wait for that, not for a time.
+    // Relative to the process's own nice value (the test may run niced).
     let pid = host.pid();
-    eventually("the deployer thread at nice 7", || async move {
-        let threads = thread_nice_values(pid);
-        let deployer: Vec<i64> = threads
-            .iter()
-            .filter(|(name, _)| name.starts_with("frontdoor-depl"))
-            .map(|(_, nice)| *nice)
-            .collect();
-        (deployer == [7])
-            .then_some(())
-            .ok_or(format!("threads: {threads:?}"))
-    })
+    eventually(
+        "the deployer thread 7 below the main thread",
+        || async move {
+            let threads = thread_nice_values(pid);
+            let main = threads
+                .iter()
+                .find(|(name, _)| name == "frontdoor-under")
+                .map(|(_, nice)| *nice);
+            let deployer: Vec<i64> = threads
+                .iter()
+                .filter(|(name, _)| name.starts_with("frontdoor-depl"))
+                .map(|(_, nice)| *nice)
+                .collect();
+            match main {
+                Some(main) if deployer == [(main + 7).min(19)] => Ok(()),
+                _ => Err(format!("threads: {threads:?}")),
+            }
+        },
+    )
     .await;
-    let threads = thread_nice_values(pid);
-    let main_nice = threads
-        .iter()
-        .find(|(name, _)| name == "frontdoor-under")
-        .map(|(_, nice)| *nice);
-    assert_eq!(
-        main_nice,
-        Some(0),
-        "the main thread is untouched: {threads:?}"
-    );
     assert!(host.stop().await, "clean exit");
 }
 

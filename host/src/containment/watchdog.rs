@@ -117,6 +117,40 @@ fn my_slot() -> Option<&'static PollSlot> {
     SLOTS.get(claimed)
 }
 
+/// Runtimes whose parked workers the watchdog wakes when it sees a blocked poll; the most
+/// recent [`RUNTIMES_KEPT`] (a process runs one host, tests run many).
+static RUNTIMES: Mutex<Vec<tokio::runtime::Handle>> = Mutex::new(Vec::new());
+const RUNTIMES_KEPT: usize = 64;
+
+/// Has the watchdog wake `runtime`'s parked workers whenever a poll blocks a thread.
+///
+/// Why: a worker blocked in plugin code may be the one that last drove the runtime's I/O
+/// and timer driver, while every other worker sleeps on its condition variable with
+/// nothing queued. Then nobody polls the driver and the whole runtime stalls (every
+/// connection, every timer) until the blocked poll returns. A task spawned from outside
+/// the runtime wakes one parked worker; having run it, that worker parks on the free
+/// driver, and I/O flows again.
+pub fn keep_awake(runtime: tokio::runtime::Handle) {
+    let mut runtimes = RUNTIMES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if runtimes.len() == RUNTIMES_KEPT {
+        runtimes.remove(0);
+    }
+    runtimes.push(runtime);
+}
+
+/// Wakes a parked worker of every runtime kept awake (a runtime already shut down drops
+/// the empty task at once).
+fn wake_runtimes() {
+    let runtimes = RUNTIMES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for runtime in runtimes.iter() {
+        drop(runtime.spawn(async {}));
+    }
+}
+
 /// Starts the process's watchdog thread (once; later calls do nothing).
 pub fn ensure_running() {
     STARTED.call_once(|| {
@@ -220,6 +254,7 @@ fn watch() {
                 "a poll of plugin code is blocking its worker thread"
             );
             health.record(Failure::BlockedPoll);
+            wake_runtimes();
         }
     }
 }

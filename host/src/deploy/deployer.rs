@@ -50,8 +50,9 @@ pub struct DeployerConfig {
     /// Runs before each file is brought in line: how tests inject a fault into the
     /// deployer thread (a panic) to show it is supervised. `None` in production.
     pub fault_injection: Option<fn(&Path)>,
-    /// The deployer thread's nice value (0 to 19): loading is background work, so it yields
-    /// the CPU to serving threads on a busy core. The load probe and the init hook's thread
+    /// How much the deployer thread's nice value is raised over the process's (0 to 19,
+    /// capped at nice 19): loading is background work, so it yields the CPU to serving
+    /// threads on a busy core. The load probe and the init hook's thread
     /// start from this thread and inherit it. 0 leaves the thread as it was started.
     pub nice: i32,
 }
@@ -133,17 +134,24 @@ impl Deployer {
     }
 }
 
-/// Sets the calling thread's nice value to `nice` (only raising it needs no privilege;
-/// the config allows 0 to 19). A failure costs only the priority, so it is logged.
+/// Raises the calling thread's nice value by `nice` over the one it was started with (the
+/// process's), capped at 19: relative, so the deployer stays below the serving threads
+/// even in a process started niced. Raising needs no privilege; a failure costs only the
+/// priority, so it is logged.
 fn lower_priority(nice: i32) {
     if nice == 0 {
         return;
     }
     // SAFETY: gettid(2) takes no arguments and cannot fail.
-    let thread = unsafe { libc::gettid() };
-    // SAFETY: setpriority(2) reads no memory of ours; on Linux, PRIO_PROCESS with a thread
-    // id changes that thread's nice value alone (each thread is scheduled on its own).
-    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, nice) };
+    let thread = unsafe { libc::gettid() } as libc::id_t;
+    // SAFETY: getpriority(2) and setpriority(2) read no memory of ours; on Linux,
+    // PRIO_PROCESS with a thread id reads or changes that thread's nice value alone (each
+    // thread is scheduled on its own). getpriority's -1 can be a nice value: errno is not
+    // needed, a wrong base only shifts the result and the cap keeps it valid.
+    let started_at = unsafe { libc::getpriority(libc::PRIO_PROCESS, thread) };
+    let target = started_at.saturating_add(nice).min(19);
+    // SAFETY: as above.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread, target) };
     if result != 0 {
         tracing::warn!(
             nice,
