@@ -179,14 +179,15 @@ impl RecentRequests {
         let mut found: Vec<&RecentRequest> = rings
             .iter()
             .filter(|(adapter, _)| filter.adapter.as_ref().is_none_or(|want| want == *adapter))
-            .flat_map(|(_, ring)| ring.iter())
+            // Newest first within each ring, so that requests of one adapter ending in the
+            // same millisecond keep that order through the stable sort below.
+            .flat_map(|(_, ring)| ring.iter().rev())
             .filter(|entry| {
                 filter
                     .status
                     .is_none_or(|status| status.matches(entry.status))
             })
             .collect();
-        // Stable: within an adapter, later entries are newer.
         found.sort_by_key(|entry| std::cmp::Reverse(entry.at_unix_ms));
         found.into_iter().take(filter.limit).cloned().collect()
     }

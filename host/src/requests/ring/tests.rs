@@ -115,3 +115,21 @@ fn a_reused_id_finds_the_newest() {
     recent.push(entry("mobile", "same", 502, 2));
     assert_eq!(recent.find("same").expect("kept").status, 502);
 }
+
+#[test]
+fn requests_ending_in_the_same_millisecond_are_listed_newest_first() {
+    let recent = RecentRequests::new(RecentConfig::default());
+    for (id, ms) in [("a", 7), ("b", 8), ("c", 8), ("d", 8)] {
+        recent.push(entry("echo", id, 500, ms));
+    }
+    let ids: Vec<String> = recent
+        .query(&RequestFilter {
+            adapter: None,
+            status: None,
+            limit: 10,
+        })
+        .into_iter()
+        .map(|entry| entry.request_id)
+        .collect();
+    assert_eq!(ids, ["d", "c", "b", "a"]);
+}
