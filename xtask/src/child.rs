@@ -2,7 +2,7 @@
 //! supervisor, `kill`), the host and the sample backends it started get SIGTERM too and shut
 //! down gracefully, instead of lingering on their ports.
 
-use std::{io, os::unix::process::CommandExt as _, process::Command};
+use std::{ffi::OsStr, io, os::unix::process::CommandExt as _, process::Command};
 
 /// Asks the kernel to send SIGTERM to the child when xtask dies (Linux `PR_SET_PDEATHSIG`;
 /// it survives the exec of `taskset` into the real program).
@@ -17,5 +17,18 @@ pub fn terminate_with_parent(command: &mut Command) {
             }
             Ok(())
         });
+    }
+}
+
+/// A command running `program`, pinned to `core` with taskset when one is given. taskset
+/// execs the program, so the child's pid is the program's own.
+pub fn pinned(program: impl AsRef<OsStr>, core: Option<usize>) -> Command {
+    match core {
+        Some(core) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", &core.to_string()]).arg(program);
+            command
+        }
+        None => Command::new(program),
     }
 }

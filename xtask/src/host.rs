@@ -9,7 +9,7 @@ use std::{
     io,
     net::{SocketAddr, TcpListener},
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Child, ExitStatus, Stdio},
     thread,
     time::{Duration, Instant},
 };
@@ -88,15 +88,7 @@ impl Host {
     /// Starts `frontdoor serve` as configured. With [`Output::Inherit`] the child is in our
     /// process group and gets Ctrl-C from the terminal as we do.
     pub fn spawn(frontdoor: &Path, config: &ServeConfig<'_>) -> anyhow::Result<Self> {
-        let mut command = match config.pin_core {
-            Some(core) => {
-                // taskset execs frontdoor: the child's pid is the host's.
-                let mut command = Command::new("taskset");
-                command.args(["-c", &core.to_string()]).arg(frontdoor);
-                command
-            }
-            None => Command::new(frontdoor),
-        };
+        let mut command = crate::child::pinned(frontdoor, config.pin_core);
         command
             .current_dir(config.workdir)
             .arg("serve")

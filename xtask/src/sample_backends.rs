@@ -7,7 +7,7 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     thread,
     time::{Duration, Instant},
 };
@@ -65,15 +65,7 @@ impl SampleBackends {
         quiet: bool,
         core: Option<usize>,
     ) -> anyhow::Result<Self> {
-        let mut command = match core {
-            Some(core) => {
-                // taskset execs the binary: the child's pid is the services'.
-                let mut command = Command::new("taskset");
-                command.args(["-c", &core.to_string()]).arg(binary);
-                command
-            }
-            None => Command::new(binary),
-        };
+        let mut command = crate::child::pinned(binary, core);
         command
             .args(["--base-port", &base_port.to_string()])
             .stdin(Stdio::null())

@@ -12,7 +12,7 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     thread,
     time::{Duration, Instant},
 };
@@ -227,15 +227,7 @@ impl Floor {
         backend: Option<&str>,
     ) -> anyhow::Result<Self> {
         let addr = host::free_port()?;
-        let mut command = match core {
-            Some(core) => {
-                // taskset execs the binary: the child's pid is the server's.
-                let mut command = Command::new("taskset");
-                command.args(["-c", &core.to_string()]).arg(binary);
-                command
-            }
-            None => Command::new(binary),
-        };
+        let mut command = crate::child::pinned(binary, core);
         command
             .env("PORT", addr.port().to_string())
             .env("WORKERS", workers.to_string())
