@@ -45,6 +45,8 @@ pub struct Admin {
     pub recycler: Arc<Recycler>,
     /// The web console, when the host serves one.
     pub console: Option<Arc<Console>>,
+    /// Fleet mode's view of every host (`GET /admin/fleet`).
+    pub fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
 impl Admin {
@@ -128,6 +130,19 @@ impl Admin {
             (_, "/admin/recycle") => {
                 recycle::endpoint::serve(&self.recycler, &self.control, request).await
             }
+            (&Method::GET, "/admin/fleet") => match &self.fleet {
+                Some(fleet) => json_response(StatusCode::OK, &fleet.view().await),
+                None => EdgeError::not_found(
+                    "this host is not in a fleet (no [fleet] table in its configuration)",
+                )
+                .into_response(),
+            },
+            (_, "/admin/fleet") => EdgeError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                "/admin/fleet answers GET",
+            )
+            .into_response(),
             (&Method::GET, "/metrics") => self.exposition.response(),
             (_, "/metrics") => EdgeError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

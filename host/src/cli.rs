@@ -32,6 +32,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Operate a running host's versions through its admin API (pin, rollback, disable...).
     Ctl(crate::control::ctl::CtlArgs),
+    /// Publish signed artifacts to a fleet of hosts, and see what every host serves.
+    Fleet(crate::fleet::publish::FleetArgs),
     /// The load probe (run by the host itself): load one private copy of an artifact the
     /// way the host would, report each step on stdout, exit.
     #[command(name = "probe-artifact", hide = true)]
@@ -50,6 +52,7 @@ pub fn main() -> ExitCode {
     let args = match cli.command {
         Command::Serve(args) => args,
         Command::Ctl(args) => return crate::control::ctl::run(args),
+        Command::Fleet(args) => return crate::fleet::publish::run(args),
         // No runtime: a probe only opens a library and calls its entry points.
         Command::ProbeArtifact { parent_pid, copy } => {
             init_probe_logging();

@@ -15,6 +15,7 @@ use crate::{
     containment::{ContainmentConfig, config::ContainmentFileConfig},
     control::{AuthConfig, auth::AuthFileConfig},
     deploy::DeployerConfig,
+    fleet::{FleetConfig, FleetFileConfig},
     loader::ArtifactsConfig,
     logging::LogFormat,
     otel::{TelemetryConfig, TelemetryFileConfig},
@@ -79,6 +80,8 @@ pub struct HostConfig {
     pub relaunch: Option<Relaunch>,
     /// The file naming the serving process's pid, written once it accepts.
     pub pid_file: Option<PathBuf>,
+    /// Fleet mode (`[fleet]`): desired state from etcd, signed artifacts from a bucket.
+    pub fleet: Option<FleetConfig>,
 }
 
 impl HostConfig {
@@ -108,6 +111,7 @@ impl HostConfig {
             recycle: RecycleConfig::default(),
             relaunch: None,
             pid_file: None,
+            fleet: None,
         }
     }
 }
@@ -225,6 +229,7 @@ struct FileConfig {
     recycle: RecycleFileConfig,
     pid_file: Option<PathBuf>,
     deployer_nice: Option<i32>,
+    fleet: Option<FleetFileConfig>,
 }
 
 /// `[adapters.NAME]`: settings of one adapter, by its name.
@@ -312,6 +317,8 @@ impl ArtifactsFileConfig {
                 .map_or(defaults.probe_timeout, Duration::from_millis),
             // Set by the command line (the running binary) or by whoever embeds the host.
             probe_binary: defaults.probe_binary,
+            // Set from `[fleet]` once the owners are known.
+            trust: None,
         }
     }
 }
@@ -384,6 +391,14 @@ impl ServeArgs {
         config.adapter_configs = adapter_configs(file.adapters).map_err(ConfigError::Invalid)?;
         config.recycle = file.recycle.resolve().map_err(ConfigError::Invalid)?;
         config.pid_file = self.pid_file.clone().or(file.pid_file);
+        if let Some(fleet) = file.fleet {
+            let fleet = fleet
+                .resolve(&config.admin_auth.owners, config.admin_listen.port())
+                .map_err(ConfigError::Invalid)?;
+            // Fleet mode loads only what its owners signed, whoever put it in the directory.
+            config.artifacts.trust = Some(fleet.trust.clone());
+            config.fleet = Some(fleet);
+        }
         if let Some(nice) = file.deployer_nice {
             if !(0..=19).contains(&nice) {
                 return Err(ConfigError::Invalid(format!(

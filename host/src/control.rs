@@ -56,6 +56,19 @@ pub struct Control {
     /// Set while a recycle runs: the successor has read the state file, so a change made
     /// here now would be lost with this process.
     changes_held: AtomicBool,
+    /// Fleet mode: where a change must be made before it takes effect here, so every host
+    /// of the fleet decides the same (`fleet/control_sync.rs`).
+    shared: OnceLock<Arc<dyn SharedDecisions>>,
+}
+
+/// The fleet's copy of the operators' decisions, which a change must reach first.
+pub trait SharedDecisions: Send + Sync {
+    /// Makes `next` the fleet's decisions, or answers why not (another host changed them
+    /// meanwhile: 409; the fleet cannot be reached: 503). Blocking.
+    fn publish(&self, next: &ControlState) -> Result<(), EdgeError>;
+    /// The same for a change already in force here (a canary judge's): sent in the
+    /// background; if another host's change won, the fleet's watch brings that one here.
+    fn publish_later(&self, next: ControlState);
 }
 
 impl Control {
@@ -88,6 +101,7 @@ impl Control {
             audit,
             traffic: OnceLock::new(),
             changes_held: AtomicBool::new(false),
+            shared: OnceLock::new(),
         })
     }
 
@@ -121,9 +135,78 @@ impl Control {
         let mut next = state.clone();
         next.traffic = traffic.clone();
         match self.store.save(&next) {
-            Ok(()) => *state = next,
+            Ok(()) => {
+                if let Some(shared) = self.shared.get() {
+                    shared.publish_later(next.clone());
+                }
+                *state = next;
+            }
             Err(error) => tracing::error!(%error, "cannot save the canary and shadow state"),
         }
+    }
+
+    /// Fleet mode: every change goes through `shared` first.
+    pub fn share_decisions(&self, shared: Arc<dyn SharedDecisions>) {
+        if self.shared.set(shared).is_err() {
+            tracing::error!("the fleet's decisions were attached twice; the first stays");
+        }
+    }
+
+    /// Fleet mode: takes the fleet's decisions (made on another host, or by this one before
+    /// it restarted) as this host's own: saved, applied to routing, canaries and shadows
+    /// restarted from them. Blocking (it saves with fsync).
+    pub fn adopt(&self, fleet: ControlState) {
+        let (before, traffic_changed) = {
+            let mut state = self.lock();
+            if *state == fleet {
+                return;
+            }
+            if let Err(error) = self.store.save(&fleet) {
+                tracing::error!(%error, "cannot save the fleet's decisions here; applying them anyway");
+            }
+            let before = std::mem::replace(&mut *state, fleet.clone());
+            self.registry.set_policy(state.policy());
+            let traffic_changed = before.traffic != state.traffic;
+            (before, traffic_changed)
+        };
+        // A quarantine lifted on another host is lifted here too.
+        let lifted: Vec<(String, semver::Version)> = fleet
+            .adapters
+            .iter()
+            .flat_map(|(name, adapter)| {
+                let known = before.adapters.get(name);
+                adapter
+                    .lifted_quarantines
+                    .iter()
+                    .filter(move |lift| {
+                        known.is_none_or(|known| !known.lifted_quarantines.contains(lift))
+                    })
+                    .map(move |lift| (name.clone(), lift.version.clone()))
+            })
+            .collect();
+        if !lifted.is_empty() {
+            for version in self.registry.loaded_versions() {
+                let identity = &version.identity;
+                if lifted
+                    .iter()
+                    .any(|(name, lifted)| *name == identity.name && *lifted == identity.version)
+                {
+                    version.health.lift_quarantine();
+                }
+            }
+            self.registry.republish();
+        }
+        // Outside the lock: restoring calls the traffic hook, which takes it.
+        if traffic_changed && let Some(traffic) = self.traffic.get() {
+            traffic.restore(fleet.traffic.clone());
+        }
+        self.audit.record(
+            "fleet",
+            "adopt",
+            "the fleet's decisions",
+            serde_json::to_value(&before).unwrap_or_default(),
+            serde_json::to_value(&fleet).unwrap_or_default(),
+        );
     }
 
     /// The reusable check for any admin endpoint: the caller, or the refusal (401, whose

@@ -15,6 +15,7 @@ pub mod control;
 pub mod deploy;
 pub mod dispatch;
 pub mod error_response;
+pub mod fleet;
 pub mod loader;
 pub mod logging;
 pub mod metrics;

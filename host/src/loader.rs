@@ -14,6 +14,8 @@
 //!   or hang cost the child, not the host;
 //! - a durable marker brackets the host's own `dlopen` ([`load_markers`]): a host that died
 //!   there refuses the file at its next start instead of crash-looping;
+//! - in fleet mode, the private copy is verified against the artifact's signature before
+//!   the probe, and the plugin must be what it was signed as ([`signed`]);
 //! - `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` through libloading, never
 //!   `RootModule::load_from*` (its per-type static cache returns the first version forever);
 //! - the library is never closed (Rust cdylibs with TLS destructors crash on `dlclose`);
@@ -34,6 +36,7 @@ mod manifest_check;
 mod ownership;
 mod probe;
 mod setup;
+mod signed;
 mod source;
 mod warmup;
 
@@ -47,6 +50,7 @@ pub use load_markers::{ContentId, InheritedLock, StateDirError};
 pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};
 pub use probe::{Ending, ProbeFailure, child::SUBCOMMAND as PROBE_SUBCOMMAND};
 pub use setup::{Loader, LoaderSetupError};
+pub use signed::signature_path;
 pub use warmup::{WarmupError, WarmupServices, warm_up};
 
 /// Runs the hidden `probe-artifact` subcommand on `copy` and ends the process.

@@ -36,6 +36,7 @@ use crate::{
     control::{self, Control},
     deploy::{self, Deployer},
     dispatch::{Dispatcher, RequestLimits},
+    fleet::Fleet,
     loader::{InheritedLock, Loader, LoaderConfig, WarmupServices},
     metrics::{Exposition, HostMetrics},
     otel::Exporter,
@@ -317,6 +318,24 @@ pub async fn start_with(
         insight.clone(),
         history,
     ));
+    // Fleet mode: connects lazily; serving never waits for etcd or the store.
+    let fleet = match config.fleet.clone() {
+        Some(fleet_config) => {
+            let fleet = Fleet::new(
+                fleet_config,
+                config.artifacts.max_artifact_bytes,
+                registry.clone(),
+                control.clone(),
+                plugins_dir.clone(),
+                device_addr,
+                admin_addr,
+            )
+            .await?;
+            fleet.start(shutdown_rx.clone());
+            Some(fleet)
+        }
+        None => None,
+    };
     let admin = Arc::new(Admin {
         registry: registry.clone(),
         backends,
@@ -327,6 +346,7 @@ pub async fn start_with(
         insight,
         recycler: recycler.clone(),
         console: Some(console),
+        fleet,
     });
     let admin = admin_thread::spawn(
         admin_listener,

@@ -195,6 +195,10 @@ impl Control {
         let before = section(&state, kind, name);
         let after = section(&next, kind, name);
         if next != *state {
+            // Fleet mode: the fleet's copy first, so no host decides alone.
+            if let Some(shared) = self.shared.get() {
+                shared.publish(&next)?;
+            }
             self.store.save(&next).map_err(|error| {
                 tracing::error!(%error, "an operator's change was not applied");
                 EdgeError::internal("the change could not be saved; nothing was changed")

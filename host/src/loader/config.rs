@@ -23,6 +23,9 @@ pub struct ArtifactsConfig {
     /// The binary run as the probe (`<binary> probe-artifact ...`): the `frontdoor` binary
     /// itself. Required when `probe` is on; the command line sets it to the running binary.
     pub probe_binary: Option<PathBuf>,
+    /// When set (fleet mode), every artifact must carry a signature (`X.so.minisig`) by a
+    /// key of the team that owns its name, checked on the private copy before the probe.
+    pub trust: Option<std::sync::Arc<crate::fleet::Trust>>,
 }
 
 impl Default for ArtifactsConfig {
@@ -37,6 +40,7 @@ impl Default for ArtifactsConfig {
             probe: true,
             probe_timeout: Duration::from_secs(10),
             probe_binary: None,
+            trust: None,
         }
     }
 }

@@ -100,6 +100,12 @@ pub enum LoadError {
     /// The version's warm-up failed, panicked or ran out of time.
     #[error(transparent)]
     Warmup(#[from] super::warmup::WarmupError),
+    /// Fleet mode: the artifact is not signed by a key of the team that owns it.
+    #[error("not a trusted artifact: {0}")]
+    Untrusted(#[from] crate::fleet::SignatureError),
+    /// Fleet mode: the plugin is not what its signature says it is.
+    #[error("signed as {signed}, but the plugin says it is {actual}: refused")]
+    NotAsSigned { signed: String, actual: String },
     #[error("the loader is closed: the host is shutting down")]
     Closed,
 }

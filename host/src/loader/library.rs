@@ -25,7 +25,7 @@ use super::{
     host_services::{HostServices, PluginIdentity},
     load_markers::ContentId,
     manifest_check::{self, ValidManifest},
-    source,
+    signed, source,
 };
 
 /// A plugin that passed every check and was initialised. Its code stays mapped for the life
@@ -81,11 +81,24 @@ pub fn load_library(source_path: &Path, loader: &Loader) -> Result<LoadedLibrary
     // The private copy is what gets checked, probed and opened: nobody else writes it, so
     // the bytes the loader maps are exactly the bytes that passed the check.
     artifact::check_elf(&copy.file, copy.len)?;
+    // Before the probe: code nobody vouched for is not run, not even in a child.
+    let claim = match &loader.artifacts().trust {
+        Some(trust) => Some(signed::verify_copy(
+            trust,
+            source_path,
+            &copy.file,
+            copy.len,
+        )?),
+        None => None,
+    };
     let copied = started.elapsed();
     let probed = match loader.probe() {
         Some(probe) => Some(probe.run(&copy.path)?),
         None => None,
     };
+    if let (Some(claim), Some(probed)) = (&claim, &probed) {
+        signed::check_probed(claim, probed)?;
+    }
     let probed_at = started.elapsed();
     copy.path_is_ours()?;
     // Durable before dlopen, removed after: a host that dies in between refuses this file
@@ -103,6 +116,16 @@ pub fn load_library(source_path: &Path, loader: &Loader) -> Result<LoadedLibrary
     let file_bytes = copy.len;
     loader.copies().release(copy, mapped);
     let opened = opened?;
+    if let Some(claim) = &claim {
+        let manifest = &opened.manifest;
+        signed::check_claim(claim, &manifest.name, &manifest.version, manifest.kind).map_err(
+            |error| LoadError::LeftMapped {
+                mapped_bytes: file_bytes,
+                plugin: Some(format!("{}@{}", manifest.name, manifest.version)),
+                error: Box::new(error),
+            },
+        )?;
+    }
     // Reload latency is a product promise: keep where it goes visible at debug level.
     tracing::debug!(
         file = %source_path.display(),

@@ -1,0 +1,158 @@
+//! Publishing a signed artifact to the fleet (`frontdoor fleet publish`): checked against
+//! the fleet's keys, uploaded under its digest, then recorded in etcd as desired with a
+//! create-if-absent transaction, so two publishers never overwrite each other: a version is
+//! immutable once published.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use clap::{Args, Subcommand};
+
+use super::{
+    FleetConfig,
+    etcd::{Created, Etcd},
+    now_ms,
+    record::{ArtifactRecord, Keys},
+    store::ArtifactStore,
+};
+use crate::loader::signature_path;
+
+/// How a publish ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// Recorded now.
+    New(ArtifactRecord),
+    /// The same bytes were published before: nothing changed.
+    Already(ArtifactRecord),
+}
+
+/// Publishes the artifact at `artifact`, signed by `artifact.minisig`.
+pub async fn publish(config: &FleetConfig, artifact: &Path) -> Result<Published, String> {
+    let bytes = std::fs::read(artifact)
+        .map_err(|error| format!("cannot read {}: {error}", artifact.display()))?;
+    let signature_file = signature_path(artifact);
+    let signature = std::fs::read_to_string(&signature_file).map_err(|error| {
+        format!(
+            "cannot read the signature {} ({error}); sign it first (cargo xtask sign)",
+            signature_file.display()
+        )
+    })?;
+    // Refused here what every host would refuse: a wrong key, an unowned name, other bytes.
+    let claim = config
+        .trust
+        .verify(&mut &bytes[..], &signature)
+        .map_err(|error| format!("{}: {error}", artifact.display()))?;
+    let keys = Keys::new(&config.prefix);
+    let record = ArtifactRecord::new(
+        &claim,
+        bytes.len() as u64,
+        keys.object(&claim.sha256),
+        signature,
+        now_ms(),
+    );
+    let key = keys.artifact(&record.name, &record.version);
+    let etcd = Etcd::connect(&config.etcd, config.request_timeout).await?;
+    if let (Some(existing), _) = etcd.get(&key).await? {
+        return same_or_refused(&record, &existing.value);
+    }
+    let store = ArtifactStore::new(&config.store, config.request_timeout, u64::MAX)?;
+    // Content addressed: uploading the same bytes again is harmless, other bytes never
+    // land under this key.
+    store.put(&record.object, Bytes::from(bytes)).await?;
+    let value = serde_json::to_vec(&record).map_err(|error| error.to_string())?;
+    match etcd.create(&key, value).await? {
+        Created::Now(_) => Ok(Published::New(record)),
+        Created::Existing(existing) => same_or_refused(&record, &existing.value),
+    }
+}
+
+/// A version recorded already: fine if it is these bytes, refused otherwise.
+fn same_or_refused(record: &ArtifactRecord, existing: &[u8]) -> Result<Published, String> {
+    let existing: ArtifactRecord = serde_json::from_slice(existing).map_err(|error| {
+        format!(
+            "{} has an unreadable record in etcd: {error}",
+            record.plugin()
+        )
+    })?;
+    if existing.sha256 == record.sha256 {
+        return Ok(Published::Already(existing));
+    }
+    Err(format!(
+        "{} was already published with other bytes (sha256 {}, by team {}); a published version never changes: publish a new version",
+        record.plugin(),
+        existing.sha256,
+        existing.team
+    ))
+}
+
+/// `frontdoor fleet ...`
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The host configuration file whose `[fleet]` table names etcd, the bucket and keys.
+    #[arg(long, env = "FRONTDOOR_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: FleetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Publish a signed artifact (ARTIFACT.minisig beside it) to every host of the fleet.
+    Publish {
+        /// The artifact (`name-version.so`).
+        artifact: PathBuf,
+    },
+    /// Print the published versions and every host's report, as JSON.
+    Status,
+}
+
+/// Runs `frontdoor fleet ...`; the exit code is 0 on success, 1 when refused or failed.
+pub fn run(args: FleetArgs) -> std::process::ExitCode {
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start a runtime: {error}"))
+        .and_then(|runtime| runtime.block_on(run_command(args)));
+    match outcome {
+        Ok(line) => {
+            println!("{line}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("frontdoor fleet: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_command(args: FleetArgs) -> Result<String, String> {
+    let serve = crate::config::ServeArgs {
+        config: args.config.clone(),
+        ..crate::config::ServeArgs::default()
+    };
+    let host = serve.resolve().map_err(|error| error.to_string())?;
+    let config = host.fleet.ok_or_else(|| {
+        "the configuration has no [fleet] table (pass --config FILE or set FRONTDOOR_CONFIG)"
+            .to_owned()
+    })?;
+    match args.command {
+        FleetCommand::Publish { artifact } => match publish(&config, &artifact).await? {
+            Published::New(record) => Ok(format!(
+                "published {} sha256={}",
+                record.plugin(),
+                record.sha256
+            )),
+            Published::Already(record) => Ok(format!(
+                "already published {} sha256={}",
+                record.plugin(),
+                record.sha256
+            )),
+        },
+        FleetCommand::Status => {
+            let etcd = Etcd::connect(&config.etcd, config.request_timeout).await?;
+            let view =
+                super::view::read(&etcd, &Keys::new(&config.prefix), &config.host_id).await?;
+            serde_json::to_string_pretty(&view).map_err(|error| error.to_string())
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The artifact bucket: an S3-compatible object store reached through `object_store`.
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use object_store::{
+    ClientOptions, ObjectStore, PutPayload, RetryConfig, aws::AmazonS3Builder, path::Path,
+};
+
+use super::config::StoreConfig;
+
+/// Where artifacts' bytes are kept.
+#[derive(Clone)]
+pub struct ArtifactStore {
+    store: Arc<dyn ObjectStore>,
+    limit: u64,
+}
+
+impl ArtifactStore {
+    /// A client of the bucket `config` names; requests give up after `timeout`. Larger
+    /// objects than `limit` bytes are refused when downloaded.
+    pub fn new(config: &StoreConfig, timeout: Duration, limit: u64) -> Result<Self, String> {
+        let store = AmazonS3Builder::new()
+            .with_endpoint(&config.endpoint)
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(&config.secret_access_key)
+            // Local stores (SeaweedFS, MinIO) answer at one address, bucket in the path.
+            .with_virtual_hosted_style_request(false)
+            .with_allow_http(config.endpoint.starts_with("http://"))
+            .with_client_options(
+                ClientOptions::new()
+                    .with_timeout(timeout)
+                    .with_connect_timeout(timeout.min(Duration::from_secs(2))),
+            )
+            // A few quick retries: the fleet's own loop retries with back-off, and a version
+            // must not wait minutes to be reported failed.
+            .with_retry(RetryConfig {
+                max_retries: 2,
+                retry_timeout: timeout,
+                ..RetryConfig::default()
+            })
+            .build()
+            .map_err(|error| format!("fleet.store: {error}"))?;
+        Ok(Self {
+            store: Arc::new(store),
+            limit,
+        })
+    }
+
+    /// Uploads `bytes` under `key`.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), String> {
+        self.store
+            .put(&Path::from(key), PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|error| format!("cannot upload {key}: {error}"))
+    }
+
+    /// Downloads the object `key`, refusing one larger than the limit before reading it.
+    pub async fn get(&self, key: &str) -> Result<Bytes, String> {
+        let object = self
+            .store
+            .get(&Path::from(key))
+            .await
+            .map_err(|error| format!("cannot download {key}: {error}"))?;
+        if object.meta.size > self.limit {
+            return Err(format!(
+                "{key} has {} bytes, over artifacts.max_artifact_bytes = {}",
+                object.meta.size, self.limit
+            ));
+        }
+        object
+            .bytes()
+            .await
+            .map_err(|error| format!("cannot download {key}: {error}"))
+    }
+}
