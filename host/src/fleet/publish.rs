@@ -26,8 +26,26 @@ pub enum Published {
     Already(ArtifactRecord),
 }
 
-/// Publishes the artifact at `artifact`, signed by `artifact.minisig`.
+/// Publishes the artifact at `artifact`, signed by `artifact.minisig`: [`upload`], then
+/// [`record`].
 pub async fn publish(config: &FleetConfig, artifact: &Path) -> Result<Published, String> {
+    let etcd = Etcd::connect(&config.etcd, config.request_timeout).await?;
+    let keys = Keys::new(&config.prefix);
+    let (record, bytes) = read_signed(config, artifact)?;
+    let key = keys.artifact(&record.name, &record.version);
+    if let (Some(existing), _) = etcd.get(&key).await? {
+        return same_or_refused(&record, &existing.value);
+    }
+    upload(config, &record, bytes).await?;
+    record_desired(config, &record).await
+}
+
+/// Reads and checks a signed artifact: what every host would refuse (a wrong key, an
+/// unowned name, other bytes) is refused here, before anything is uploaded.
+pub fn read_signed(
+    config: &FleetConfig,
+    artifact: &Path,
+) -> Result<(ArtifactRecord, Bytes), String> {
     let bytes = std::fs::read(artifact)
         .map_err(|error| format!("cannot read {}: {error}", artifact.display()))?;
     let signature_file = signature_path(artifact);
@@ -37,7 +55,6 @@ pub async fn publish(config: &FleetConfig, artifact: &Path) -> Result<Published,
             signature_file.display()
         )
     })?;
-    // Refused here what every host would refuse: a wrong key, an unowned name, other bytes.
     let claim = config
         .trust
         .verify(&mut &bytes[..], &signature)
@@ -50,19 +67,32 @@ pub async fn publish(config: &FleetConfig, artifact: &Path) -> Result<Published,
         signature,
         now_ms(),
     );
-    let key = keys.artifact(&record.name, &record.version);
-    let etcd = Etcd::connect(&config.etcd, config.request_timeout).await?;
-    if let (Some(existing), _) = etcd.get(&key).await? {
-        return same_or_refused(&record, &existing.value);
-    }
+    Ok((record, Bytes::from(bytes)))
+}
+
+/// Uploads the bytes of `record` to its content-addressed object: uploading the same bytes
+/// again is harmless, and other bytes never belong under that key.
+pub async fn upload(
+    config: &FleetConfig,
+    record: &ArtifactRecord,
+    bytes: Bytes,
+) -> Result<(), String> {
     let store = ArtifactStore::new(&config.store, config.request_timeout, u64::MAX)?;
-    // Content addressed: uploading the same bytes again is harmless, other bytes never
-    // land under this key.
-    store.put(&record.object, Bytes::from(bytes)).await?;
-    let value = serde_json::to_vec(&record).map_err(|error| error.to_string())?;
+    store.put(&record.object, bytes).await
+}
+
+/// Records `record` as desired, unless its version was published already: the same bytes
+/// are [`Published::Already`], other bytes a refusal.
+pub async fn record_desired(
+    config: &FleetConfig,
+    record: &ArtifactRecord,
+) -> Result<Published, String> {
+    let etcd = Etcd::connect(&config.etcd, config.request_timeout).await?;
+    let key = Keys::new(&config.prefix).artifact(&record.name, &record.version);
+    let value = serde_json::to_vec(record).map_err(|error| error.to_string())?;
     match etcd.create(&key, value).await? {
-        Created::Now(_) => Ok(Published::New(record)),
-        Created::Existing(existing) => same_or_refused(&record, &existing.value),
+        Created::Now(_) => Ok(Published::New(record.clone())),
+        Created::Existing(existing) => same_or_refused(record, &existing.value),
     }
 }
 

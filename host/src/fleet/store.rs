@@ -28,12 +28,13 @@ impl ArtifactStore {
             .with_secret_access_key(&config.secret_access_key)
             // Local stores (SeaweedFS, MinIO) answer at one address, bucket in the path.
             .with_virtual_hosted_style_request(false)
-            .with_allow_http(config.endpoint.starts_with("http://"))
+            // After the client options, which would reset it: plain http for local stores.
             .with_client_options(
                 ClientOptions::new()
                     .with_timeout(timeout)
                     .with_connect_timeout(timeout.min(Duration::from_secs(2))),
             )
+            .with_allow_http(config.endpoint.starts_with("http://"))
             // A few quick retries: the fleet's own loop retries with back-off, and a version
             // must not wait minutes to be reported failed.
             .with_retry(RetryConfig {
