@@ -160,3 +160,6 @@ fn default_host_id(admin_port: u16) -> String {
     let name = if name.is_empty() { "host".into() } else { name };
     format!("{name}:{admin_port}")
 }
+
+#[cfg(test)]
+mod tests;
