@@ -13,13 +13,11 @@ use frontdoor::fleet::{
     publish::{self, Published},
 };
 use hyper::Method;
-use minisign::KeyPair;
-use sha2::{Digest as _, Sha256};
-
 use crate::support::{
     Fixture, HostProcess, eventually, get,
     fleet_servers::{EtcdCluster, S3Server},
     send,
+    signing::{TeamKey, hex_digest},
 };
 
 const BUCKET: &str = "frontdoor";
@@ -31,8 +29,9 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     let s3 = S3Server::start().await;
     s3.create_bucket(BUCKET).await;
     let run = tempfile::tempdir().expect("run dir");
-    let team = KeyPair::generate_unencrypted_keypair().expect("team key");
-    let stranger = KeyPair::generate_unencrypted_keypair().expect("a key of no team");
+    let team = TeamKey::new(TEAM);
+    // Claims to be the team, with a key the fleet does not know.
+    let stranger = TeamKey::new(TEAM);
     let config_file = write_config(run.path(), &etcd.client_urls(), &s3.endpoint(), &team);
     let config = fleet_config(&config_file);
 
@@ -208,7 +207,7 @@ async fn start_host(run: &Path, config_file: &Path, index: usize) -> HostProcess
 }
 
 /// The fleet's config: quick leases and back-off so the test's bounded waits are ample.
-fn write_config(run: &Path, etcd: &[String], s3: &str, team: &KeyPair) -> PathBuf {
+fn write_config(run: &Path, etcd: &[String], s3: &str, team: &TeamKey) -> PathBuf {
     let endpoints: Vec<String> = etcd.iter().map(|url| format!("{url:?}")).collect();
     let text = format!(
         r#"
@@ -230,7 +229,7 @@ bucket = "{BUCKET}"
 {TEAM} = ["{key}"]
 "#,
         endpoints = endpoints.join(", "),
-        key = team.pk.to_base64(),
+        key = team.public(),
     );
     let path = run.join("frontdoor.toml");
     std::fs::write(&path, text).expect("config");
@@ -248,30 +247,12 @@ fn fleet_config(config_file: &Path) -> FleetConfig {
         .expect("a [fleet] table")
 }
 
-/// Copies `fixture` into `run` and signs it as `name@version` with `key`; returns the
-/// artifact's path (its signature beside it).
-fn sign_as(run: &Path, fixture: Fixture, name: &str, version: &str, key: &KeyPair) -> PathBuf {
-    // A directory per key, so one version signed by two keys makes two files.
-    let dir = run.join(format!("signed-{}", hex_digest(key.pk.keynum())));
+/// Signs `fixture` as `name@version` with `key`, into a directory of that key's under
+/// `run`; returns the artifact's path (its signature beside it).
+fn sign_as(run: &Path, fixture: Fixture, name: &str, version: &str, key: &TeamKey) -> PathBuf {
+    let dir = run.join(format!("signed-{}", hex_digest(key.public().as_bytes())));
     std::fs::create_dir_all(&dir).expect("signed dir");
-    let path = dir.join(format!("{name}-{version}.so"));
-    let bytes = std::fs::read(fixture.artifact()).expect("fixture");
-    let digest = hex_digest(&bytes);
-    let comment = format!(
-        "frontdoor-artifact name={name} version={version} team={TEAM} kind=adapter sha256={digest}"
-    );
-    let signature = minisign::sign(Some(&key.pk), &key.sk, &bytes[..], Some(&comment), None)
-        .expect("signed");
-    std::fs::write(&path, &bytes).expect("artifact");
-    std::fs::write(signature_of(&path), signature.to_string()).expect("signature");
-    path
-}
-
-fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    key.sign_into(&dir, fixture, &format!("{name}-{version}.so"), name, version)
 }
 
 fn signature_of(path: &Path) -> PathBuf {
@@ -280,7 +261,7 @@ fn signature_of(path: &Path) -> PathBuf {
 
 /// Signs `fixture` as what it is and publishes it; answers `published NAME@VERSION` or
 /// `already published NAME@VERSION`.
-async fn publish_signed(config: &FleetConfig, run: &Path, fixture: Fixture, key: &KeyPair) -> String {
+async fn publish_signed(config: &FleetConfig, run: &Path, fixture: Fixture, key: &TeamKey) -> String {
     let Fixture::Echo(version) = fixture else {
         panic!("the fleet test publishes echo versions");
     };

@@ -11,6 +11,7 @@ pub mod poll;
 pub mod process;
 pub mod raw;
 pub mod recorder;
+pub mod signing;
 
 pub use fixtures::{Fixture, StaticInit};
 pub use gate::Gate;
