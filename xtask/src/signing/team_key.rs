@@ -48,17 +48,31 @@ impl TeamKey {
     /// an encrypted one needs it.
     pub fn from_secret_key_file(text: &str, password: Option<&str>) -> anyhow::Result<Self> {
         let key_box = || SecretKeyBox::from_string(text).context("not a minisign secret key");
-        let secret = match SecretKey::from_unencrypted_box(key_box()?) {
-            Ok(secret) => secret,
-            // Passing a password always: with none, minisign would prompt on the terminal.
-            Err(unencrypted_error) => match password {
-                Some(password) => SecretKey::from_box(key_box()?, Some(password.to_owned()))
-                    .context("cannot decrypt the secret key with the password given")?,
-                None => bail!(
-                    "not an unencrypted minisign secret key ({unencrypted_error}); if it is encrypted, set {PASSWORD_ENV} to its password"
-                ),
-            },
+        let unencrypted_error = match SecretKey::from_unencrypted_box(key_box()?) {
+            Ok(secret) => return Self::from_secret(secret),
+            Err(error) => error,
         };
+        if let Some(secret) = unencrypted_without_checksum(text) {
+            let key = Self::from_secret(secret)?;
+            // No checksum vouches for these bytes: a trial signature, checked against the
+            // public half, does.
+            minisign::sign(Some(&key.public), &key.secret, &b""[..], None, None)
+                .context("the secret key is corrupted: its halves do not match")?;
+            return Ok(key);
+        }
+        match password {
+            // Always with a password: given none, minisign would prompt on the terminal.
+            Some(password) => Self::from_secret(
+                SecretKey::from_box(key_box()?, Some(password.to_owned()))
+                    .context("cannot decrypt the secret key with the password given")?,
+            ),
+            None => bail!(
+                "not an unencrypted minisign secret key ({unencrypted_error}); if it is encrypted, set {PASSWORD_ENV} to its password"
+            ),
+        }
+    }
+
+    fn from_secret(secret: SecretKey) -> anyhow::Result<Self> {
         let public = PublicKey::from_secret_key(&secret)
             .context("cannot derive the public key from the secret key")?;
         Ok(Self { secret, public })
@@ -131,6 +145,30 @@ impl std::fmt::Debug for TeamKey {
             .finish_non_exhaustive()
     }
 }
+
+/// The key in `text` when it is an unencrypted key as `minisign -G -W` writes it: the
+/// `minisign` tool leaves the checksum of those zero, which the minisign crate takes for
+/// corruption.
+fn unencrypted_without_checksum(text: &str) -> Option<SecretKey> {
+    use base64::Engine as _;
+    let encoded = text.lines().nth(1)?.trim();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let checksum = bytes.get(SECRET_KEY_BYTES - CHECKSUM_BYTES..)?;
+    if bytes.len() != SECRET_KEY_BYTES || checksum.iter().any(|&byte| byte != 0) {
+        return None;
+    }
+    let secret = SecretKey::from_bytes(&bytes).ok()?;
+    // An encrypted key's checksum never matches its still-encrypted bytes.
+    (!secret.is_encrypted()).then_some(secret)
+}
+
+/// A minisign secret key's size: algorithms (3 x 2), KDF salt (32) and limits (2 x 8), key
+/// id (8), secret and public key (64), checksum (32).
+const SECRET_KEY_BYTES: usize = 158;
+/// Its checksum, the last bytes.
+const CHECKSUM_BYTES: usize = 32;
 
 /// Creates `path` with `mode` (never following or replacing an existing file), writes
 /// `contents` and flushes it.

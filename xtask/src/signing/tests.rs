@@ -200,3 +200,47 @@ fn text_that_is_no_secret_key_is_refused() {
         .expect("public");
     assert!(TeamKey::from_secret_key_file(&public_only, None).is_err());
 }
+
+/// A key as `minisign -G -W` writes it: unencrypted, its checksum left zero.
+fn without_checksum(key: &TeamKey, edit: impl FnOnce(&mut [u8])) -> String {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    let text = key.secret_key_file("t").expect("key file");
+    let mut bytes = STANDARD
+        .decode(text.lines().nth(1).expect("base64 line"))
+        .expect("base64");
+    assert_eq!(bytes.len(), 158);
+    bytes[126..].fill(0);
+    edit(&mut bytes);
+    format!(
+        "untrusted comment: minisign encrypted secret key\n{}\n",
+        STANDARD.encode(bytes)
+    )
+}
+
+#[test]
+fn keys_without_checksum_load_only_when_their_halves_match() {
+    let key = TeamKey::generate().expect("key");
+    let loaded = TeamKey::from_secret_key_file(&without_checksum(&key, |_| {}), None)
+        .expect("a zero checksum is the tool's way");
+    assert_eq!(loaded.public_key_base64(), key.public_key_base64());
+
+    // A flipped bit in the public half (bytes 94..126) no longer matches the secret half.
+    let corrupted = without_checksum(&key, |bytes| bytes[100] ^= 1);
+    let error = TeamKey::from_secret_key_file(&corrupted, None).expect_err("corrupted");
+    assert!(format!("{error:#}").contains("corrupted"), "{error:#}");
+}
+
+#[test]
+fn a_key_with_a_wrong_checksum_is_refused() {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    let text = TeamKey::generate()
+        .expect("key")
+        .secret_key_file("t")
+        .expect("key file");
+    let mut bytes = STANDARD
+        .decode(text.lines().nth(1).expect("base64 line"))
+        .expect("base64");
+    bytes[70] ^= 1;
+    let edited = format!("untrusted comment: x\n{}\n", STANDARD.encode(bytes));
+    assert!(TeamKey::from_secret_key_file(&edited, None).is_err());
+}
