@@ -16,11 +16,10 @@ use xtask::signing::{ArtifactIdentity, ArtifactKind, TeamKey, sha256_hex};
 const MINISIGN: &str = "minisign";
 
 fn run(command: &mut Command) -> Output {
-    let output = command
+    command
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
-    output
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
 }
 
 fn succeeds(command: &mut Command) -> String {
