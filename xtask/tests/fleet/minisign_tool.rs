@@ -1,51 +1,16 @@
 //! Our signatures and the `minisign` tool's are interchangeable: `minisign -Vm` accepts what
 //! `cargo xtask signing-key` and `cargo xtask sign` make, and the host's verifier
 //! (`minisign-verify`) accepts what teams make by hand with `minisign -G` and `minisign -S`.
-//!
-//! Runs the xtask binary and the `minisign` tool (in CI's image) as child processes.
 
 use std::{
     fs,
     io::Write as _,
-    path::Path,
-    process::{Command, Output, Stdio},
+    process::{Command, Stdio},
 };
 
 use xtask::signing::{ArtifactIdentity, ArtifactKind, TeamKey, sha256_hex};
 
-const MINISIGN: &str = "minisign";
-
-fn run(command: &mut Command) -> Output {
-    command
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
-}
-
-fn succeeds(command: &mut Command) -> String {
-    let output = run(command);
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn xtask() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-}
-
-/// `minisign -Vm artifact -p public`: whether the tool accepts the signature beside it.
-fn tool_verifies(artifact: &Path, public: &Path) -> Output {
-    run(Command::new(MINISIGN)
-        .arg("-Vm")
-        .arg(artifact)
-        .arg("-p")
-        .arg(public))
-}
+use crate::support::{MINISIGN, run, succeeds, tool_verifies, xtask};
 
 #[test]
 fn the_minisign_tool_verifies_what_xtask_signs() {
