@@ -43,22 +43,10 @@ pub fn sign_artifact(
     key: &TeamKey,
     identity: &ArtifactIdentity,
 ) -> anyhow::Result<String> {
-    let trusted_comment = identity.trusted_comment(&sha256_hex(artifact));
-    let untrusted_comment = format!("signature from the signing key of team {}", identity.team());
-    // With the public key given, minisign checks the fresh signature against it: a key file
-    // whose halves do not belong together fails here, not on every host.
-    let signature = minisign::sign(
-        Some(key.public_key()),
-        key.secret_key(),
-        artifact,
-        Some(&trusted_comment),
-        Some(&untrusted_comment),
-    )
-    .context("cannot sign the artifact")?;
-    Ok(signature.into_string())
+    sign_with_digest(artifact, &sha256_hex(artifact), key, identity)
 }
 
-/// Signs the artifact at `path` and writes its signature to `path` + `.minisig`
+/// Signs the artifact at `path` with `key` and writes its signature to `path` + `.minisig`
 /// atomically (a temporary file in the same directory, then a rename), replacing any
 /// older signature.
 pub fn sign_file(
@@ -68,13 +56,14 @@ pub fn sign_file(
 ) -> anyhow::Result<SignedArtifact> {
     let artifact =
         fs::read(path).with_context(|| format!("cannot read the artifact {}", path.display()))?;
-    let signature = sign_artifact(&artifact, key, identity)
+    let sha256 = sha256_hex(&artifact);
+    let signature = sign_with_digest(&artifact, &sha256, key, identity)
         .with_context(|| format!("cannot sign {}", path.display()))?;
     let signature_path = signature_path(path);
     write_atomically(&signature_path, signature.as_bytes())?;
     Ok(SignedArtifact {
         signature_path,
-        sha256: sha256_hex(&artifact),
+        sha256,
         signature,
     })
 }
@@ -95,6 +84,28 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
             let _ = write!(hex, "{byte:02x}");
             hex
         })
+}
+
+/// [`sign_artifact`] given the artifact's SHA-256 (hex), already computed.
+fn sign_with_digest(
+    artifact: &[u8],
+    sha256_hex: &str,
+    key: &TeamKey,
+    identity: &ArtifactIdentity,
+) -> anyhow::Result<String> {
+    let trusted_comment = identity.trusted_comment(sha256_hex);
+    let untrusted_comment = format!("signature from the signing key of team {}", identity.team());
+    // With the public key given, minisign checks the fresh signature against it: a key file
+    // whose halves do not belong together fails here, not on every host.
+    let signature = minisign::sign(
+        Some(key.public_key()),
+        key.secret_key(),
+        artifact,
+        Some(&trusted_comment),
+        Some(&untrusted_comment),
+    )
+    .context("cannot sign the artifact")?;
+    Ok(signature.into_string())
 }
 
 /// Writes `contents` to `path` through a dot-named temporary file in the same directory,

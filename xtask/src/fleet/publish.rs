@@ -67,14 +67,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         Profile::Release
     };
-    let temp_dir = tempfile::Builder::new()
-        .prefix("frontdoor-publish-")
-        .tempdir()
-        .context("cannot create a temporary directory")?;
+    // Removed when dropped, on success as on error, unless a dry run keeps it.
+    let mut temp_dir = None;
     let out = match &args.out {
         Some(dir) => std::path::absolute(dir)
             .with_context(|| format!("invalid output directory {}", dir.display()))?,
-        None => temp_dir.path().to_owned(),
+        None => temp_dir
+            .insert(
+                tempfile::Builder::new()
+                    .prefix("frontdoor-publish-")
+                    .tempdir()
+                    .context("cannot create a temporary directory")?,
+            )
+            .path()
+            .to_owned(),
     };
     let installed = build_plugin::build_one(&workspace, &args.plugin, profile, &out)?;
     let kind = artifact_kind(&installed, args.kind)?;
@@ -98,7 +104,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let frontdoor = expected_host_binary(&workspace, profile);
         let command = publish_command(&frontdoor, &config, &installed.path);
         println!("would run: {}", shell_line(&command));
-        if args.out.is_none() {
+        if let Some(temp_dir) = temp_dir {
             // The paths printed above must stay valid.
             let _ = temp_dir.keep();
         }
