@@ -52,6 +52,9 @@ enum Command {
     /// into a running host (started with the sample backends if none runs) and print its
     /// first answer or the reason the host refused it.
     Dev(dev::Args),
+    /// Scaffold an adapter (or with --shared-module a shared module) that builds and answers,
+    /// in this workspace or, with --dir, as a standalone crate anywhere.
+    NewPlugin(new_plugin::Args),
     /// Build a plugin, sign it with a team's key and publish it to the fleet through
     /// `frontdoor fleet publish` (the artifact to the store, its record to etcd).
     Publish(fleet::publish::Args),
@@ -59,9 +62,6 @@ enum Command {
     Sign(fleet::sign::Args),
     /// Make a team's minisign key pair (TEAM.key, TEAM.pub) and print the `[fleet.keys]` line.
     SigningKey(fleet::signing_key::Args),
-    /// Scaffold an adapter (or with --shared-module a shared module) that builds and answers,
-    /// in this workspace or, with --dir, as a standalone crate anywhere.
-    NewPlugin(new_plugin::Args),
 }
 
 fn main() -> ExitCode {

@@ -24,6 +24,7 @@ pub struct Args {
     /// The plugin's semver version.
     #[arg(long)]
     version: String,
+    /// The plugin's kind.
     #[arg(long, value_enum)]
     kind: ArtifactKind,
 }
