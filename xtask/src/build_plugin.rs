@@ -107,13 +107,37 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     for dir in externals {
-        let plugin = external::inspect(&dir, &workspace.sdk)?;
-        let library = external::build(&plugin, profile)?;
-        let installed = install(&library, &plugin.plugin_name, &plugin.version, None, &out)
-            .with_context(|| format!("cannot install plugin `{}`", plugin.name))?;
-        println!("{installed}");
+        println!("{}", build_external(&workspace, &dir, profile, &out)?);
     }
     Ok(())
+}
+
+/// Builds the one plugin `arg` names, as `build-plugin PATH-OR-PACKAGE` would, into `out`.
+pub fn build_one(
+    workspace: &Workspace,
+    arg: &str,
+    profile: Profile,
+    out: &Path,
+) -> anyhow::Result<Installed> {
+    match resolve(workspace, arg)? {
+        Target::Member(package) => build(workspace, &[package], profile, out)?
+            .pop()
+            .with_context(|| format!("building `{arg}` installed no artifact")),
+        Target::External(dir) => build_external(workspace, &dir, profile, out),
+    }
+}
+
+/// Checks, builds and installs the crate in `dir`, outside this workspace.
+fn build_external(
+    workspace: &Workspace,
+    dir: &Path,
+    profile: Profile,
+    out: &Path,
+) -> anyhow::Result<Installed> {
+    let plugin = external::inspect(dir, &workspace.sdk)?;
+    let library = external::build(&plugin, profile)?;
+    install(&library, &plugin.plugin_name, &plugin.version, None, out)
+        .with_context(|| format!("cannot install plugin `{}`", plugin.name))
 }
 
 /// A workspace plugin, or else an existing directory that is no workspace member.

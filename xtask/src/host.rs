@@ -69,7 +69,12 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Builds the `frontdoor` binary in release and returns its path.
 pub fn build(workspace: &Workspace) -> anyhow::Result<PathBuf> {
-    cargo::build(&workspace.root, &["frontdoor"], Profile::Release)?
+    build_with(workspace, Profile::Release)
+}
+
+/// Builds the `frontdoor` binary with `profile` and returns its path.
+pub fn build_with(workspace: &Workspace, profile: Profile) -> anyhow::Result<PathBuf> {
+    cargo::build(&workspace.root, &["frontdoor"], profile)?
         .into_iter()
         .filter(|artifact| artifact.target.is_bin() && artifact.target.name == "frontdoor")
         .find_map(|artifact| artifact.executable)

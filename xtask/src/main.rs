@@ -9,6 +9,7 @@ mod cargo;
 mod child;
 mod demo;
 mod dev;
+mod fleet;
 mod host;
 mod http;
 mod new_plugin;
@@ -54,6 +55,13 @@ enum Command {
     /// Scaffold an adapter (or with --shared-module a shared module) that builds and answers,
     /// in this workspace or, with --dir, as a standalone crate anywhere.
     NewPlugin(new_plugin::Args),
+    /// Build a plugin, sign it with a team's key and publish it to the fleet through
+    /// `frontdoor fleet publish` (the artifact to the store, its record to etcd).
+    Publish(fleet::publish::Args),
+    /// Sign an artifact for fleet mode with a team's minisign key: writes ARTIFACT.minisig.
+    Sign(fleet::sign::Args),
+    /// Make a team's minisign key pair (TEAM.key, TEAM.pub) and print the `[fleet.keys]` line.
+    SigningKey(fleet::signing_key::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +75,9 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Dev(args) => dev::run(&args),
         Command::NewPlugin(args) => new_plugin::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Publish(args) => fleet::publish::run(&args),
+        Command::Sign(args) => fleet::sign::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::SigningKey(args) => fleet::signing_key::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
