@@ -17,6 +17,7 @@ mod containment;
 mod control;
 mod crash_marker;
 mod dedup;
+mod fleet;
 mod hedging;
 mod hot_reload;
 mod init;
