@@ -17,6 +17,8 @@ mod containment;
 mod control;
 mod crash_marker;
 mod dedup;
+mod fleet;
+mod fleet_hosts;
 mod fleet_signed;
 mod hedging;
 mod hot_reload;

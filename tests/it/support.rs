@@ -1,7 +1,9 @@
 //! Shared fixtures: building fixture plugins once, plugins directories, hosts, an HTTP client,
-//! and backends the tests control (a recorder, a gate, a held backend).
+//! and backends the tests control (a recorder, a gate, a held backend); the fleet's etcd
+//! cluster and S3 store.
 
 pub mod fixtures;
+pub mod fleet_servers;
 pub mod gate;
 pub mod held_backend;
 pub mod host;
@@ -14,6 +16,7 @@ pub mod recorder;
 pub mod signing;
 
 pub use fixtures::{Fixture, StaticInit};
+pub use fleet_servers::{EtcdCluster, S3Server};
 pub use gate::Gate;
 pub use held_backend::{HeldBackend, Hold};
 pub use host::TestHost;
