@@ -8,17 +8,17 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::{
+    Fixture, HostProcess, eventually,
+    fleet_servers::{EtcdCluster, S3Server},
+    get, send,
+    signing::{TeamKey, hex_digest},
+};
 use frontdoor::fleet::{
     FleetConfig,
     publish::{self, Published},
 };
 use hyper::Method;
-use crate::support::{
-    Fixture, HostProcess, eventually, get,
-    fleet_servers::{EtcdCluster, S3Server},
-    send,
-    signing::{TeamKey, hex_digest},
-};
 
 const BUCKET: &str = "frontdoor";
 const TEAM: &str = "tv-team";
@@ -56,7 +56,10 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     let refused = publish::publish(&config, &other_bytes)
         .await
         .expect_err("other bytes under a published version");
-    assert!(refused.contains("already published with other bytes"), "{refused}");
+    assert!(
+        refused.contains("already published with other bytes"),
+        "{refused}"
+    );
     publish_signed(&config, run.path(), Fixture::Echo("1.1.0"), &team).await;
     all_serve(&hosts, "echo@1.1.0").await;
 
@@ -79,7 +82,13 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
 
     // Signed by a key no team has: refused by the publisher and, recorded anyway (by
     // someone with etcd access), by every host.
-    let forged = sign_as(run.path(), Fixture::Echo("2.0.0"), "echo", "2.0.0", &stranger);
+    let forged = sign_as(
+        run.path(),
+        Fixture::Echo("2.0.0"),
+        "echo",
+        "2.0.0",
+        &stranger,
+    );
     let refused = publish::publish(&config, &forged)
         .await
         .expect_err("an unknown key");
@@ -143,7 +152,9 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     all_serve(&hosts, "echo@3.0.0").await;
     let fleet = get(&hosts[2].admin_url("/admin/fleet")).await.json();
     assert!(
-        fleet["etcd"].as_str().is_some_and(|etcd| etcd.starts_with("unreachable")),
+        fleet["etcd"]
+            .as_str()
+            .is_some_and(|etcd| etcd.starts_with("unreachable")),
         "{fleet}"
     );
 
@@ -158,13 +169,19 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     .await;
     // The host may not have reconnected yet; its next attempt must get through.
     if rollback.status != 200 {
-        eventually("a change through the restarted host reaches the fleet", || {
-            let url = hosts[2].admin_url("/admin/adapters/echo/rollback");
-            async move {
-                let reply = send(Method::POST, &url, &[], Vec::new()).await;
-                expect(reply.status == 200, format!("{} {:?}", reply.status, reply.body))
-            }
-        })
+        eventually(
+            "a change through the restarted host reaches the fleet",
+            || {
+                let url = hosts[2].admin_url("/admin/adapters/echo/rollback");
+                async move {
+                    let reply = send(Method::POST, &url, &[], Vec::new()).await;
+                    expect(
+                        reply.status == 200,
+                        format!("{} {:?}", reply.status, reply.body),
+                    )
+                }
+            },
+        )
         .await;
     }
     all_serve(&hosts, "echo@1.1.0").await;
@@ -252,7 +269,13 @@ fn fleet_config(config_file: &Path) -> FleetConfig {
 fn sign_as(run: &Path, fixture: Fixture, name: &str, version: &str, key: &TeamKey) -> PathBuf {
     let dir = run.join(format!("signed-{}", hex_digest(key.public().as_bytes())));
     std::fs::create_dir_all(&dir).expect("signed dir");
-    key.sign_into(&dir, fixture, &format!("{name}-{version}.so"), name, version)
+    key.sign_into(
+        &dir,
+        fixture,
+        &format!("{name}-{version}.so"),
+        name,
+        version,
+    )
 }
 
 fn signature_of(path: &Path) -> PathBuf {
@@ -261,7 +284,12 @@ fn signature_of(path: &Path) -> PathBuf {
 
 /// Signs `fixture` as what it is and publishes it; answers `published NAME@VERSION` or
 /// `already published NAME@VERSION`.
-async fn publish_signed(config: &FleetConfig, run: &Path, fixture: Fixture, key: &TeamKey) -> String {
+async fn publish_signed(
+    config: &FleetConfig,
+    run: &Path,
+    fixture: Fixture,
+    key: &TeamKey,
+) -> String {
     let Fixture::Echo(version) = fixture else {
         panic!("the fleet test publishes echo versions");
     };
@@ -307,7 +335,11 @@ async fn all_report(hosts: &[HostProcess], plugin: &str, state: &str, reason: &s
                 let fleet = get(&url).await.json();
                 let versions = fleet["hosts"]
                     .as_array()
-                    .and_then(|hosts| hosts.iter().find(|report| report["host_id"] == host_id.as_str()))
+                    .and_then(|hosts| {
+                        hosts
+                            .iter()
+                            .find(|report| report["host_id"] == host_id.as_str())
+                    })
                     .map(|report| report["versions"].clone())
                     .unwrap_or_default();
                 let found = versions.as_array().and_then(|versions| {
@@ -322,7 +354,9 @@ async fn all_report(hosts: &[HostProcess], plugin: &str, state: &str, reason: &s
                 expect(
                     found.is_some_and(|version| {
                         version["state"] == state
-                            && version["reason"].as_str().is_some_and(|text| text.contains(reason))
+                            && version["reason"]
+                                .as_str()
+                                .is_some_and(|text| text.contains(reason))
                     }),
                     versions.to_string(),
                 )
