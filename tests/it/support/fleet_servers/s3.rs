@@ -35,6 +35,8 @@ pub struct S3Server {
     s3_port: u16,
     filer_port: u16,
     master_port: u16,
+    /// The gRPC ports, which name the Unix sockets weed makes in /tmp whatever it is told.
+    grpc_ports: GrpcPorts,
     // After `process`: fields drop in order, so the server dies before its data goes.
     dir: TempDir,
 }
@@ -125,6 +127,7 @@ impl S3Server {
     /// SIGTERM: weed's graceful stop waits over 15 s for its own streams.
     pub async fn stop(&mut self) {
         self.process.kill();
+        self.grpc_ports.remove_sockets();
     }
 
     /// Starts the stopped server again (same ports, same data) and waits until it answers.
@@ -203,14 +206,22 @@ impl S3Server {
         // Unix sockets default to /tmp/seaweedfs-*-PORT.sock, shared by every server.
         args.push(path_arg("filer.localSocket", dir.path().join("filer.sock")));
         args.push(path_arg("s3.localSocket", dir.path().join("s3.sock")));
+        // Its log files (besides stderr) go to the temporary directory: they go with it.
         let mut process =
-            ServerProcess::new("SeaweedFS", "weed", args, dir.path().join("weed.log"));
+            ServerProcess::new("SeaweedFS", "weed", args, dir.path().join("weed.log"))
+                .env("TMPDIR", dir.path());
         process.spawn();
         Self {
             process,
             s3_port: s3,
             filer_port: filer,
             master_port: master,
+            grpc_ports: GrpcPorts {
+                master: master_grpc,
+                volume: volume_grpc,
+                filer: filer_grpc,
+                s3: s3_grpc,
+            },
             dir,
         }
     }
@@ -272,6 +283,37 @@ impl S3Server {
                 self.process.log_tail()
             ),
             Err(error) => panic!("{method} {error}\n{}", self.process.log_tail()),
+        }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.process.kill();
+        self.grpc_ports.remove_sockets();
+    }
+}
+
+/// The gRPC ports of one server's parts.
+struct GrpcPorts {
+    master: u16,
+    volume: u16,
+    filer: u16,
+    s3: u16,
+}
+
+impl GrpcPorts {
+    /// Removes the Unix sockets weed made beside its gRPC ports, at a fixed place in /tmp
+    /// (not under TMPDIR); a killed weed leaves them behind.
+    fn remove_sockets(&self) {
+        let parts = [
+            ("master", self.master),
+            ("volume", self.volume),
+            ("filer", self.filer),
+            ("s3", self.s3),
+        ];
+        for (part, port) in parts {
+            let _ = std::fs::remove_file(format!("/tmp/seaweedfs-{part}-grpc-{port}.sock"));
         }
     }
 }

@@ -25,6 +25,7 @@ pub(super) struct ServerProcess {
     name: String,
     program: &'static str,
     args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
     log_path: PathBuf,
     child: Option<Child>,
 }
@@ -41,9 +42,16 @@ impl ServerProcess {
             name: name.into(),
             program,
             args,
+            envs: Vec::new(),
             log_path,
             child: None,
         }
+    }
+
+    /// Sets environment variable `name` for every start.
+    pub(super) fn env(mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((name.into(), value.into()));
+        self
     }
 
     /// Starts the server (again, with the same arguments); returns at once.
@@ -59,6 +67,7 @@ impl ServerProcess {
         let mut command = Command::new(self.program);
         command
             .args(&self.args)
+            .envs(self.envs.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr)
