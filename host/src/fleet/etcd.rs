@@ -1,7 +1,14 @@
 //! The few etcd operations the fleet needs, over `etcd-client`: a prefix read with its
 //! revision, create-if-absent and compare-and-swap transactions, watches and leases.
 
-use std::time::Duration;
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use etcd_client::{
     Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse,
@@ -32,10 +39,13 @@ pub enum Created {
     Existing(Entry),
 }
 
-/// A connection to an etcd cluster (any member that answers).
+/// A connection to an etcd cluster: a client per member, the one that answered last tried
+/// first. A request that fails is tried on the next member, so a dead member costs one
+/// refused connection, not the request (one balanced channel kept sending to it).
 #[derive(Clone)]
 pub struct Etcd {
-    client: Client,
+    members: Arc<Vec<Client>>,
+    current: Arc<AtomicUsize>,
 }
 
 impl Etcd {
@@ -47,22 +57,54 @@ impl Etcd {
             .with_timeout(timeout)
             .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2))
             // A member cut off from the leader answers nothing stale: watches on it end
-            // and requests fail, so the client moves to a member that has one.
+            // and requests fail, so the next member is tried.
             .with_require_leader(true);
-        let client = Client::connect(endpoints, Some(options))
-            .await
-            .map_err(|error| format!("etcd {endpoints:?}: {error}"))?;
-        Ok(Self { client })
+        let mut members = Vec::new();
+        for endpoint in endpoints {
+            let client = Client::connect([endpoint.as_str()], Some(options.clone()))
+                .await
+                .map_err(|error| format!("etcd {endpoint}: {error}"))?;
+            members.push(client);
+        }
+        if members.is_empty() {
+            return Err("no etcd endpoint".into());
+        }
+        Ok(Self {
+            members: Arc::new(members),
+            current: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// Runs `request` on the member that answered last, then on each other one until one
+    /// answers; the error is the last member's.
+    async fn on_any<T, F>(&self, request: impl Fn(Client) -> F) -> Result<T, String>
+    where
+        F: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let first = self.current.load(Ordering::Relaxed);
+        let mut last = String::new();
+        for offset in 0..self.members.len() {
+            let index = (first + offset) % self.members.len();
+            match request(self.members[index].clone()).await {
+                Ok(answer) => {
+                    self.current.store(index, Ordering::Relaxed);
+                    return Ok(answer);
+                }
+                Err(error) => last = describe(error),
+            }
+        }
+        Err(last)
     }
 
     /// Every key under `prefix`.
     pub async fn list(&self, prefix: &str) -> Result<Listing, String> {
         let response = self
-            .client
-            .clone()
-            .get(prefix, Some(GetOptions::new().with_prefix()))
-            .await
-            .map_err(describe)?;
+            .on_any(|mut client| async move {
+                client
+                    .get(prefix, Some(GetOptions::new().with_prefix()))
+                    .await
+            })
+            .await?;
         let revision = response.header().map_or(0, |header| header.revision());
         let entries = response
             .kvs()
@@ -78,7 +120,9 @@ impl Etcd {
 
     /// One key, if present, and the store's revision.
     pub async fn get(&self, key: &str) -> Result<(Option<Entry>, i64), String> {
-        let response = self.client.clone().get(key, None).await.map_err(describe)?;
+        let response = self
+            .on_any(|mut client| async move { client.get(key, None).await })
+            .await?;
         let revision = response.header().map_or(0, |header| header.revision());
         let entry = response.kvs().first().map(|kv| Entry {
             key: key.to_owned(),
@@ -94,7 +138,12 @@ impl Etcd {
             .when([Compare::create_revision(key, CompareOp::Equal, 0)])
             .and_then([TxnOp::put(key, value, None)])
             .or_else([TxnOp::get(key, None)]);
-        let response = self.client.clone().txn(txn).await.map_err(describe)?;
+        let response = self
+            .on_any(|mut client| {
+                let txn = txn.clone();
+                async move { client.txn(txn).await }
+            })
+            .await?;
         let revision = response.header().map_or(0, |header| header.revision());
         if response.succeeded() {
             return Ok(Created::Now(revision));
@@ -131,7 +180,12 @@ impl Etcd {
         let txn = Txn::new()
             .when([compare])
             .and_then([TxnOp::put(key, value, None)]);
-        let response = self.client.clone().txn(txn).await.map_err(describe)?;
+        let response = self
+            .on_any(|mut client| {
+                let txn = txn.clone();
+                async move { client.txn(txn).await }
+            })
+            .await?;
         if !response.succeeded() {
             return Ok(Err(()));
         }
@@ -140,46 +194,44 @@ impl Etcd {
 
     /// Writes `key` attached to `lease` (gone when the lease expires).
     pub async fn put_leased(&self, key: &str, value: Vec<u8>, lease: i64) -> Result<(), String> {
-        self.client
-            .clone()
-            .put(key, value, Some(PutOptions::new().with_lease(lease)))
-            .await
-            .map(|_| ())
-            .map_err(describe)
+        self.on_any(|mut client| {
+            let value = value.clone();
+            async move {
+                client
+                    .put(key, value, Some(PutOptions::new().with_lease(lease)))
+                    .await
+            }
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Removes `key`.
     pub async fn delete(&self, key: &str) -> Result<(), String> {
-        self.client
-            .clone()
-            .delete(key, None)
+        self.on_any(|mut client| async move { client.delete(key, None).await })
             .await
             .map(|_| ())
-            .map_err(describe)
     }
 
     /// A lease of `ttl`; its id.
     pub async fn grant(&self, ttl: Duration) -> Result<i64, String> {
         let seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX).max(1);
         let response = self
-            .client
-            .clone()
-            .lease_grant(seconds, None)
-            .await
-            .map_err(describe)?;
+            .on_any(|mut client| async move { client.lease_grant(seconds, None).await })
+            .await?;
         Ok(response.id())
     }
 
     /// Renews `lease` once; `Err` when it is gone (expired) or etcd is unreachable.
     pub async fn renew(&self, lease: i64) -> Result<(), String> {
-        let (mut keeper, mut answers) = self
-            .client
-            .clone()
-            .lease_keep_alive(lease)
-            .await
-            .map_err(describe)?;
-        keeper.keep_alive().await.map_err(describe)?;
-        match answers.message().await.map_err(describe)? {
+        let answer = self
+            .on_any(|mut client| async move {
+                let (mut keeper, mut answers) = client.lease_keep_alive(lease).await?;
+                keeper.keep_alive().await?;
+                answers.message().await
+            })
+            .await?;
+        match answer {
             Some(answer) if answer.ttl() > 0 => Ok(()),
             _ => Err(format!("lease {lease:x} expired")),
         }
@@ -197,11 +249,11 @@ impl Etcd {
         if prefix {
             options = options.with_prefix();
         }
-        self.client
-            .clone()
-            .watch(key, Some(options))
-            .await
-            .map_err(describe)
+        self.on_any(|mut client| {
+            let options = options.clone();
+            async move { client.watch(key, Some(options)).await }
+        })
+        .await
     }
 }
 
