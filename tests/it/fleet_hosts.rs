@@ -25,6 +25,8 @@ const TEAM: &str = "tv-team";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
+    let started = std::time::Instant::now();
+    let phase = |what: &str| eprintln!("[{:>6.2} s] {what}", started.elapsed().as_secs_f64());
     let mut etcd = EtcdCluster::start(3).await;
     let s3 = S3Server::start().await;
     s3.create_bucket(BUCKET).await;
@@ -40,12 +42,15 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
         hosts.push(start_host(run.path(), &config_file, index).await);
     }
 
+    phase("hosts started");
     // One publish: every host serves it.
     assert_eq!(
         publish_signed(&config, run.path(), Fixture::Echo("1.0.0"), &team).await,
         "published echo@1.0.0"
     );
+    phase("published 1.0.0");
     all_serve(&hosts, "echo@1.0.0").await;
+    phase("1.0.0 served");
     // Publishing the same bytes again changes nothing; other bytes under a published
     // version are refused: versions are immutable.
     assert_eq!(
@@ -63,6 +68,7 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     publish_signed(&config, run.path(), Fixture::Echo("1.1.0"), &team).await;
     all_serve(&hosts, "echo@1.1.0").await;
 
+    phase("published 1.0.0, 1.1.0");
     // Altered in the bucket after upload: refused on every host, with the reason; the
     // previous version serves on.
     let signed = sign_as(run.path(), Fixture::Echo("1.2.0"), "echo", "1.2.0", &team);
@@ -80,6 +86,7 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     all_report(&hosts, "echo@1.2.0", "failed", "altered or corrupt").await;
     all_serve(&hosts, "echo@1.1.0").await;
 
+    phase("altered refused");
     // Signed by a key no team has: refused by the publisher and, recorded anyway (by
     // someone with etcd access), by every host.
     let forged = sign_as(
@@ -109,6 +116,7 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     all_report(&hosts, "echo@2.0.0", "failed", "refused").await;
     all_serve(&hosts, "echo@1.1.0").await;
 
+    phase("forged refused");
     // A rollback through one host's admin API: all three follow.
     let rollback = send(
         Method::POST,
@@ -120,8 +128,10 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     assert_eq!(rollback.status, 200, "{:?}", rollback.body);
     all_serve(&hosts, "echo@1.0.0").await;
 
+    phase("rolled back");
     // One etcd member killed: changes still reach every host.
     etcd.kill_member(0).await;
+    phase("member killed");
     let unpin = send(
         Method::DELETE,
         &hosts[1].admin_url("/admin/adapters/echo/pin"),
@@ -130,10 +140,13 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     )
     .await;
     assert_eq!(unpin.status, 200, "{:?}", unpin.body);
+    phase("unpinned");
     all_serve(&hosts, "echo@1.1.0").await;
+    phase("unpin followed");
     publish_signed(&config, run.path(), Fixture::Echo("3.0.0"), &team).await;
     all_serve(&hosts, "echo@3.0.0").await;
 
+    phase("member killed, unpinned, 3.0.0 published");
     // All of etcd stopped: the hosts serve on; a change is refused rather than made on
     // one host alone; a host started now serves what its directory holds.
     etcd.stop_all().await;
@@ -158,6 +171,7 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
         "{fleet}"
     );
 
+    phase("etcd stopped, host restarted");
     // etcd back: the hosts catch up with what is published next, and report in.
     etcd.start_all().await;
     let rollback = send(
@@ -194,6 +208,7 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
         }
     })
     .await;
+    phase("caught up");
 }
 
 /// Starts host `index` of the fleet, with its own directories under `run`.
