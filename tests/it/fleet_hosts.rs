@@ -2,9 +2,10 @@
 //! all on loopback. One publish reaches every host; a rollback through one host's admin
 //! API is followed by all; an artifact altered in the bucket, or signed by a key of no
 //! configured team, is refused on every host with the reason while the previous version
-//! serves; one etcd member lost changes nothing; all of etcd lost leaves the hosts serving
-//! (and a host restarted then serves its local directory), and they catch up when etcd
-//! returns. Every wait is a bounded poll of a state.
+//! serves; etcd's leader lost changes nothing (a change made during the election waits it
+//! out); an unpublished version retires on every host; all of etcd lost leaves the hosts
+//! serving (and a host restarted then serves its local directory), and they catch up when
+//! etcd returns. Every wait is a bounded poll of a state.
 
 use std::path::{Path, PathBuf};
 
@@ -129,9 +130,11 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     all_serve(&hosts, "echo@1.0.0").await;
 
     phase("rolled back");
-    // One etcd member killed: changes still reach every host.
-    etcd.kill_member(0).await;
-    phase("member killed");
+    // etcd's leader killed: a change made during the election that follows waits it out
+    // (rather than answering 503), and changes still reach every host.
+    let leader = etcd.leader_index().await;
+    etcd.kill_member(leader).await;
+    phase("leader killed");
     let unpin = send(
         Method::DELETE,
         &hosts[1].admin_url("/admin/adapters/echo/pin"),
@@ -146,7 +149,38 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     publish_signed(&config, run.path(), Fixture::Echo("3.0.0"), &team).await;
     all_serve(&hosts, "echo@3.0.0").await;
 
-    phase("member killed, unpinned, 3.0.0 published");
+    phase("leader killed, unpinned, 3.0.0 published");
+    // Unpublished: every host removes the file it installed and serves the version
+    // before; published again (same bytes), every host installs it anew.
+    let version_3 = semver::Version::new(3, 0, 0);
+    assert!(
+        publish::unpublish(&config, "echo", &version_3)
+            .await
+            .expect("unpublish")
+    );
+    all_serve(&hosts, "echo@1.1.0").await;
+    for index in 0..hosts.len() {
+        let installed = run.path().join(format!("plugins-{index}/echo-3.0.0.so"));
+        assert!(
+            !installed.exists(),
+            "{} is still there",
+            installed.display()
+        );
+    }
+    phase("unpublished: back on 1.1.0");
+    assert!(
+        !publish::unpublish(&config, "echo", &version_3)
+            .await
+            .expect("unpublish"),
+        "unpublished twice"
+    );
+    assert_eq!(
+        publish_signed(&config, run.path(), Fixture::Echo("3.0.0"), &team).await,
+        "published echo@3.0.0"
+    );
+    all_serve(&hosts, "echo@3.0.0").await;
+
+    phase("unpublished and published again");
     // All of etcd stopped: the hosts serve on; a change is refused rather than made on
     // one host alone; a host started now serves what its directory holds.
     etcd.stop_all().await;
@@ -211,6 +245,55 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     phase("caught up");
 }
 
+/// Publish-to-serving time across 3 hosts: echo 1.0.0 serves; 20 times, echo 1.1.0 is
+/// published and the time until all 3 hosts answer from it is taken, then it is
+/// unpublished and the hosts are back on 1.0.0. Prints the median and the maximum; asserts
+/// nothing about time (a measurement, run by hand:
+/// `cargo test -p frontdoor-tests --test it fleet_hosts -- --ignored --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn publish_to_serving_time_across_three_hosts() {
+    const PUBLISHES: usize = 20;
+    let etcd = EtcdCluster::start(3).await;
+    let s3 = S3Server::start().await;
+    s3.create_bucket(BUCKET).await;
+    let run = tempfile::tempdir().expect("run dir");
+    let team = TeamKey::new(TEAM);
+    let config_file = write_config(run.path(), &etcd.client_urls(), &s3.endpoint(), &team);
+    let config = fleet_config(&config_file);
+    let mut hosts = Vec::new();
+    for index in 0..3 {
+        hosts.push(start_host(run.path(), &config_file, index).await);
+    }
+    publish_signed(&config, run.path(), Fixture::Echo("1.0.0"), &team).await;
+    all_serve(&hosts, "echo@1.0.0").await;
+    let next = sign_as(run.path(), Fixture::Echo("1.1.0"), "echo", "1.1.0", &team);
+    let size = std::fs::metadata(&next).expect("artifact").len();
+    let version = semver::Version::new(1, 1, 0);
+    let mut took = Vec::new();
+    for _ in 0..PUBLISHES {
+        let started = std::time::Instant::now();
+        publish::publish(&config, &next).await.expect("published");
+        all_serve(&hosts, "echo@1.1.0").await;
+        took.push(started.elapsed());
+        assert!(
+            publish::unpublish(&config, "echo", &version)
+                .await
+                .expect("unpublish")
+        );
+        all_serve(&hosts, "echo@1.0.0").await;
+    }
+    took.sort();
+    eprintln!(
+        "publish to serving on 3 hosts, {PUBLISHES} publishes of a {:.1} MiB artifact: \
+         median {:.0} ms, min {:.0} ms, max {:.0} ms",
+        size as f64 / (1024.0 * 1024.0),
+        took[PUBLISHES / 2].as_secs_f64() * 1e3,
+        took[0].as_secs_f64() * 1e3,
+        took[PUBLISHES - 1].as_secs_f64() * 1e3,
+    );
+}
+
 /// Starts host `index` of the fleet, with its own directories under `run`.
 async fn start_host(run: &Path, config_file: &Path, index: usize) -> HostProcess {
     let plugins = run.join(format!("plugins-{index}"));
@@ -251,7 +334,7 @@ etcd = [{endpoints}]
 prefix = "/fleet-test"
 lease_ttl_secs = 2
 max_backoff_ms = 250
-request_timeout_ms = 2000
+request_timeout_ms = 3000
 
 [fleet.store]
 endpoint = "{s3}"

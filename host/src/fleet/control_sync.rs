@@ -42,25 +42,27 @@ impl SharedDecisions for FleetDecisions {
         let value = serde_json::to_vec(next)
             .map_err(|_| EdgeError::internal("the change could not be encoded"))?;
         let expected = self.seen();
-        let swap = self.etcd.swap(&self.key, value, expected);
-        let answer = self
-            .runtime
-            .block_on(async { tokio::time::timeout(self.timeout, swap).await });
+        let answer = self.runtime.block_on(swap_patiently(
+            &self.etcd,
+            &self.key,
+            value,
+            expected,
+            self.timeout * CHANGE_PATIENCE_IN_REQUESTS,
+        ));
         match answer {
-            Ok(Ok(Ok(revision))) => {
+            Ok(Ok(revision)) => {
                 *self
                     .seen
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner()) = revision;
                 Ok(())
             }
-            Ok(Ok(Err(()))) => Err(EdgeError::new(
+            Ok(Err(())) => Err(EdgeError::new(
                 StatusCode::CONFLICT,
                 "fleet changed meanwhile",
                 "another host changed the fleet's decisions at the same time; this host takes theirs within a moment: look again and repeat the change if it is still needed",
             )),
-            Ok(Err(error)) => Err(unreachable(&error)),
-            Err(_) => Err(unreachable("no answer in time")),
+            Err(error) => Err(unreachable(&error)),
         }
     }
 
@@ -72,8 +74,9 @@ impl SharedDecisions for FleetDecisions {
         let key = self.key.clone();
         let seen = self.seen.clone();
         let expected = self.seen();
+        let patience = self.timeout * CHANGE_PATIENCE_IN_REQUESTS;
         self.runtime.spawn(async move {
-            match etcd.swap(&key, value, expected).await {
+            match swap_patiently(&etcd, &key, value, expected, patience).await {
                 Ok(Ok(revision)) => {
                     *seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = revision;
                 }
@@ -83,6 +86,56 @@ impl SharedDecisions for FleetDecisions {
                 Err(error) => tracing::warn!(%error, "a canary or shadow change could not reach the fleet; it holds on this host"),
             }
         });
+    }
+}
+
+/// How long an operator's change may try to reach the fleet, in request timeouts: long
+/// enough to ride out the election that follows losing etcd's leader (a second or two),
+/// short enough that an unreachable fleet answers 503 while the operator still waits.
+const CHANGE_PATIENCE_IN_REQUESTS: u32 = 3;
+
+/// Pause between two tries of a change while etcd cannot take it.
+const CHANGE_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Compare-and-swap of `key` from `expected` to `value`, tried again while etcd fails (no
+/// leader during an election, a member gone) until `patience` runs out. A try that failed
+/// may still have been applied (its answer was lost): when a later try then finds the key
+/// changed, and changed to exactly `value`, that is this change, not a conflict.
+async fn swap_patiently(
+    etcd: &Etcd,
+    key: &str,
+    value: Vec<u8>,
+    expected: i64,
+    patience: Duration,
+) -> Result<Result<i64, ()>, String> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut failed_before = false;
+    let mut last_error = "no answer in time".to_owned();
+    loop {
+        let attempt = tokio::time::timeout_at(deadline, etcd.swap(key, value.clone(), expected));
+        match attempt.await {
+            Ok(Ok(Ok(revision))) => return Ok(Ok(revision)),
+            Ok(Ok(Err(()))) if failed_before => {
+                return match tokio::time::timeout_at(deadline, etcd.get(key)).await {
+                    Ok(Ok((Some(entry), _))) if entry.value == value => Ok(Ok(entry.mod_revision)),
+                    Ok(Ok(_)) => Ok(Err(())),
+                    Ok(Err(error)) => Err(error),
+                    Err(_) => Err(last_error),
+                };
+            }
+            Ok(Ok(Err(()))) => return Ok(Err(())),
+            Ok(Err(error)) => {
+                failed_before = true;
+                last_error = error;
+            }
+            Err(_) => return Err(last_error),
+        }
+        if tokio::time::timeout_at(deadline, tokio::time::sleep(CHANGE_RETRY_PAUSE))
+            .await
+            .is_err()
+        {
+            return Err(last_error);
+        }
     }
 }
 

@@ -206,11 +206,11 @@ impl Etcd {
         .map(|_| ())
     }
 
-    /// Removes `key`.
-    pub async fn delete(&self, key: &str) -> Result<(), String> {
+    /// Removes `key`; whether it was there.
+    pub async fn delete(&self, key: &str) -> Result<bool, String> {
         self.on_any(|mut client| async move { client.delete(key, None).await })
             .await
-            .map(|_| ())
+            .map(|response| response.deleted() > 0)
     }
 
     /// A lease of `ttl`; its id.

@@ -96,6 +96,19 @@ pub async fn record_desired(
     }
 }
 
+/// Removes `name@version` from the published versions: every host removes its file and the
+/// version retires there (requests in flight finish). `false` when it was not published.
+/// The bytes stay in the bucket (content addressed, perhaps shared).
+pub async fn unpublish(
+    config: &FleetConfig,
+    name: &str,
+    version: &semver::Version,
+) -> Result<bool, String> {
+    let etcd = Etcd::connect(&config.etcd, config.request_timeout).await?;
+    let key = Keys::new(&config.prefix).artifact(name, version);
+    etcd.delete(&key).await
+}
+
 /// A version recorded already: fine if it is these bytes, refused otherwise.
 fn same_or_refused(record: &ArtifactRecord, existing: &[u8]) -> Result<Published, String> {
     let existing: ArtifactRecord = serde_json::from_slice(existing).map_err(|error| {
@@ -131,6 +144,12 @@ pub enum FleetCommand {
     Publish {
         /// The artifact (`name-version.so`).
         artifact: PathBuf,
+    },
+    /// Withdraw a published version from every host (each removes its file; the version
+    /// retires as after a deleted file).
+    Unpublish {
+        name: String,
+        version: semver::Version,
     },
     /// Print the published versions and every host's report, as JSON.
     Status,
@@ -178,6 +197,13 @@ async fn run_command(args: FleetArgs) -> Result<String, String> {
                 record.sha256
             )),
         },
+        FleetCommand::Unpublish { name, version } => {
+            if unpublish(&config, &name, &version).await? {
+                Ok(format!("unpublished {name}@{version}"))
+            } else {
+                Err(format!("{name}@{version} is not published"))
+            }
+        }
         FleetCommand::Status => {
             let etcd = Etcd::connect(&config.etcd, config.request_timeout).await?;
             let view =

@@ -213,5 +213,18 @@ impl Drop for HostProcess {
         // A failed test must not leave a host running.
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            // The host's last words are usually why the test failed.
+            let log = self.log();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(LOG_TAIL_ON_FAILURE)..];
+            eprintln!("--- the host's last {} log lines ---", tail.len());
+            for line in tail {
+                eprintln!("{line}");
+            }
+        }
     }
 }
+
+/// How many of a host's log lines a failed test shows.
+const LOG_TAIL_ON_FAILURE: usize = 80;

@@ -71,6 +71,25 @@ impl EtcdCluster {
             .collect()
     }
 
+    /// The index of the member that leads the cluster now, as the running members report
+    /// it (`etcdctl endpoint status`); panics when none of them names a running member.
+    pub async fn leader_index(&self) -> usize {
+        let status = self
+            .etcdctl(&["endpoint", "status", "--write-out=json"])
+            .await;
+        let statuses: Vec<serde_json::Value> =
+            serde_json::from_str(&status).unwrap_or_else(|error| panic!("{error}: {status}"));
+        let leader_endpoint = statuses.iter().find_map(|member| {
+            let status = &member["Status"];
+            let is_leader = status["leader"].as_u64().is_some()
+                && status["leader"] == status["header"]["member_id"];
+            is_leader.then(|| member["Endpoint"].as_str().unwrap_or_default().to_owned())
+        });
+        leader_endpoint
+            .and_then(|endpoint| self.members.iter().position(|m| m.client_url == endpoint))
+            .unwrap_or_else(|| panic!("no running member leads: {status}"))
+    }
+
     /// SIGKILLs member `index` and reaps it (its data stays, for [`Self::restart_member`]).
     /// Async only to read like the other steps of a test: it returns once the member is gone.
     pub async fn kill_member(&mut self, index: usize) {
