@@ -42,6 +42,7 @@ use crate::{
     backends::Backends,
     control::{Action, Control, Principal},
     error_response::{Body, RequestBody},
+    fleet::Fleet,
     registry::Registry,
     requests::Insight,
     traffic::Traffic,
@@ -72,6 +73,8 @@ pub struct Console {
     traffic: Arc<Traffic>,
     insight: Arc<Insight>,
     history: Arc<History>,
+    /// Fleet mode: the fleet page reads every host's report through it.
+    fleet: Option<Arc<Fleet>>,
     sessions: Sessions,
 }
 
@@ -90,6 +93,7 @@ impl Console {
         traffic: Arc<Traffic>,
         insight: Arc<Insight>,
         history: Arc<History>,
+        fleet: Option<Arc<Fleet>>,
     ) -> Self {
         Self {
             registry,
@@ -98,6 +102,7 @@ impl Console {
             traffic,
             insight,
             history,
+            fleet,
             sessions: Sessions::default(),
         }
     }
@@ -116,7 +121,7 @@ impl Console {
             (&Method::GET, "/console/login") => self.login_page(request.headers()),
             (&Method::POST, "/console/login") => self.login(request).await,
             (&Method::POST, "/console/logout") => self.logout(request).await,
-            (&Method::GET, _) => self.page(&path, request.headers()),
+            (&Method::GET, _) => self.page(&path, request.headers()).await,
             (&Method::POST, _) => self.act(&path, request).await,
             _ => refusal_page(method_not_allowed(), None),
         }
@@ -179,7 +184,7 @@ impl Console {
     }
 
     /// A page, or with `x-console-fragment: 1` only its live region.
-    fn page(&self, path: &str, headers: &HeaderMap) -> Response<Body> {
+    async fn page(&self, path: &str, headers: &HeaderMap) -> Response<Body> {
         let Some(session) = self.sessions.find(headers) else {
             return redirect("/console/login", None);
         };
@@ -209,12 +214,14 @@ impl Console {
         let current = match path {
             "/console/backends" => "/console/backends",
             "/console/audit" => "/console/audit",
+            "/console/fleet" => "/console/fleet",
             _ => "/console",
         };
         let shell = Shell {
             team: &session.team,
             csrf: &session.csrf,
             current,
+            fleet: self.fleet.is_some(),
         };
         let markup = match path {
             "/console" | "/console/" => {
@@ -235,6 +242,27 @@ impl Console {
                     pages::backends(&model, &shell, flash.as_ref())
                 }
             }
+            "/console/fleet" => match &self.fleet {
+                Some(fleet) => {
+                    let model = fleet.view().await;
+                    if fragment {
+                        pages::fleet_live(&model)
+                    } else {
+                        pages::fleet(&model, &shell, flash.as_ref())
+                    }
+                }
+                None => {
+                    return html(
+                        StatusCode::NOT_FOUND,
+                        pages::message(
+                            "Not in a fleet",
+                            "This host is not in a fleet: its configuration has no [fleet] table.",
+                            "/console",
+                            Some(&shell),
+                        ),
+                    );
+                }
+            },
             "/console/audit" => {
                 let mut entries = self.control.audit_recent(200);
                 entries.reverse();
@@ -298,6 +326,7 @@ impl Console {
             team: &session.team,
             csrf: &session.csrf,
             current: "/console",
+            fleet: self.fleet.is_some(),
         };
         let call = match ControlCall::from_form(path, &form) {
             Ok(call) => call,

@@ -24,6 +24,7 @@ pub mod install;
 pub mod publish;
 pub mod record;
 pub mod report;
+pub mod retries;
 pub mod signature;
 pub mod store;
 pub mod view;

@@ -310,14 +310,6 @@ pub async fn start_with(
     ));
     let history = Arc::new(History::default());
     tokio::spawn(history.clone().run(registry.clone(), shutdown_rx.clone()));
-    let console = Arc::new(Console::new(
-        registry.clone(),
-        backends.clone(),
-        control.clone(),
-        traffic.clone(),
-        insight.clone(),
-        history,
-    ));
     // Fleet mode: connects lazily; serving never waits for etcd or the store.
     let fleet = match config.fleet.clone() {
         Some(fleet_config) => {
@@ -336,6 +328,15 @@ pub async fn start_with(
         }
         None => None,
     };
+    let console = Arc::new(Console::new(
+        registry.clone(),
+        backends.clone(),
+        control.clone(),
+        traffic.clone(),
+        insight.clone(),
+        history,
+        fleet.clone(),
+    ));
     let admin = Arc::new(Admin {
         registry: registry.clone(),
         backends,

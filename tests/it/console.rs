@@ -13,7 +13,13 @@ use frontdoor::{
 use frontdoor_sample_backends::{Faults, SampleConfig, Service};
 use hyper::Method;
 
-use crate::support::{Fixture, Reply, TestHost, eventually, fixtures::target_dir, get, send};
+use crate::support::{
+    Fixture, Reply, TestHost,
+    console_session::{self, text},
+    eventually,
+    fixtures::target_dir,
+    get, send,
+};
 use browser::{Chromium, body_text, click_and_wait, phone_viewport, screenshot, value, wait_until};
 
 const TV_TOKEN: &str = "console-tv-token-0123456789";
@@ -44,19 +50,7 @@ async fn served(host: &TestHost) -> String {
 
 /// Logs in over HTTP: the session cookie (`name=value`) and the login's answer.
 async fn login(host: &TestHost, token: &str) -> (String, Reply) {
-    let reply = send(
-        Method::POST,
-        &host.admin_url("/console/login"),
-        &[("content-type", "application/x-www-form-urlencoded")],
-        format!("token={token}").into_bytes(),
-    )
-    .await;
-    let cookie = reply
-        .header("set-cookie")
-        .and_then(|value| value.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
-    (cookie, reply)
+    console_session::login(&host.admin_url("/console/login"), token).await
 }
 
 /// The CSRF token in a page's forms.
@@ -70,13 +64,7 @@ fn csrf_of(page: &Reply) -> String {
 }
 
 async fn page(host: &TestHost, cookie: &str, path: &str) -> Reply {
-    send(
-        Method::GET,
-        &host.admin_url(path),
-        &[("cookie", cookie)],
-        Vec::new(),
-    )
-    .await
+    console_session::page(&host.admin_url(path), cookie).await
 }
 
 async fn post_form(host: &TestHost, cookie: &str, path: &str, form: &str) -> Reply {
@@ -90,10 +78,6 @@ async fn post_form(host: &TestHost, cookie: &str, path: &str, form: &str) -> Rep
         form.as_bytes().to_vec(),
     )
     .await
-}
-
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -654,6 +638,11 @@ async fn without_tokens_the_console_acts_as_the_api_does_for_loopback() {
     assert_eq!(answer.status, 303);
     let echo = page(&host, &cookie, "/console/adapters/echo").await;
     assert!(text(&echo).contains("Team <strong>loopback</strong>"));
+    // Not in a fleet: no fleet page, and the navigation does not offer one.
+    assert!(!text(&echo).contains("/console/fleet"), "{}", text(&echo));
+    let fleet = page(&host, &cookie, "/console/fleet").await;
+    assert_eq!(fleet.status, 404);
+    assert!(text(&fleet).contains("not in a fleet"), "{}", text(&fleet));
     // Still a POST with the session's CSRF token.
     let reply = post_form(&host, &cookie, "/console/adapters/echo/rollback", "").await;
     assert_eq!(reply.status, 403);

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    Fixture, HostProcess, eventually,
+    Fixture, HostProcess, console_session, eventually,
     fleet_servers::{EtcdCluster, S3Server},
     get, send,
     signing::{TeamKey, hex_digest},
@@ -243,6 +243,26 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     })
     .await;
     phase("caught up");
+    // The console's fleet page on any host shows every host, none lagging, and what is
+    // published.
+    let (cookie, _) = console_session::login(&hosts[1].admin_url("/console/login"), "").await;
+    eventually("the console shows the whole fleet in step", || {
+        let url = hosts[1].admin_url("/console/fleet");
+        let cookie = cookie.clone();
+        async move {
+            let html = console_session::text(&console_session::page(&url, &cookie).await);
+            let all_there =
+                (0..3).all(|index| html.contains(&format!("data-label=\"Host\">host-{index}")));
+            expect(
+                all_there
+                    && html.contains("Published versions: 5.")
+                    && html.contains("echo@3.0.0")
+                    && !html.contains("lagging"),
+                html,
+            )
+        }
+    })
+    .await;
 }
 
 /// Publish-to-serving time across 3 hosts: echo 1.0.0 serves; 20 times, echo 1.1.0 is

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use frontdoor::HostConfig;
 
-use crate::support::{Fixture, TestHost, get, signing::TeamKey};
+use crate::support::{Fixture, TestHost, console_session, get, signing::TeamKey};
 
 /// A host in fleet mode (nothing listens at its etcd or store), trusting `tv-team` for
 /// `echo` and `mobile-team` for `mobile`.
@@ -79,6 +79,13 @@ async fn only_artifacts_signed_by_their_owners_load_and_etcd_down_stops_nothing(
             .is_some_and(|state| state.starts_with("unreachable")),
         "{fleet}"
     );
+    // The console's fleet page says so too, and shows this host alone.
+    let (cookie, _) = console_session::login(&host.admin_url("/console/login"), "").await;
+    let page = console_session::page(&host.admin_url("/console/fleet"), &cookie).await;
+    let html = console_session::text(&page);
+    assert_eq!(page.status, 200, "{html}");
+    assert!(html.contains("etcd cannot be read"), "{html}");
+    assert_eq!(html.matches("data-label=\"Host\">").count(), 1, "{html}");
 
     // Dropped by hand without a signature.
     Fixture::Echo("2.0.0").rename_into(host.dir(), "echo-2.0.0.so");

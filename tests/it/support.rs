@@ -2,6 +2,7 @@
 //! and backends the tests control (a recorder, a gate, a held backend); the fleet's etcd
 //! cluster and S3 store.
 
+pub mod console_session;
 pub mod fixtures;
 pub mod fleet_servers;
 pub mod gate;

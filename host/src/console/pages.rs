@@ -6,6 +6,7 @@
 mod adapter;
 mod audit;
 mod backends;
+mod fleet;
 mod format;
 mod layout;
 mod login;
@@ -14,6 +15,7 @@ mod overview;
 pub use adapter::{AdapterControls, adapter, adapter_live};
 pub use audit::audit;
 pub use backends::{backends, backends_live};
+pub use fleet::{fleet, fleet_live};
 pub use layout::{Flash, Shell, message};
 pub use login::login;
 pub use overview::{overview, overview_live};

@@ -1,6 +1,6 @@
 //! Follows the published versions: lists them, installs what this host lacks, removes
 //! what was unpublished, then watches for the next change (and retries failed installs
-//! now and then, so a store that was down is caught up with).
+//! with a growing pause, [`Retries`], so a store that was down is caught up with).
 
 use std::{
     collections::BTreeMap,
@@ -15,6 +15,7 @@ use super::{
     etcd::Listing,
     install,
     record::ArtifactRecord,
+    retries::Retries,
     signature::{SIGNATURE_SUFFIX, hex},
 };
 use crate::{deploy::is_artifact_name, loader::signature_path};
@@ -22,8 +23,9 @@ use crate::{deploy::is_artifact_name, loader::signature_path};
 /// Runs for the life of the host.
 pub async fn run(fleet: Arc<Fleet>) {
     let mut backoff = Backoff::new(fleet.config.max_backoff);
+    let mut retries = Retries::new(fleet.config.max_backoff);
     loop {
-        if let Err(error) = follow(&fleet, &mut backoff).await {
+        if let Err(error) = follow(&fleet, &mut backoff, &mut retries).await {
             fleet.note_etcd(Some(error));
         }
         backoff.wait().await;
@@ -31,16 +33,26 @@ pub async fn run(fleet: Arc<Fleet>) {
 }
 
 /// Lists, installs, then follows the watch until it fails.
-async fn follow(fleet: &Arc<Fleet>, backoff: &mut Backoff) -> Result<(), String> {
+async fn follow(
+    fleet: &Arc<Fleet>,
+    backoff: &mut Backoff,
+    retries: &mut Retries,
+) -> Result<(), String> {
     let prefix = fleet.keys.artifacts();
     let listing = fleet.etcd.list(&prefix).await?;
     fleet.note_etcd(None);
     backoff.reset();
     let mut revision = listing.revision;
-    reconcile(fleet, listing).await;
+    reconcile(fleet, listing, retries).await;
     let mut stream = fleet.etcd.watch(&prefix, true, revision + 1).await?;
     loop {
-        let retry = tokio::time::sleep(fleet.config.max_backoff);
+        let next_retry = retries.next_due();
+        let retry = async move {
+            match next_retry {
+                Some(due) => tokio::time::sleep_until(due).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             message = stream.message() => {
                 let message = message
@@ -53,11 +65,7 @@ async fn follow(fleet: &Arc<Fleet>, backoff: &mut Backoff) -> Result<(), String>
                     continue;
                 }
             }
-            () = retry => {
-                if !fleet.lock().outcomes.values().any(|outcome| matches!(outcome, Outcome::Failed(_))) {
-                    continue;
-                }
-            }
+            () = retry => {}
         }
         let listing = fleet.etcd.list(&prefix).await?;
         if listing.revision < revision {
@@ -65,12 +73,12 @@ async fn follow(fleet: &Arc<Fleet>, backoff: &mut Backoff) -> Result<(), String>
             continue;
         }
         revision = listing.revision;
-        reconcile(fleet, listing).await;
+        reconcile(fleet, listing, retries).await;
     }
 }
 
 /// Brings the plugins directory in line with the published versions of `listing`.
-async fn reconcile(fleet: &Arc<Fleet>, listing: Listing) {
+async fn reconcile(fleet: &Arc<Fleet>, listing: Listing, retries: &mut Retries) {
     let mut desired = BTreeMap::new();
     for entry in &listing.entries {
         match serde_json::from_slice::<ArtifactRecord>(&entry.value) {
@@ -93,15 +101,24 @@ async fn reconcile(fleet: &Arc<Fleet>, listing: Listing) {
         status.desired_revision = listing.revision;
         status.outcomes.retain(|file, _| desired.contains_key(file));
     }
+    retries.retain(|file| desired.contains_key(file));
     for record in desired.values() {
         let installed = fleet.lock().outcomes.get(&record.file_name) == Some(&Outcome::Installed);
         let path = fleet.plugins_dir.join(&record.file_name);
         if installed && path.exists() {
             continue;
         }
+        if !retries.is_due(&record.file_name, tokio::time::Instant::now()) {
+            // Failed lately: it keeps its reason until its next try.
+            continue;
+        }
         let outcome = install_one(fleet, record, path).await;
-        if let Outcome::Failed(reason) = &outcome {
-            tracing::warn!(plugin = %record.plugin(), %reason, "a published version cannot be installed");
+        match &outcome {
+            Outcome::Failed(reason) => {
+                tracing::warn!(plugin = %record.plugin(), %reason, "a published version cannot be installed");
+                retries.failed(&record.file_name, tokio::time::Instant::now());
+            }
+            Outcome::Installed => retries.succeeded(&record.file_name),
         }
         fleet
             .lock()

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{
     Fleet,
     etcd::Etcd,
+    now_ms,
     record::{ArtifactRecord, HostReport, Keys},
 };
 
@@ -58,7 +59,11 @@ impl Fleet {
                 hosts: vec![HostView {
                     missing: Vec::new(),
                     lagging: false,
-                    report: self.report(),
+                    report: HostReport {
+                        // As of now: it was not read from etcd.
+                        updated_unix_ms: now_ms(),
+                        ..self.report()
+                    },
                 }],
             },
         }

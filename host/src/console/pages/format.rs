@@ -64,3 +64,13 @@ pub fn time(unix_ms: u128) -> String {
         of_day % 60
     )
 }
+
+/// A state as a class name: only its letters, whatever it says (states come from plugins'
+/// outcomes and other hosts' reports).
+pub fn css_word(state: &str) -> String {
+    state
+        .chars()
+        .filter(|c| c.is_ascii_lowercase())
+        .take(16)
+        .collect()
+}

@@ -11,6 +11,8 @@ pub struct Shell<'a> {
     pub csrf: &'a str,
     /// Which navigation entry is the current page.
     pub current: &'a str,
+    /// Fleet mode: the navigation offers the fleet page.
+    pub fleet: bool,
 }
 
 /// The outcome of an action, shown once on the next page.
@@ -19,11 +21,19 @@ pub struct Flash {
     pub text: String,
 }
 
-const NAV: [(&str, &str); 3] = [
+const NAV: [(&str, &str); 4] = [
     ("/console", "Overview"),
     ("/console/backends", "Backends"),
+    ("/console/fleet", "Fleet"),
     ("/console/audit", "Audit log"),
 ];
+
+/// The navigation entries `shell` offers: the fleet page only in fleet mode.
+fn nav(shell: &Shell<'_>) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let fleet = shell.fleet;
+    NAV.into_iter()
+        .filter(move |(href, _)| fleet || *href != "/console/fleet")
+}
 
 /// A whole page around `main`.
 pub fn page(title: &str, shell: Option<&Shell<'_>>, flash: Option<&Flash>, main: Markup) -> Markup {
@@ -44,7 +54,7 @@ pub fn page(title: &str, shell: Option<&Shell<'_>>, flash: Option<&Flash>, main:
                     @if let Some(shell) = shell {
                         nav aria-label="Console" {
                             ul {
-                                @for (href, label) in NAV {
+                                @for (href, label) in nav(shell) {
                                     li {
                                         @if href == shell.current {
                                             a href=(href) aria-current="page" { (label) }

@@ -97,7 +97,7 @@ pub(super) fn versions_table(row: &PluginRow, adapter: bool) -> Markup {
                     tr {
                         th scope="row" data-label="Version" { (version.version) }
                         td data-label="State" {
-                            span class={"state state-" (css_word(&version.state))} { (version.state) }
+                            span class={"state state-" (format::css_word(&version.state))} { (version.state) }
                             @if let Some(reason) = &version.reason {
                                 span.reason { (reason) }
                             }
@@ -161,13 +161,4 @@ fn refused(refused: &[Refusal]) -> Markup {
             }
         }
     }
-}
-
-/// A state as a class name: only its letters, whatever it says.
-fn css_word(state: &str) -> String {
-    state
-        .chars()
-        .filter(|c| c.is_ascii_lowercase())
-        .take(16)
-        .collect()
 }

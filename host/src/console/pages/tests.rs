@@ -6,10 +6,14 @@ use crate::{
         history::Point,
         model::{AdapterPage, Overview, PluginRow, Refusal, VersionRow},
     },
+    fleet::{
+        record::{HostReport, VersionReport},
+        view::{DesiredView, FleetView, HostView},
+    },
     requests::{CallView, Kept, RecentRequest},
 };
 
-use super::{AdapterControls, Shell, adapter, overview};
+use super::{AdapterControls, Shell, adapter, fleet, fleet_live, overview};
 
 const EVIL: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&";
 
@@ -18,6 +22,7 @@ fn shell() -> Shell<'static> {
         team: EVIL,
         csrf: "0123456789abcdef0123456789abcdef",
         current: "/console",
+        fleet: false,
     }
 }
 
@@ -180,4 +185,88 @@ fn every_control_has_a_label() {
         );
         assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
     }
+}
+
+fn hostile_host(host_id: &str, lagging: bool) -> HostView {
+    HostView {
+        report: HostReport {
+            host_id: host_id.to_owned(),
+            listen: EVIL.to_owned(),
+            admin_listen: EVIL.to_owned(),
+            desired_revision: 42,
+            versions: vec![VersionReport {
+                name: EVIL.to_owned(),
+                version: semver::Version::new(1, 2, 0),
+                state: format!("failed{EVIL}"),
+                reason: Some(EVIL.to_owned()),
+            }],
+            updated_unix_ms: 0,
+        },
+        missing: if lagging {
+            vec![EVIL.to_owned()]
+        } else {
+            vec![]
+        },
+        lagging,
+    }
+}
+
+#[test]
+fn the_fleet_page_escapes_what_hosts_and_publishers_wrote_and_names_the_laggards() {
+    let model = FleetView {
+        host_id: EVIL.to_owned(),
+        etcd: "ok".to_owned(),
+        desired: vec![DesiredView {
+            name: EVIL.to_owned(),
+            version: semver::Version::new(1, 2, 0),
+            team: EVIL.to_owned(),
+            kind: EVIL.to_owned(),
+            sha256: "0123456789abcdef".repeat(4),
+            published_unix_ms: 0,
+        }],
+        hosts: vec![hostile_host("host-a", false), hostile_host("host-b", true)],
+    };
+    let shell = Shell {
+        fleet: true,
+        current: "/console/fleet",
+        ..shell()
+    };
+    let html = fleet(&model, &shell, None).into_string();
+    assert_escaped(&html);
+    assert!(
+        html.contains(
+            "Hosts reporting: 2. Published versions: 1. <span class=\"state state-failed\">Hosts lagging: 1."
+        ),
+        "{html}"
+    );
+    assert_eq!(html.matches(">lagging</span>").count(), 1, "{html}");
+    // The digest is shortened in the cell, whole in its title.
+    assert!(html.contains(">0123456789ab</code>"), "{html}");
+    assert!(
+        html.contains(&format!("title=\"{}\"", "0123456789abcdef".repeat(4))),
+        "{html}"
+    );
+    // The class derived from a reported state keeps only its letters.
+    assert!(html.contains("state-failedscriptaler\""), "{html}");
+    // In fleet mode the navigation offers the fleet page, marked as the current one.
+    assert!(
+        html.contains("<a href=\"/console/fleet\" aria-current=\"page\">Fleet</a>"),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_fleet_page_says_when_etcd_cannot_be_read_and_outside_a_fleet_there_is_no_fleet_link() {
+    let model = FleetView {
+        host_id: "host-a".to_owned(),
+        etcd: format!("unreachable: {EVIL}"),
+        desired: vec![],
+        hosts: vec![hostile_host("host-a", false)],
+    };
+    let html = fleet_live(&model).into_string();
+    assert_escaped(&html);
+    assert!(html.contains("etcd cannot be read"), "{html}");
+    assert!(html.contains("No version is published."), "{html}");
+    let overview_page = overview(&Overview::default(), &shell(), None).into_string();
+    assert!(!overview_page.contains("/console/fleet"), "{overview_page}");
 }
