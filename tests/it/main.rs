@@ -18,6 +18,7 @@ mod control;
 mod crash_marker;
 mod dedup;
 mod fleet;
+mod fleet_cli;
 mod fleet_hosts;
 mod fleet_signed;
 mod hedging;
