@@ -2,13 +2,17 @@
 //! etcd and S3 store: `frontdoor fleet publish` of a signed artifact (again: already
 //! published; signed by a key no team has: refused with the reason), `status` (the
 //! published versions as JSON), `unpublish` (again: not published; a bad version: refused
-//! before anything is asked of etcd).
+//! before anything is asked of etcd), and a publish after the bucket's object was altered
+//! puts the right bytes back.
 
 use std::{path::Path, process::Output};
 
 use crate::{
     fleet::FleetToml,
-    support::{EtcdCluster, Fixture, S3Server, signing::TeamKey},
+    support::{
+        EtcdCluster, Fixture, S3Server,
+        signing::{TeamKey, hex_digest},
+    },
 };
 
 const BUCKET: &str = "frontdoor";
@@ -81,6 +85,31 @@ async fn publish_status_and_unpublish_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&bad_version.stderr)
     );
+
+    // Published again after its object was altered in the bucket: the publisher finds the
+    // object is not these bytes and uploads them again (an intact one is not uploaded).
+    let object = format!(
+        "frontdoor/artifacts/sha256/{}",
+        hex_digest(&std::fs::read(artifact).expect("artifact"))
+    );
+    let original = s3
+        .get_object(BUCKET, &object)
+        .await
+        .expect("the uploaded object");
+    // Same size, one byte flipped: only the digest tells.
+    let mut altered = original.clone();
+    altered[original.len() / 2] ^= 0xff;
+    s3.put_object(BUCKET, &object, altered).await;
+    let republished = succeeds(fleet(&config, &["publish", artifact]).await);
+    assert!(
+        republished.starts_with("published echo@1.0.0"),
+        "{republished}"
+    );
+    assert!(
+        s3.get_object(BUCKET, &object).await.as_deref() == Some(&original[..]),
+        "the altered object was not replaced"
+    );
+    succeeds(fleet(&config, &["unpublish", "echo", "1.0.0"]).await);
     let status: serde_json::Value =
         serde_json::from_str(&succeeds(fleet(&config, &["status"]).await)).expect("JSON");
     assert_eq!(status["desired"], serde_json::json!([]), "{status}");

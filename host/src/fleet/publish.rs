@@ -70,14 +70,22 @@ pub fn read_signed(
     Ok((record, Bytes::from(bytes)))
 }
 
-/// Uploads the bytes of `record` to its content-addressed object: uploading the same bytes
-/// again is harmless, and other bytes never belong under that key.
+/// Uploads the bytes of `record` to its content-addressed object, unless the bucket holds
+/// them already (a version published again after an unpublish, or the same bytes under
+/// another version): other bytes never belong under that key, so an object that is there
+/// but altered is replaced.
 pub async fn upload(
     config: &FleetConfig,
     record: &ArtifactRecord,
     bytes: Bytes,
 ) -> Result<(), String> {
     let store = ArtifactStore::new(&config.store, config.request_timeout, u64::MAX)?;
+    if store
+        .holds(&record.object, record.size, &record.sha256)
+        .await?
+    {
+        return Ok(());
+    }
     store.put(&record.object, bytes).await
 }
 

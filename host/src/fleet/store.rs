@@ -7,7 +7,9 @@ use object_store::{
     ClientOptions, ObjectStore, PutPayload, RetryConfig, aws::AmazonS3Builder, path::Path,
 };
 
-use super::config::StoreConfig;
+use sha2::{Digest as _, Sha256};
+
+use super::{config::StoreConfig, signature::hex};
 
 /// Where artifacts' bytes are kept.
 #[derive(Clone)]
@@ -57,6 +59,19 @@ impl ArtifactStore {
             .await
             .map(|_| ())
             .map_err(|error| format!("cannot upload {key}: {error}"))
+    }
+
+    /// Whether the object `key` holds exactly `size` bytes whose SHA-256 is `sha256`: an
+    /// object missing, or altered in the bucket, does not (and is uploaded again).
+    pub async fn holds(&self, key: &str, size: u64, sha256: &str) -> Result<bool, String> {
+        match self.store.head(&Path::from(key)).await {
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(error) => return Err(format!("cannot look up {key}: {error}")),
+            Ok(meta) if meta.size != size => return Ok(false),
+            Ok(_) => {}
+        }
+        let bytes = self.get(key).await?;
+        Ok(hex(&Sha256::digest(&bytes)) == sha256)
     }
 
     /// Downloads the object `key`, refusing one larger than the limit before reading it.

@@ -184,9 +184,10 @@ impl S3Server {
                 "-master.resumeState=false".to_owned(),
                 "-master.telemetry=false".to_owned(),
                 // Small sparse volumes, enough of them for a few buckets (each bucket
-                // grows 7); nothing is preallocated.
+                // grows 7) and a few hundred MiB of debug artifacts (the fleet's timing
+                // test publishes 21 of about 20 MiB); nothing is preallocated.
                 "-master.volumeSizeLimitMB=8".to_owned(),
-                "-volume.max=32".to_owned(),
+                "-volume.max=256".to_owned(),
                 format!("-volume.port={volume}"),
                 format!("-volume.port.grpc={volume_grpc}"),
                 "-volume.preStopSeconds=0".to_owned(),
