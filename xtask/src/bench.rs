@@ -6,7 +6,9 @@
 //! both adapter builds), R1 (reload under load), the recycle run (W2 at full load while the
 //! host hands its sockets to a fresh process again and again; RSS fresh, after swaps and after
 //! a recycle), W1/W2/W3 against bare hyper (`floors.rs`), the chaos run (W3 while its
-//! backend hangs, fixed against adaptive concurrency), and the cost of a shared-module call
+//! backend hangs, fixed against adaptive concurrency), the crowd run (W1 among a thousand
+//! adapters of 20 routes against W1 alone, and the next adapter's publication; fifty with
+//! `--quick`), and the cost of a shared-module call
 //! (the host's `module_call` benchmark, not with `--quick`). Prints a table and writes
 //! `target/bench/latest.json`; fails when any request
 //! or W3 backend call failed, a recycle failed, or a canary or shadow routed nothing, never on
@@ -18,12 +20,13 @@
 //! `target/bench/` holds `latest.json`, `host.log` (both host instances, `RUST_LOG=warn`),
 //! the `w1-*.perf.{data,txt}` profiles, and `work/`: the adapter builds and plugins
 //! directories of the last run, wiped at every start. The hosts make their private copies
-//! directories under `work/copies`, `work/traffic-copies`, `work/r1-copies`, `work/recycle-copies` and `work/chaos-copies`; the W1/W2/W3 host runs with
+//! directories under `work/copies`, `work/traffic-copies`, `work/r1-copies`, `work/recycle-copies`, `work/chaos-copies` and `work/crowd-*copies`; the W1/W2/W3 host runs with
 //! `--keep-copies` when it is profiled, so perf resolves the adapter's symbols through the
 //! copy's name; each host removes its copies when it stops.
 
 mod artifacts;
 mod chaos;
+mod crowd;
 mod fanout;
 mod floors;
 mod module_call;
@@ -88,6 +91,8 @@ pub struct Plan {
     pub recycles: usize,
     /// Length of each W1 perf recording; `None` skips profiling.
     pub profile_secs: Option<u64>,
+    /// Adapters loaded beside `bench` in the crowd run.
+    pub crowd_adapters: usize,
 }
 
 const FULL: Plan = Plan {
@@ -99,6 +104,7 @@ const FULL: Plan = Plan {
     swaps: 100,
     recycles: 20,
     profile_secs: Some(3),
+    crowd_adapters: 1000,
 };
 
 const QUICK: Plan = Plan {
@@ -110,6 +116,7 @@ const QUICK: Plan = Plan {
     swaps: 20,
     recycles: 3,
     profile_secs: None,
+    crowd_adapters: 50,
 };
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -129,6 +136,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let builds_dir = work_dir.join("builds");
     let artifacts = artifacts::build(&workspace, &builds_dir)?;
     let floor_builds = floors::build(&workspace)?;
+    let crowd_build = crowd::build(&workspace, &builds_dir)?;
     let module_call_build = if args.quick {
         None
     } else {
@@ -216,6 +224,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         plan: &plan,
         work_dir: &work_dir,
     })?;
+    let crowd = crowd::run(
+        &crowd::CrowdConfig {
+            launcher: &launcher,
+            artifacts: &artifacts,
+            wrk: &wrk,
+            plan: &plan,
+            work_dir: &work_dir,
+        },
+        &crowd_build,
+    )?;
     remove_copies(&work_dir);
     // Last, when no host is left on its core.
     let module_call = match &module_call_build {
@@ -248,6 +266,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         reload,
         recycle,
         chaos,
+        crowd,
         module_call,
         plan,
         failures: Vec::new(),
@@ -276,6 +295,10 @@ fn remove_copies(work_dir: &Path) {
         "r1-copies",
         "recycle-copies",
         "chaos-copies",
+        "crowd-copies",
+        "crowd-alone-copies",
+        // A thousand stamped adapters: most of the run's disk.
+        "crowd-plugins",
     ] {
         let _ = fs::remove_dir_all(work_dir.join(dir));
     }

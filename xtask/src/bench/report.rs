@@ -45,6 +45,7 @@ pub struct Report {
     pub recycle: Recycle,
     /// W3 while its backend hangs, with the fixed and the adaptive concurrency limit.
     pub chaos: super::chaos::Chaos,
+    pub crowd: super::crowd::Crowd,
     pub module_call: ModuleCall,
     /// One line per run with failed requests; the command fails when there is any.
     pub failures: Vec<String>,
@@ -158,6 +159,18 @@ impl Report {
             }
         }
         failures.extend(self.chaos.failures());
+        for (name, side) in [
+            ("crowded", &self.crowd.crowded),
+            ("alone", &self.crowd.alone),
+        ] {
+            failures.extend(failed(format!("crowd W1 {name} warm-up"), &side.warmup));
+            for (index, run) in side.runs.iter().enumerate() {
+                failures.extend(failed(
+                    format!("crowd W1 {name} run {}", index + 1),
+                    &run.load,
+                ));
+            }
+        }
         if let Profile::Recorded {
             adapter, baseline, ..
         } = &self.profile

@@ -69,6 +69,18 @@ impl Launcher<'_> {
         instance: &Instance<'_>,
         config_file: Option<&Path>,
     ) -> anyhow::Result<Server> {
+        self.start_within(instance, config_file, START_TIMEOUT)
+    }
+
+    /// [`start_with_config`](Self::start_with_config), giving the host `start_timeout` to
+    /// become healthy: it loads its plugins directory first, which takes long when it
+    /// holds a thousand adapters.
+    pub fn start_within(
+        &self,
+        instance: &Instance<'_>,
+        config_file: Option<&Path>,
+        start_timeout: Duration,
+    ) -> anyhow::Result<Server> {
         let listen = host::free_port()?;
         let admin = host::free_port()?;
         fs::create_dir_all(instance.copies_dir)
@@ -98,7 +110,7 @@ impl Launcher<'_> {
                 },
             },
         )?;
-        host.wait_healthy(admin, START_TIMEOUT)
+        host.wait_healthy(admin, start_timeout)
             .with_context(|| format!("see {}", self.log.display()))?;
         Ok(Server {
             host,

@@ -51,6 +51,8 @@ fn render(report: &Report) -> String {
     out.push('\n');
     out.push_str(&crate::bench::chaos::block(&report.chaos));
     out.push('\n');
+    out.push_str(&crate::bench::crowd::block(&report.crowd));
+    out.push('\n');
     out.push_str(&recycle_block(&report.recycle));
     out
 }
