@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context as _, ensure};
-use cargo_metadata::semver::Version;
+use cargo_metadata::{Artifact, semver::Version};
 use serde::Serialize;
 
 use crate::{
@@ -86,16 +86,34 @@ fn build_bench(
 ) -> anyhow::Result<BenchBuild> {
     let artifacts =
         cargo::build_with_env(&workspace.root, &[BENCH_PACKAGE], Profile::Release, &[env])?;
+    let library = copy_library(
+        &artifacts,
+        BENCH_PACKAGE,
+        builds_dir,
+        &format!("{BENCH_PACKAGE}-{version}.so"),
+    )?;
+    Ok(BenchBuild { version, library })
+}
+
+/// Copies the `.so` that cargo reported for the cdylib target `target` among `artifacts`
+/// into `builds_dir` as `file_name` (out of cargo's target directory, which the next build
+/// overwrites); its new path.
+pub fn copy_library(
+    artifacts: &[Artifact],
+    target: &str,
+    builds_dir: &Path,
+    file_name: &str,
+) -> anyhow::Result<PathBuf> {
     let built = artifacts
         .iter()
-        .filter(|artifact| artifact.target.name == BENCH_PACKAGE && artifact.target.is_cdylib())
+        .filter(|artifact| artifact.target.name == target && artifact.target.is_cdylib())
         .flat_map(|artifact| &artifact.filenames)
         .find(|file| file.extension() == Some("so"))
-        .context("cargo build reported no .so file for bench")?;
+        .with_context(|| format!("cargo build reported no .so file for {target}"))?;
     fs::create_dir_all(builds_dir)
         .with_context(|| format!("cannot create {}", builds_dir.display()))?;
-    let library = builds_dir.join(format!("{BENCH_PACKAGE}-{version}.so"));
+    let library = builds_dir.join(file_name);
     fs::copy(built, &library)
         .with_context(|| format!("cannot copy {built} to {}", library.display()))?;
-    Ok(BenchBuild { version, library })
+    Ok(library)
 }

@@ -21,10 +21,10 @@ use serde::Serialize;
 
 use super::{
     Plan,
-    artifacts::{Artifacts, BENCH_PACKAGE},
+    artifacts::{Artifacts, BENCH_PACKAGE, copy_library},
     server::{Instance, Launcher, Server},
     stats,
-    workloads::{self, Ratios, Side, W1},
+    workloads::{self, Contender, Ratios, Side, W1},
     wrk::Wrk,
 };
 use crate::{
@@ -85,17 +85,7 @@ pub struct Crowd {
 /// line tables would be gigabytes).
 pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<CrowdBuild> {
     let artifacts = cargo::build(&workspace.root, &[CROWD_PACKAGE], Profile::Release)?;
-    let built = artifacts
-        .iter()
-        .filter(|artifact| artifact.target.name == CROWD_PACKAGE && artifact.target.is_cdylib())
-        .flat_map(|artifact| &artifact.filenames)
-        .find(|file| file.extension() == Some("so"))
-        .context("cargo build reported no .so file for crowd")?;
-    fs::create_dir_all(builds_dir)
-        .with_context(|| format!("cannot create {}", builds_dir.display()))?;
-    let library = builds_dir.join("crowd-stamp.so");
-    fs::copy(built, &library)
-        .with_context(|| format!("cannot copy {built} to {}", library.display()))?;
+    let library = copy_library(&artifacts, CROWD_PACKAGE, builds_dir, "crowd-stamp.so")?;
     let status = Command::new("strip")
         .arg("--strip-debug")
         .arg(&library)
@@ -251,23 +241,15 @@ fn measure(
     let warm_up = |server: &Server| config.wrk.run(&server.url(W1.adapter), plan.warmup_secs);
     let crowded_warmup = warm_up(crowded)?;
     let alone_warmup = warm_up(alone)?;
-    let (mut crowded_runs, mut alone_runs) = (Vec::new(), Vec::new());
-    for index in 1..=plan.runs {
-        for (label, server, runs) in [
-            ("crowded", crowded, &mut crowded_runs),
-            ("alone", alone, &mut alone_runs),
-        ] {
-            let run = workloads::measure_run(config.wrk, server, W1.adapter, plan.run_secs)?;
-            eprintln!(
-                "crowd run {index}/{} W1 {label}: {:.0} req/s, p99 {:.0} µs, {:.2} µs CPU/request",
-                plan.runs,
-                run.load.stats.requests_per_sec,
-                run.load.stats.p99_us,
-                run.cpu_us_per_request,
-            );
-            runs.push(run);
-        }
-    }
+    let [crowded_runs, alone_runs] = workloads::alternate(
+        config.wrk,
+        plan,
+        "crowd W1",
+        &[
+            Contender::on(crowded, W1.adapter, "crowded"),
+            Contender::on(alone, W1.adapter, "alone"),
+        ],
+    )?;
     Ok((
         workloads::side(W1.adapter, alone_warmup, alone_runs),
         workloads::side(W1.adapter, crowded_warmup, crowded_runs),

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::{
     Plan,
     server::Server,
-    workloads::{self, Side},
+    workloads::{self, Contender, Side},
     wrk::{Load, Wrk},
 };
 use crate::{
@@ -201,21 +201,15 @@ pub fn measure(
     };
     let warmup = warm_up(PATH)?;
     let static_warmup = warm_up(STATIC_PATH)?;
-    let (mut runs, mut static_runs) = (Vec::new(), Vec::new());
-    for index in 1..=plan.runs {
-        for (path, runs) in [(PATH, &mut runs), (STATIC_PATH, &mut static_runs)] {
-            let run = workloads::measure_run(&wrk, server, path, plan.run_secs)?;
-            eprintln!(
-                "{ID} run {index}/{} {path}: {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, {:.2} µs CPU/request",
-                plan.runs,
-                run.load.stats.requests_per_sec,
-                run.load.stats.p50_us,
-                run.load.stats.p99_us,
-                run.cpu_us_per_request,
-            );
-            runs.push(run);
-        }
-    }
+    let [runs, static_runs] = workloads::alternate(
+        &wrk,
+        plan,
+        ID,
+        &[
+            Contender::on(server, PATH, PATH),
+            Contender::on(server, STATIC_PATH, STATIC_PATH),
+        ],
+    )?;
     let after = backend_totals(server)?;
     let alone_url = format!("{}/ping?call=0", backends.setup.url);
     eprintln!("{ID} backend alone {alone_url} ({} s)", plan.run_secs);

@@ -23,7 +23,7 @@ use serde::Serialize;
 use super::{
     Plan, fanout,
     server::Server,
-    workloads::{self, Process, Side, W1, W2, Workload},
+    workloads::{self, Contender, Process, Side, W1, W2, Workload},
     wrk::Wrk,
 };
 use crate::{cargo, host, http, workspace::Workspace};
@@ -145,37 +145,33 @@ fn compare(
     floor_path: &'static str,
 ) -> anyhow::Result<Comparison> {
     same_answer(server, floor, adapter_path, floor_path)?;
-    let host = Process {
-        pid: server.pid(),
-        core: server.core,
-    };
-    let bare = Process {
-        pid: floor.pid(),
-        core: server.core,
-    };
     let adapter_url = server.url(adapter_path);
     let floor_url = floor.url(floor_path);
     let id = workload.id;
     eprintln!("{id} vs bare hyper: warm-up ({} s each)", plan.warmup_secs);
     let adapter_warmup = wrk.run(&adapter_url, plan.warmup_secs)?;
     let floor_warmup = wrk.run(&floor_url, plan.warmup_secs)?;
-    let (mut adapter_runs, mut floor_runs) = (Vec::new(), Vec::new());
-    for index in 1..=plan.runs {
-        for (name, process, url, runs) in [
-            ("adapter", &host, &adapter_url, &mut adapter_runs),
-            ("bare hyper", &bare, &floor_url, &mut floor_runs),
-        ] {
-            let run = workloads::measure_process(wrk, process, url, plan.run_secs)?;
-            eprintln!(
-                "{id} vs bare hyper run {index}/{} {name}: {:.0} req/s, p99 {:.0} µs, {:.2} µs CPU/request",
-                plan.runs,
-                run.load.stats.requests_per_sec,
-                run.load.stats.p99_us,
-                run.cpu_us_per_request,
-            );
-            runs.push(run);
-        }
-    }
+    let [adapter_runs, floor_runs] = workloads::alternate(
+        wrk,
+        plan,
+        &format!("{id} vs bare hyper"),
+        &[
+            Contender {
+                label: "adapter",
+                process: Process::of(server),
+                url: adapter_url,
+            },
+            Contender {
+                label: "bare hyper",
+                // Pinned where the host is.
+                process: Process {
+                    pid: floor.pid(),
+                    core: server.core,
+                },
+                url: floor_url,
+            },
+        ],
+    )?;
     let adapter = workloads::side(adapter_path, adapter_warmup, adapter_runs);
     let bare_hyper = workloads::side(floor_path, floor_warmup, floor_runs);
     Ok(Comparison {

@@ -4,7 +4,6 @@
 //! host's core against a release build of the `artwork` module; its lines are captured.
 
 use std::{
-    fs,
     path::{Path, PathBuf},
     process::{Command, Stdio},
 };
@@ -12,6 +11,7 @@ use std::{
 use anyhow::{Context as _, ensure};
 use serde::Serialize;
 
+use super::artifacts::copy_library;
 use crate::{
     cargo::{self, Profile},
     workspace::Workspace,
@@ -62,18 +62,14 @@ struct Figures {
 /// Builds `artwork` in release (copied to `builds_dir`) and the benchmark's executable.
 pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<Built> {
     let version = &workspace.find_plugin(MODULE)?.version;
-    let built = cargo::build(&workspace.root, &[MODULE], Profile::Release)?
-        .into_iter()
-        .filter(|artifact| artifact.target.name == MODULE && artifact.target.is_cdylib())
-        .flat_map(|artifact| artifact.filenames)
-        .find(|file| file.extension() == Some("so"))
-        .with_context(|| format!("cargo build reported no .so file for {MODULE}"))?;
-    fs::create_dir_all(builds_dir)
-        .with_context(|| format!("cannot create {}", builds_dir.display()))?;
+    let artifacts = cargo::build(&workspace.root, &[MODULE], Profile::Release)?;
     // An absolute path: the benchmark is not run from the workspace root.
-    let module = builds_dir.join(format!("{MODULE}-{version}.so"));
-    fs::copy(&built, &module)
-        .with_context(|| format!("cannot copy {built} to {}", module.display()))?;
+    let module = copy_library(
+        &artifacts,
+        MODULE,
+        builds_dir,
+        &format!("{MODULE}-{version}.so"),
+    )?;
     let executable = cargo::build_bench(&workspace.root, HOST_PACKAGE, BENCH)?;
     Ok(Built { executable, module })
 }

@@ -111,27 +111,15 @@ pub fn measure(
     };
     let adapter_warmup = warm_up(workload.adapter)?;
     let baseline_warmup = warm_up(workload.baseline)?;
-    let (mut adapter_runs, mut baseline_runs) = (Vec::new(), Vec::new());
-    for index in 1..=plan.runs {
-        for (path, runs) in [
-            (workload.adapter, &mut adapter_runs),
-            (workload.baseline, &mut baseline_runs),
-        ] {
-            let run = measure_run(wrk, server, path, plan.run_secs)?;
-            eprintln!(
-                "{} run {index}/{} {path}: {:.0} req/s, p99 {:.0} µs, {:.2} µs CPU/request{}",
-                workload.id,
-                plan.runs,
-                run.load.stats.requests_per_sec,
-                run.load.stats.p99_us,
-                run.cpu_us_per_request,
-                run.other_busy_share()
-                    .map(|share| format!(", host core {:.0} % busy with other work", share * 100.0))
-                    .unwrap_or_default()
-            );
-            runs.push(run);
-        }
-    }
+    let [adapter_runs, baseline_runs] = alternate(
+        wrk,
+        plan,
+        workload.id,
+        &[
+            Contender::on(server, workload.adapter, workload.adapter),
+            Contender::on(server, workload.baseline, workload.baseline),
+        ],
+    )?;
     let adapter = side(workload.adapter, adapter_warmup, adapter_runs);
     let baseline = side(workload.baseline, baseline_warmup, baseline_runs);
     let (a, s) = (adapter.median, baseline.median);
@@ -155,13 +143,64 @@ pub struct Process {
     pub core: Option<usize>,
 }
 
-/// One wrk run with the host's CPU time read from `/proc` before and after it.
-pub fn measure_run(wrk: &Wrk, server: &Server, path: &str, secs: u64) -> anyhow::Result<Run> {
-    let host = Process {
-        pid: server.pid(),
-        core: server.core,
-    };
-    measure_process(wrk, &host, &server.url(path), secs)
+impl Process {
+    /// The benchmark host `server`.
+    pub fn of(server: &Server) -> Self {
+        Self {
+            pid: server.pid(),
+            core: server.core,
+        }
+    }
+}
+
+/// One side of an alternating comparison: the URL its runs load and the process whose CPU
+/// time they read.
+pub struct Contender<'a> {
+    pub label: &'a str,
+    pub process: Process,
+    pub url: String,
+}
+
+impl<'a> Contender<'a> {
+    /// `path` on the benchmark host `server`.
+    pub fn on(server: &Server, path: &str, label: &'a str) -> Self {
+        Self {
+            label,
+            process: Process::of(server),
+            url: server.url(path),
+        }
+    }
+}
+
+/// `plan.runs` rounds of one run of each contender in turn, so that drifts of the machine
+/// hit every side alike, each run printed as `{what} run I/N {label}: ...`; the runs of
+/// each contender, in the contenders' order.
+pub fn alternate<const N: usize>(
+    wrk: &Wrk,
+    plan: &Plan,
+    what: &str,
+    contenders: &[Contender<'_>; N],
+) -> anyhow::Result<[Vec<Run>; N]> {
+    let mut runs: [Vec<Run>; N] = std::array::from_fn(|_| Vec::new());
+    for index in 1..=plan.runs {
+        for (contender, runs) in contenders.iter().zip(runs.iter_mut()) {
+            let run = measure_process(wrk, &contender.process, &contender.url, plan.run_secs)?;
+            eprintln!(
+                "{what} run {index}/{} {}: {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, {:.2} µs CPU/request{}",
+                plan.runs,
+                contender.label,
+                run.load.stats.requests_per_sec,
+                run.load.stats.p50_us,
+                run.load.stats.p99_us,
+                run.cpu_us_per_request,
+                run.other_busy_share()
+                    .map(|share| format!(", host core {:.0} % busy with other work", share * 100.0))
+                    .unwrap_or_default()
+            );
+            runs.push(run);
+        }
+    }
+    Ok(runs)
 }
 
 /// One wrk run against `url` with `process`'s CPU time read from `/proc` before and after it.
