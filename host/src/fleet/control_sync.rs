@@ -25,7 +25,8 @@ struct FleetDecisions {
     /// The control key's mod revision as this host last wrote or adopted it (0: absent).
     seen: Arc<Mutex<i64>>,
     runtime: tokio::runtime::Handle,
-    timeout: Duration,
+    /// How long a change may keep trying to reach etcd ([`CHANGE_PATIENCE_IN_REQUESTS`]).
+    patience: Duration,
 }
 
 impl FleetDecisions {
@@ -47,7 +48,7 @@ impl SharedDecisions for FleetDecisions {
             &self.key,
             value,
             expected,
-            self.timeout * CHANGE_PATIENCE_IN_REQUESTS,
+            self.patience,
         ));
         match answer {
             Ok(Ok(revision)) => {
@@ -74,7 +75,7 @@ impl SharedDecisions for FleetDecisions {
         let key = self.key.clone();
         let seen = self.seen.clone();
         let expected = self.seen();
-        let patience = self.timeout * CHANGE_PATIENCE_IN_REQUESTS;
+        let patience = self.patience;
         self.runtime.spawn(async move {
             match swap_patiently(&etcd, &key, value, expected, patience).await {
                 Ok(Ok(revision)) => {
@@ -161,7 +162,7 @@ pub fn attach(fleet: &Arc<Fleet>) {
         key: fleet.keys.control(),
         seen: seen_of(fleet),
         runtime: tokio::runtime::Handle::current(),
-        timeout: fleet.config.request_timeout,
+        patience: fleet.config.request_timeout * CHANGE_PATIENCE_IN_REQUESTS,
     }));
 }
 
