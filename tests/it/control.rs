@@ -11,7 +11,7 @@ use frontdoor::{
 use hyper::Method;
 use sha2::Digest as _;
 
-use crate::support::{Fixture, HostProcess, Reply, TestHost, get, send};
+use crate::support::{Fixture, HostProcess, Reply, TestHost, get, refusing_url, send};
 
 const TV_TOKEN: &str = "tv-team-token-0123456789";
 const MOBILE_TOKEN: &str = "mobile-team-token-0123456789";
@@ -1061,17 +1061,7 @@ async fn ctl_drives_a_running_host_with_honest_exit_codes() {
     let usage = ctl(&url, Some(TV_TOKEN), &["pin", "echo"], None).await;
     assert_eq!(usage.status.code(), Some(2));
 
-    // A port nobody listens on: bound, then closed.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = closed.local_addr().expect("addr").port();
-    drop(closed);
-    let unreachable = ctl(
-        &format!("http://127.0.0.1:{port}"),
-        Some(TV_TOKEN),
-        &["list"],
-        None,
-    )
-    .await;
+    let unreachable = ctl(&refusing_url(), Some(TV_TOKEN), &["list"], None).await;
     assert_eq!(
         unreachable.status.code(),
         Some(4),

@@ -10,27 +10,19 @@ use bytes::Bytes;
 use frontdoor::{backends::BackendConfig, registry::PluginVersion};
 use hyper::Method;
 
-use crate::support::{Fixture, Recorder, TestHost, get, send};
+use crate::support::{Fixture, Recorder, TestHost, get, refusing_url, send};
 use scrape::Scrape;
 
 const REQUESTS: &str = "frontdoor_device_requests_total";
 const DURATION_COUNT: &str = "frontdoor_device_request_duration_seconds_count";
 const UNROUTED: &str = "frontdoor_unrouted_requests_total";
 
-/// An address nothing listens on: a backend there fails every call with a transport error.
-fn dead_address() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let addr = listener.local_addr().expect("its address");
-    drop(listener);
-    format!("http://{addr}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_and_backend_calls_are_counted_exactly() {
     let recorder = Recorder::start().await;
     let backends = vec![
         BackendConfig::new("rec", recorder.url()),
-        BackendConfig::new("dead", dead_address()),
+        BackendConfig::new("dead", refusing_url()),
     ];
     let host = TestHost::with_config(&[Fixture::Echo("1.0.0")], move |config| {
         config.backends = backends;

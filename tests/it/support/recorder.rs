@@ -5,14 +5,17 @@
 use std::{
     convert::Infallible,
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, body::Incoming, service::service_fn};
 use hyper_util::rt::TokioIo;
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::{
+    net::{TcpListener, TcpSocket},
+    task::JoinHandle,
+};
 
 /// One request as the backend saw it.
 #[derive(Debug, Clone)]
@@ -114,11 +117,18 @@ fn text(request: &Request<Incoming>, name: &str) -> Option<String> {
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
 }
 
-/// The URL of a loopback port nobody listens on (bound, then closed): calls to it are
-/// refused.
+/// The URL of a loopback port nobody listens on: calls to it are refused. This process
+/// holds the port bound (never listening) for its whole life; a port bound and then closed
+/// could be given to a parallel test's server, which would answer in its place.
 pub fn refusing_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
-    let addr = listener.local_addr().expect("its address");
-    drop(listener);
+    static HELD: OnceLock<(TcpSocket, SocketAddr)> = OnceLock::new();
+    let (_, addr) = HELD.get_or_init(|| {
+        let socket = TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("bind a port");
+        let addr = socket.local_addr().expect("its address");
+        (socket, addr)
+    });
     format!("http://{addr}")
 }

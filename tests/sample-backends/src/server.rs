@@ -25,17 +25,34 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Pause after a failed accept or bind, so an error (EMFILE, EADDRINUSE) does not spin.
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
-/// Binds `addr` with `SO_REUSEADDR`, so a port closed by `refuse` (its accepted sockets
-/// possibly in `TIME_WAIT`) can be bound again at once.
+/// Binds `addr` and listens on it.
 pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    reserve(addr)?.listen(1024)
+}
+
+/// A socket bound to `addr` but not listening: connections to it are refused, and the port
+/// stays ours. `SO_REUSEPORT` lets it be bound while the listener it replaces still is, so
+/// the port is never free while `refuse` holds it — free, another server (a parallel
+/// test's `bind(127.0.0.1:0)`) could be given it and answer in our place. `SO_REUSEADDR`
+/// lets it bind while accepted sockets of the old listener sit in `TIME_WAIT`.
+fn reserve(addr: SocketAddr) -> io::Result<TcpSocket> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
     socket.bind(addr)?;
-    socket.listen(1024)
+    Ok(socket)
+}
+
+/// Opens the listener again: on the socket that held the port, or on a new one.
+fn reopen(addr: SocketAddr, held: Option<TcpSocket>) -> io::Result<TcpListener> {
+    match held {
+        Some(socket) => socket.listen(1024),
+        None => bind(addr),
+    }
 }
 
 /// Serves `listener` with `handler` until `stop`; closes and reopens it (same address) as
@@ -68,6 +85,8 @@ async fn run<F, Fut>(
     let mut connections = JoinSet::new();
     let mut wanted = gate.watch();
     let mut listener = Some(listener);
+    // While closed: the bound, not listening socket that keeps the port ours.
+    let mut held: Option<TcpSocket> = None;
     loop {
         // Finished connections are reaped as we go, so the set only holds open ones.
         while connections.try_join_next().is_some() {}
@@ -76,7 +95,7 @@ async fn run<F, Fut>(
                 () = stop.wait() => break,
                 () = wanted.opened() => {}
             }
-            match bind(addr) {
+            match reopen(addr, held.take()) {
                 Ok(reopened) => {
                     tracing::info!(%addr, "listening again");
                     listener = Some(reopened);
@@ -100,6 +119,10 @@ async fn run<F, Fut>(
         };
         match accepted {
             None => {
+                // Reserved before the listener goes, so the port is never free.
+                held = reserve(addr)
+                    .inspect_err(|error| tracing::warn!(%addr, %error, "cannot hold the port while refusing"))
+                    .ok();
                 listener = None;
                 gate.report(false);
                 tracing::info!(%addr, "listener closed: connections are refused");

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, io::ErrorKind};
 use frontdoor_sample_backends::{Faults, Service};
 use hyper::Method;
 use serde_json::json;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::support::{backends, get, send};
 
@@ -99,6 +99,14 @@ async fn refuse_over_http() {
     assert_eq!(set.status, 200);
     let error = TcpStream::connect(addr).await.expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
+    // The port stays held while refused: no other server (a parallel test's) can take it
+    // and answer in the service's place.
+    let squatter = TcpSocket::new_v4().expect("socket");
+    let taken = squatter
+        .bind(addr)
+        .expect_err("the refusing service holds its port");
+    assert_eq!(taken.kind(), ErrorKind::AddrInUse);
+    drop(squatter);
     let cleared = send(control, Method::PUT, "/faults/bookmarks", "{}").await;
     assert_eq!(cleared.body["refuse"], false);
     assert_eq!(get(addr, "/bookmarks/1").await.status, 200);
