@@ -1,10 +1,12 @@
 //! What the benchmark runs: the release host, two release builds of the `bench` adapter that
-//! differ only in version (R1 swaps them), copied out of cargo's target directory, and the
-//! sample backends (W3's backend).
+//! differ only in version (R1 swaps them), copied out of cargo's target directory and also
+//! stripped of debug info as `cargo xtask build-plugin` ships them, and the sample backends
+//! (W3's backend).
 
 use std::{
     fs,
     path::{Path, PathBuf},
+    process::Command,
 };
 
 use anyhow::{Context as _, ensure};
@@ -37,7 +39,11 @@ pub struct Artifacts {
 #[derive(Debug, Serialize)]
 pub struct BenchBuild {
     pub version: Version,
+    /// With line tables, so the W1 profile resolves the adapter's symbols.
     pub library: PathBuf,
+    /// Without debug info, as `cargo xtask build-plugin` ships it (it splits the debug info
+    /// off): what a deploy copies, what the swapping runs (R1, recycle) drop in.
+    pub shipped: PathBuf,
 }
 
 /// Builds the host, both adapter builds and the sample backends in release; the adapter
@@ -92,7 +98,31 @@ fn build_bench(
         builds_dir,
         &format!("{BENCH_PACKAGE}-{version}.so"),
     )?;
-    Ok(BenchBuild { version, library })
+    let shipped = builds_dir.join(format!("{BENCH_PACKAGE}-{version}.shipped.so"));
+    strip_debug(&library, &shipped)?;
+    Ok(BenchBuild {
+        version,
+        library,
+        shipped,
+    })
+}
+
+/// Writes `library` without its debug information to `out` (the same file when they are
+/// equal), with binutils' `strip --strip-debug`.
+pub fn strip_debug(library: &Path, out: &Path) -> anyhow::Result<()> {
+    let status = Command::new("strip")
+        .arg("--strip-debug")
+        .arg("-o")
+        .arg(out)
+        .arg(library)
+        .status()
+        .context("cannot run strip (binutils)")?;
+    ensure!(
+        status.success(),
+        "strip --strip-debug {} failed",
+        library.display()
+    );
+    Ok(())
 }
 
 /// Copies the `.so` that cargo reported for the cdylib target `target` among `artifacts`

@@ -11,7 +11,6 @@
 use std::{
     fs,
     path::{Path, PathBuf},
-    process::Command,
     thread,
     time::{Duration, Instant},
 };
@@ -21,7 +20,7 @@ use serde::Serialize;
 
 use super::{
     Plan,
-    artifacts::{Artifacts, BENCH_PACKAGE, copy_library},
+    artifacts::{Artifacts, BENCH_PACKAGE, copy_library, strip_debug},
     server::{Instance, Launcher, Server},
     stats,
     workloads::{self, Contender, Ratios, Side, W1},
@@ -86,16 +85,7 @@ pub struct Crowd {
 pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<CrowdBuild> {
     let artifacts = cargo::build(&workspace.root, &[CROWD_PACKAGE], Profile::Release)?;
     let library = copy_library(&artifacts, CROWD_PACKAGE, builds_dir, "crowd-stamp.so")?;
-    let status = Command::new("strip")
-        .arg("--strip-debug")
-        .arg(&library)
-        .status()
-        .context("cannot run strip (binutils)")?;
-    ensure!(
-        status.success(),
-        "strip --strip-debug {} failed",
-        library.display()
-    );
+    strip_debug(&library, &library)?;
     Ok(CrowdBuild { library })
 }
 

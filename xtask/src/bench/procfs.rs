@@ -1,7 +1,8 @@
-//! What `/proc` says about the host process (the CPU time it has used, its resident memory)
-//! and about one core (how busy it has been, whoever kept it busy).
+//! What `/proc` says about the host process (the CPU time it has used, by its threads and
+//! its children too, its resident memory) and about one core (how busy it has been, whoever
+//! kept it busy).
 
-use std::{fs, time::Duration};
+use std::{collections::BTreeMap, fs, time::Duration};
 
 use anyhow::{Context as _, bail, ensure};
 
@@ -12,6 +13,49 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
     let stat = fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
     let ticks = parse_cpu_ticks(&stat).with_context(|| format!("cannot parse {path}"))?;
     ticks_to_duration(ticks)
+}
+
+/// Where process `pid`'s CPU time went at one instant: its live threads summed by name,
+/// what its exited threads used, and its waited-for children.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuByThread {
+    /// Live threads' user + system time, summed per thread name (`comm`, which Linux cuts
+    /// to 15 bytes: `frontdoor-deployer` reads `frontdoor-deplo`).
+    pub threads: BTreeMap<String, Duration>,
+    /// The process's total less its live threads': threads that have exited (init hooks).
+    pub exited_threads: Duration,
+    /// `cutime + cstime`: children it has waited for (the load probes).
+    pub children: Duration,
+}
+
+/// Reads [`CpuByThread`] for `pid`. A thread that ends while its siblings are read is
+/// counted with the exited ones.
+pub fn cpu_by_thread(pid: u32) -> anyhow::Result<CpuByThread> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    let process = parse_stat(&stat).with_context(|| format!("cannot parse {path}"))?;
+    let tasks = format!("/proc/{pid}/task");
+    let mut threads = BTreeMap::<String, u64>::new();
+    let mut live = 0;
+    for entry in fs::read_dir(&tasks).with_context(|| format!("cannot list {tasks}"))? {
+        let entry = entry.with_context(|| format!("cannot list {tasks}"))?;
+        // Gone since the listing: its time is in the process's total, counted as exited.
+        let Ok(text) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let thread = parse_stat(&text)
+            .with_context(|| format!("cannot parse {}/stat", entry.path().display()))?;
+        live += thread.cpu_ticks;
+        *threads.entry(thread.name).or_default() += thread.cpu_ticks;
+    }
+    Ok(CpuByThread {
+        threads: threads
+            .into_iter()
+            .map(|(name, ticks)| Ok((name, ticks_to_duration(ticks)?)))
+            .collect::<anyhow::Result<_>>()?,
+        exited_threads: ticks_to_duration(process.cpu_ticks.saturating_sub(live))?,
+        children: ticks_to_duration(process.children_ticks)?,
+    })
 }
 
 /// Resident memory of process `pid` in KiB: `VmRSS` in `/proc/PID/status`.
@@ -69,12 +113,31 @@ fn parse_core_busy_ticks(stat: &str, core: usize) -> anyhow::Result<u64> {
     Ok(user + nice + system + irq + softirq + steal)
 }
 
-/// utime + stime in clock ticks. The command name (field 2) is in parentheses and may hold
-/// spaces and parentheses, so fields are counted from the last `)`: field 3 comes after it.
+/// utime + stime in clock ticks.
 fn parse_cpu_ticks(stat: &str) -> anyhow::Result<u64> {
-    let (_, rest) = stat
+    Ok(parse_stat(stat)?.cpu_ticks)
+}
+
+/// What the bench reads of a `/proc/PID/stat` or `/proc/PID/task/TID/stat` line.
+#[derive(Debug, PartialEq, Eq)]
+struct Stat {
+    /// Field 2 without its parentheses.
+    name: String,
+    /// utime + stime (fields 14 and 15), in clock ticks.
+    cpu_ticks: u64,
+    /// cutime + cstime (fields 16 and 17), in clock ticks.
+    children_ticks: u64,
+}
+
+/// The command name (field 2) is in parentheses and may hold spaces and parentheses, so
+/// fields are counted from the last `)`: field 3 comes after it.
+fn parse_stat(stat: &str) -> anyhow::Result<Stat> {
+    let (head, rest) = stat
         .rsplit_once(')')
         .context("no `)` closing the command name")?;
+    let (_, name) = head
+        .split_once('(')
+        .context("no `(` opening the command name")?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // Field n (1-based) is fields[n - 3].
     let field = |n: usize| -> anyhow::Result<u64> {
@@ -85,7 +148,11 @@ fn parse_cpu_ticks(stat: &str) -> anyhow::Result<u64> {
             .parse()
             .with_context(|| format!("field {n} `{value}` is not a number"))
     };
-    Ok(field(14)? + field(15)?)
+    Ok(Stat {
+        name: name.to_owned(),
+        cpu_ticks: field(14)? + field(15)?,
+        children_ticks: field(16)? + field(17)?,
+    })
 }
 
 fn parse_rss_kib(status: &str) -> anyhow::Result<u64> {

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::{
     Plan,
     artifacts::{Artifacts, BENCH_PACKAGE, BenchBuild},
-    procfs,
+    procfs::{self, CpuByThread},
     server::{Instance, Launcher, Server},
     stats,
     wrk::{Load, Wrk},
@@ -48,6 +48,88 @@ pub struct Reload {
     pub rss_kib: Rss,
     /// `retired` from `/admin/plugins` at the end.
     pub retired: Retired,
+    /// Where the host's CPU went in each phase: the reload's cost, by thread.
+    pub cpu: ReloadCpu,
+}
+
+/// The host's CPU time in the steady run and in the run with swaps (same length), by
+/// where it went; the difference per swap is what a reload costs the host's core.
+#[derive(Debug, Serialize)]
+pub struct ReloadCpu {
+    pub groups: Vec<CpuGroup>,
+    /// CPU of the serving threads per request answered: steady, during swaps (µs).
+    pub serving_us_per_request: [f64; 2],
+}
+
+#[derive(Debug, Serialize)]
+pub struct CpuGroup {
+    pub what: &'static str,
+    pub steady_ms: f64,
+    pub swaps_ms: f64,
+    /// (swaps − steady) / swaps.
+    pub extra_per_swap_ms: f64,
+}
+
+/// The serving threads' name: tokio's workers (and its blocking pool's).
+const SERVING_THREADS: &str = "tokio-rt-worker";
+/// The deployer thread's name as `/proc` shows it (cut to 15 bytes).
+const DEPLOYER_THREAD: &str = "frontdoor-deplo";
+/// What [`split`] puts in each place.
+const GROUPS: [&str; 5] = [
+    "serving threads (tokio)",
+    "deployer thread",
+    "load probes (child processes)",
+    "exited threads (init hooks)",
+    "other threads",
+];
+
+/// A snapshot's CPU time in the order of [`GROUPS`].
+fn split(cpu: &CpuByThread) -> [Duration; 5] {
+    let named = |name: &str| cpu.threads.get(name).copied().unwrap_or_default();
+    let others = cpu
+        .threads
+        .iter()
+        .filter(|(name, _)| *name != SERVING_THREADS && *name != DEPLOYER_THREAD)
+        .map(|(_, time)| *time)
+        .sum();
+    [
+        named(SERVING_THREADS),
+        named(DEPLOYER_THREAD),
+        cpu.children,
+        cpu.exited_threads,
+        others,
+    ]
+}
+
+impl ReloadCpu {
+    /// From snapshots before the steady run, between the runs and after the swaps, and the
+    /// requests each run answered.
+    fn between(snapshots: [&CpuByThread; 3], requests: [u64; 2], swaps: usize) -> Self {
+        let [before, between, after] = snapshots.map(split);
+        let ms = |from: Duration, to: Duration| to.saturating_sub(from).as_secs_f64() * 1e3;
+        let groups = GROUPS
+            .iter()
+            .enumerate()
+            .map(|(index, what)| {
+                let steady_ms = ms(before[index], between[index]);
+                let swaps_ms = ms(between[index], after[index]);
+                CpuGroup {
+                    what,
+                    steady_ms,
+                    swaps_ms,
+                    extra_per_swap_ms: (swaps_ms - steady_ms) / swaps.max(1) as f64,
+                }
+            })
+            .collect();
+        let per_request = |ms: f64, requests: u64| ms * 1e3 / requests.max(1) as f64;
+        Self {
+            groups,
+            serving_us_per_request: [
+                per_request(ms(before[0], between[0]), requests[0]),
+                per_request(ms(between[0], after[0]), requests[1]),
+            ],
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -142,7 +224,9 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
     server.wait_for_adapter(POLL_PATH, &label(first))?;
 
     eprintln!("R1 steady state {PATH} ({} s)", plan.reload_secs);
+    let cpu_before = procfs::cpu_by_thread(server.pid())?;
     let steady = wrk.run(&server.url(PATH), plan.reload_secs)?;
+    let cpu_between = procfs::cpu_by_thread(server.pid())?;
     let rss_before = procfs::rss_kib(server.pid())?;
     eprintln!(
         "R1 {} swaps under load {PATH} ({} s)",
@@ -170,6 +254,7 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
         poller_non_200 += swap.non_200;
     }
     let during_swaps = running.wait()?;
+    let cpu_after = procfs::cpu_by_thread(server.pid())?;
     let rss_after = procfs::rss_kib(server.pid())?;
     let retired = retired(&server)?;
     let instance = format!(
@@ -179,6 +264,11 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
     server.stop()?;
 
     let errors = during_swaps.stats.socket_errors;
+    let cpu = ReloadCpu::between(
+        [&cpu_before, &cpu_between, &cpu_after],
+        [steady.stats.requests, during_swaps.stats.requests],
+        plan.swaps,
+    );
     let failed = Failed {
         wrk_non_2xx_3xx: during_swaps.stats.non_2xx_3xx,
         wrk_socket_errors: errors.connect + errors.read + errors.write + errors.timeout,
@@ -213,6 +303,7 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
             growth_per_retired_version: (rss_after as f64 - rss_before as f64) / plan.swaps as f64,
         },
         retired,
+        cpu,
     })
 }
 
@@ -226,12 +317,12 @@ impl Stage {
     /// Copies `build` to the staging name. Not fsynced: a benchmark does not need the
     /// durability `build-plugin` gives, and the copy happens before the timed rename.
     pub(super) fn prepare(&self, build: &BenchBuild) -> anyhow::Result<()> {
-        fs::copy(&build.library, &self.staging)
+        fs::copy(&build.shipped, &self.staging)
             .map(drop)
             .with_context(|| {
                 format!(
                     "cannot copy {} to {}",
-                    build.library.display(),
+                    build.shipped.display(),
                     self.staging.display()
                 )
             })
@@ -299,3 +390,6 @@ pub(super) fn retired(server: &Server) -> anyhow::Result<Retired> {
         bytes: field("bytes")?,
     })
 }
+
+#[cfg(test)]
+mod tests;

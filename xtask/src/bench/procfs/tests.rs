@@ -1,6 +1,9 @@
 //! Tests of the `/proc` parsers, on captured text and on this very process.
 
-use super::{core_busy, cpu_time, parse_core_busy_ticks, parse_cpu_ticks, parse_rss_kib, rss_kib};
+use super::{
+    Stat, core_busy, cpu_by_thread, cpu_time, parse_core_busy_ticks, parse_cpu_ticks,
+    parse_rss_kib, parse_stat, rss_kib,
+};
 
 #[test]
 fn cpu_ticks_are_utime_plus_stime_even_with_odd_command_names() {
@@ -50,4 +53,39 @@ fn this_process_has_cpu_time_and_memory() {
     assert!(cpu_time(pid).expect("cpu time") > std::time::Duration::ZERO);
     assert!(rss_kib(pid).expect("rss") > 0);
     assert!(core_busy(0).expect("core 0") > std::time::Duration::ZERO);
+}
+
+#[test]
+fn a_stat_line_gives_the_name_and_the_children_s_time() {
+    let stat = "4242 (frontdoor-deplo) S 1 4242 4242 0 -1 4194560 5000 0 0 0 1234 567 89 10 20 0 9 0 100 1000 200 18446744073709551615";
+    assert_eq!(
+        parse_stat(stat).expect("valid"),
+        Stat {
+            name: "frontdoor-deplo".to_owned(),
+            cpu_ticks: 1234 + 567,
+            children_ticks: 89 + 10,
+        }
+    );
+    let odd = "7 (init a) b@1.0.0)) R 1 7 7 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 1 1 1 1";
+    assert_eq!(parse_stat(odd).expect("valid").name, "init a) b@1.0.0)");
+}
+
+#[test]
+fn this_process_s_threads_are_found_by_name() {
+    let (started, running) = std::sync::mpsc::channel();
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    // The name is set by the new thread itself as it starts: read /proc after that.
+    let busy = std::thread::Builder::new()
+        .name("procfs-test".into())
+        .spawn(move || {
+            started.send(()).expect("send");
+            // Until `stop` is dropped.
+            let _ = stopped.recv();
+        })
+        .expect("spawn");
+    running.recv().expect("the thread started");
+    let cpu = cpu_by_thread(std::process::id()).expect("own /proc");
+    assert!(cpu.threads.contains_key("procfs-test"), "{cpu:?}");
+    drop(stop);
+    busy.join().expect("join");
 }

@@ -296,6 +296,30 @@ fn reload_block(reload: &Reload) -> String {
     for (name, value) in lines {
         let _ = writeln!(out, "  {name:<width$}  {value}");
     }
+    let cpu = &reload.cpu;
+    let _ = writeln!(
+        out,
+        "  the host's CPU, steady run / run with swaps (ms), and what a swap adds (ms per swap):"
+    );
+    let width = cpu
+        .groups
+        .iter()
+        .map(|group| group.what.len())
+        .max()
+        .unwrap_or(0);
+    for group in &cpu.groups {
+        let _ = writeln!(
+            out,
+            "    {:<width$}  {:>8.1} / {:>8.1}   {:+.2}",
+            group.what, group.steady_ms, group.swaps_ms, group.extra_per_swap_ms
+        );
+    }
+    let [steady_us, swaps_us] = cpu.serving_us_per_request;
+    let _ = writeln!(
+        out,
+        "    serving threads per request answered: {steady_us:.2} µs steady, {swaps_us:.2} µs during swaps ({:.2}x)",
+        swaps_us / steady_us
+    );
     out
 }
 
