@@ -19,7 +19,12 @@ pub use bundle::{BundleError, is_bundle_name};
 pub use deployer::{DEFAULT_NICE, Deployer, DeployerConfig};
 pub use scan::{is_artifact_name, scan};
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+};
+
+pub(crate) use bundle::Claims;
 
 use crate::registry::Registry;
 
@@ -31,16 +36,21 @@ pub fn reconcile(registry: &Registry, dir: &Path) -> std::io::Result<()> {
         registry,
         dir,
         |_| false,
-        |path| sync_entry(registry, dir, path, &|_| false),
+        |path, claims| sync_entry(registry, claims, path, &|_| false),
     )
 }
 
-/// Brings one entry of `dir` in line: a bundle manifest deploys its bundle, an artifact a
-/// manifest names brings in that bundle instead, any other artifact deploys on its own. A
-/// bundle with a member still being written (`in_progress`) waits for that member's own
-/// completion, which brings the bundle in again.
-fn sync_entry(registry: &Registry, dir: &Path, path: &Path, in_progress: &dyn Fn(&Path) -> bool) {
-    let claims = bundle::claims(dir);
+/// Brings one entry of the plugins directory in line: a bundle manifest deploys its bundle,
+/// an artifact a manifest names (`claims`, the directory's, read by the caller once for
+/// all the entries it brings in line) brings in that bundle instead, any other artifact
+/// deploys on its own. A bundle with a member still being written (`in_progress`) waits
+/// for that member's own completion, which brings the bundle in again.
+fn sync_entry(
+    registry: &Registry,
+    claims: &Claims,
+    path: &Path,
+    in_progress: &dyn Fn(&Path) -> bool,
+) {
     let manifests: Vec<PathBuf> = if is_bundle_name(path) {
         vec![path.to_owned()]
     } else if let Some(manifests) = claims.get(path) {
@@ -61,20 +71,22 @@ fn sync_entry(registry: &Registry, dir: &Path, path: &Path, in_progress: &dyn Fn
 
 /// [`reconcile`], leaving alone the files for which `in_progress` is true (still being
 /// written: neither loaded nor retired yet), and bringing each other file in line through
-/// `sync` (the deployer's, which notes the file it is on).
+/// `sync` (the deployer's, which notes the file it is on). The directory and its manifests
+/// are read once for all its files: per file, a reconcile of a thousand artifacts listed
+/// the directory a thousand times, every two seconds.
 fn reconcile_except(
     registry: &Registry,
     dir: &Path,
     in_progress: impl Fn(&Path) -> bool,
-    mut sync: impl FnMut(&Path),
+    mut sync: impl FnMut(&Path, &Claims),
 ) -> std::io::Result<()> {
     let present = scan(dir)?;
     let manifests = bundle::manifests(dir);
     let claims = bundle::claims(dir);
+    let listed: HashSet<&PathBuf> = present.iter().chain(&manifests).collect();
     for known in registry.known_files() {
         // A bundle's member stays while a manifest names it (see the module's doc).
-        if !present.contains(&known) && !manifests.contains(&known) && !claims.contains_key(&known)
-        {
+        if !listed.contains(&known) && !claims.contains_key(&known) {
             registry.remove_file(&known);
         }
     }
@@ -83,7 +95,7 @@ fn reconcile_except(
         .chain(&manifests)
         .filter(|path| !in_progress(path))
     {
-        sync(path);
+        sync(path, &claims);
     }
     Ok(())
 }

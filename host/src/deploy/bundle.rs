@@ -123,11 +123,13 @@ pub fn parse(name: &str, manifest: &Path, dir: &Path, text: &str) -> Result<Bund
     })
 }
 
-/// For each artifact of `dir` that a bundle manifest names, the manifests naming it. A
-/// manifest that fails vetting still claims the plain `*.so` names it lists, so a typo in
-/// it never lets its members deploy one by one.
-pub fn claims(dir: &Path) -> HashMap<PathBuf, Vec<PathBuf>> {
-    let mut claims: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
+/// For each artifact that a bundle manifest names, the manifests naming it.
+pub(crate) type Claims = HashMap<PathBuf, Vec<PathBuf>>;
+
+/// The [`Claims`] of the manifests in `dir`. A manifest that fails vetting still claims the
+/// plain `*.so` names it lists, so a typo in it never lets its members deploy one by one.
+pub fn claims(dir: &Path) -> Claims {
+    let mut claims = Claims::new();
     for manifest in manifests(dir) {
         let named: Vec<PathBuf> = match read(&manifest) {
             Ok(bundle) => bundle.members.into_iter().map(|m| m.path).collect(),

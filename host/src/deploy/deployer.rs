@@ -35,7 +35,7 @@ use notify::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::{is_artifact_name, is_bundle_name, reconcile_except, sync_entry};
+use super::{Claims, bundle, is_artifact_name, is_bundle_name, reconcile_except, sync_entry};
 use crate::{metrics::HostMetrics, registry::Registry};
 
 /// Timing of the deployer.
@@ -232,11 +232,11 @@ impl DeployLoop {
     }
 
     /// Brings one file in line, noting which.
-    fn sync(&mut self, path: &Path) {
+    fn sync(&mut self, path: &Path, claims: &Claims) {
         let writing = &self.writing;
         sync_noted(
             &self.registry,
-            &self.dir,
+            claims,
             &|path| writing.contains_key(path),
             &mut self.in_progress,
             self.config.fault_injection,
@@ -350,9 +350,15 @@ impl DeployLoop {
             .filter(|(_, at)| **at <= now)
             .map(|(path, _)| path.clone())
             .collect();
+        if ready.is_empty() {
+            return;
+        }
+        // Once for the batch: a thousand files dropped at once must not list the directory
+        // a thousand times.
+        let claims = bundle::claims(&self.dir);
         for path in ready {
             self.due.remove(&path);
-            self.sync(&path);
+            self.sync(&path, &claims);
         }
     }
 
@@ -375,10 +381,10 @@ impl DeployLoop {
             self.config.fault_injection,
             &self.metrics,
         );
-        if let Err(error) = reconcile_except(registry, dir, is_writing, |path| {
+        if let Err(error) = reconcile_except(registry, dir, is_writing, |path, claims| {
             sync_noted(
                 registry,
-                dir,
+                claims,
                 &is_writing,
                 in_progress,
                 fault,
@@ -396,7 +402,7 @@ impl DeployLoop {
 /// retirement, and publication) is timed.
 fn sync_noted(
     registry: &Registry,
-    dir: &Path,
+    claims: &Claims,
     writing: &dyn Fn(&Path) -> bool,
     in_progress: &mut Option<PathBuf>,
     fault_injection: Option<fn(&Path)>,
@@ -412,7 +418,7 @@ fn sync_noted(
         fault(path);
     }
     let started = Instant::now();
-    sync_entry(registry, dir, path, writing);
+    sync_entry(registry, claims, path, writing);
     if changed {
         metrics.observe_reload(started.elapsed());
     }

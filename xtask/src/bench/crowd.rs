@@ -21,6 +21,7 @@ use serde::Serialize;
 use super::{
     Plan,
     artifacts::{Artifacts, BENCH_PACKAGE, copy_library, strip_debug},
+    procfs,
     server::{Instance, Launcher, Server},
     stats,
     workloads::{self, Contender, Ratios, Side, W1},
@@ -78,6 +79,16 @@ pub struct Crowd {
     pub next_adapter_ms: Vec<f64>,
     /// Their median.
     pub next_adapter_median_ms: f64,
+    /// Each host's CPU while nothing loads it, over one run's length, in percent of a core:
+    /// what holding the adapters costs by itself (the deployer's reconcile of the directory
+    /// every 2 s, samplers over every version).
+    pub idle_cpu_percent: IdleCpu,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdleCpu {
+    pub crowded: f64,
+    pub alone: f64,
 }
 
 /// Builds `plugins/crowd` in release and strips its debug information (a thousand copies of
@@ -195,6 +206,7 @@ pub fn run(config: &CrowdConfig<'_>, build: &CrowdBuild) -> anyhow::Result<Crowd
     let load_secs = started.elapsed().as_secs_f64();
     crowded.wait_for_adapter(W1.adapter, &bench_adapter)?;
     eprintln!("crowd: {adapters} adapters and bench loaded in {load_secs:.1} s");
+    let idle_cpu_percent = idle_cpu(&crowded, &alone, config.plan.run_secs)?;
 
     let (alone_side, crowded_side) = measure(config, &alone, &crowded)?;
     let mut next_adapter_ms = Vec::new();
@@ -218,6 +230,27 @@ pub fn run(config: &CrowdConfig<'_>, build: &CrowdBuild) -> anyhow::Result<Crowd
         alone: alone_side,
         next_adapter_ms,
         next_adapter_median_ms,
+        idle_cpu_percent,
+    })
+}
+
+/// Both hosts' CPU over the same `secs` without load, in percent of a core.
+fn idle_cpu(crowded: &Server, alone: &Server, secs: u64) -> anyhow::Result<IdleCpu> {
+    let before = [
+        procfs::cpu_time(crowded.pid())?,
+        procfs::cpu_time(alone.pid())?,
+    ];
+    thread::sleep(Duration::from_secs(secs));
+    let after = [
+        procfs::cpu_time(crowded.pid())?,
+        procfs::cpu_time(alone.pid())?,
+    ];
+    let percent = |index: usize| {
+        after[index].saturating_sub(before[index]).as_secs_f64() * 100.0 / secs.max(1) as f64
+    };
+    Ok(IdleCpu {
+        crowded: percent(0),
+        alone: percent(1),
     })
 }
 
@@ -297,7 +330,8 @@ pub fn block(crowd: &Crowd) -> String {
     format!(
         "crowd: W1 among {} adapters of {} routes (loaded in {:.1} s) against W1 alone, medians of {} alternating runs: \
          req/s {:.0} vs {:.0} ({:.3}), CPU/request {:.2} vs {:.2} µs ({:.3}), p99 {:.0} vs {:.0} µs; \
-         the next {} adapters answered {:.1} ms (median) after their files appeared\n",
+         the next {} adapters answered {:.1} ms (median) after their files appeared; \
+         without load the crowded host used {:.1} % of a core, the host alone {:.1} %\n",
         crowd.adapters,
         crowd.routes_per_adapter,
         crowd.load_secs,
@@ -312,6 +346,8 @@ pub fn block(crowd: &Crowd) -> String {
         crowd.alone.median.p99_us,
         crowd.next_adapter_ms.len(),
         crowd.next_adapter_median_ms,
+        crowd.idle_cpu_percent.crowded,
+        crowd.idle_cpu_percent.alone,
     )
 }
 
