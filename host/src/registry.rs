@@ -11,6 +11,8 @@ mod bundle_deploy;
 mod fingerprint;
 mod publication;
 mod report;
+#[cfg(test)]
+pub(crate) mod test_registry;
 mod version;
 
 use std::{

@@ -21,7 +21,10 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::registry::{Bundle, BundleMember, Registry};
+use crate::{
+    loader::ContentId,
+    registry::{Bundle, BundleMember, Registry},
+};
 
 /// The suffix that makes a file in the plugins directory a bundle manifest.
 pub const SUFFIX: &str = ".bundle.toml";
@@ -72,14 +75,16 @@ pub fn is_bundle_name(path: &Path) -> bool {
 
 /// Reads and vets the manifest at `path`.
 pub fn read(path: &Path) -> Result<Bundle, BundleError> {
-    let text = read_text(path)?;
+    let (text, read_from) = read_text(path)?;
     let name = path
         .file_name()
         .and_then(|name| name.to_str())
         .and_then(|name| name.strip_suffix(SUFFIX))
         .unwrap_or_default();
     let dir = path.parent().unwrap_or(Path::new("."));
-    parse(name, path, dir, &text)
+    let mut bundle = parse(name, path, dir, &text)?;
+    bundle.read_from = Some(read_from);
+    Ok(bundle)
 }
 
 /// Parses a manifest's text. Member paths are `dir` joined with each vetted file name.
@@ -120,6 +125,7 @@ pub fn parse(name: &str, manifest: &Path, dir: &Path, text: &str) -> Result<Bund
         name: name.to_owned(),
         manifest: manifest.to_owned(),
         members,
+        read_from: None,
     })
 }
 
@@ -135,7 +141,7 @@ pub fn claims(dir: &Path) -> Claims {
             Ok(bundle) => bundle.members.into_iter().map(|m| m.path).collect(),
             Err(_) => read_text(&manifest)
                 .ok()
-                .map(|text| named_files(&text))
+                .map(|(text, _)| named_files(&text))
                 .unwrap_or_default()
                 .into_iter()
                 .map(|file| dir.join(file))
@@ -189,7 +195,9 @@ struct RawMember {
     sha256: Option<String>,
 }
 
-fn read_text(path: &Path) -> Result<String, BundleError> {
+/// The manifest's text, and the identity of the file it was read from (the open file's,
+/// so the two always go together even when the manifest is replaced meanwhile).
+fn read_text(path: &Path) -> Result<(String, ContentId), BundleError> {
     // O_NOFOLLOW: a symlink is refused rather than read; O_NONBLOCK: a FIFO cannot hang
     // the deployer before the kind check.
     let file = std::fs::OpenOptions::new()
@@ -213,7 +221,7 @@ fn read_text(path: &Path) -> Result<String, BundleError> {
     file.take(MAX_MANIFEST_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(|error| BundleError::Io(error.to_string()))?;
-    Ok(text)
+    Ok((text, ContentId::of(&metadata)))
 }
 
 /// A member must be a plain artifact name in the plugins directory: no directory part
@@ -290,5 +298,7 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+#[cfg(test)]
+mod replaced_while_read;
 #[cfg(test)]
 mod tests;

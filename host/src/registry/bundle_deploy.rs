@@ -19,7 +19,7 @@ use super::{
     Failure, PluginVersion, Registry, RegistryState, admission, binding, fingerprint::Fingerprint,
     publication,
 };
-use crate::loader;
+use crate::loader::{self, ContentId};
 
 /// A bundle as its manifest declares it (parsed and vetted by `deploy::bundle`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,9 @@ pub struct Bundle {
     pub name: String,
     pub manifest: PathBuf,
     pub members: Vec<BundleMember>,
+    /// The manifest file the text was read from (inode, size, modification time), taken
+    /// from the open file; `None` for a bundle parsed from text alone.
+    pub read_from: Option<ContentId>,
 }
 
 /// One artifact of a bundle, in the plugins directory, with what it must be.
@@ -78,6 +81,13 @@ impl Registry {
             .chain(bundle.members.iter().map(|member| &member.path))
             .map(|path| Fingerprint::of_path(path).ok())
             .collect();
+        if bundle.read_from.is_some() && seen[0].map(|now| now.content()) != bundle.read_from {
+            // The manifest was replaced after this text was read (a rename lands between
+            // the read and here). Remembering the new file as tried with the old text would
+            // make the new text look already tried when its own event brings it in.
+            tracing::debug!(bundle = %bundle.name, "manifest replaced while read; its own event deploys it");
+            return;
+        }
         if self.lock().bundles.get(&bundle.manifest) == Some(&seen) {
             return;
         }

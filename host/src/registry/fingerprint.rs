@@ -43,6 +43,11 @@ impl Fingerprint {
 }
 
 impl Fingerprint {
+    /// The entry's content identity (inode, size, modification time).
+    pub(super) fn content(&self) -> ContentId {
+        self.entry.content
+    }
+
     /// Whether `other` is the same content (same inode, size and modification time, same
     /// symlink target), whatever its mode or owner now.
     pub(super) fn same_content(&self, other: &Self) -> bool {

@@ -7,30 +7,9 @@ use frontdoor_plugin_api::routing::trees_built_on_this_thread;
 use hyper::Method;
 
 use crate::{
-    containment::ContainmentConfig,
-    loader::{ArtifactsConfig, Loader, LoaderConfig},
-    registry::{PluginVersion, Registry, RegistryConfig},
+    registry::{PluginVersion, Registry, test_registry::registry},
     router::RouteMatch,
 };
-
-fn registry(root: &std::path::Path) -> Registry {
-    let loader = Loader::new(LoaderConfig {
-        artifacts: ArtifactsConfig {
-            probe: false,
-            ..ArtifactsConfig::default()
-        },
-        copies_parent: root.join("copies"),
-        state_dir: root.join("state"),
-    })
-    .expect("a loader");
-    Registry::new(RegistryConfig {
-        loader: Arc::new(loader),
-        retired_limit: 10,
-        containment: ContainmentConfig::default(),
-        notices: None,
-        warmup: None,
-    })
-}
 
 fn adapter(name: &str) -> PluginVersion {
     PluginVersion::builtin(
