@@ -81,7 +81,8 @@ impl Registry {
             .chain(bundle.members.iter().map(|member| &member.path))
             .map(|path| Fingerprint::of_path(path).ok())
             .collect();
-        if bundle.read_from.is_some() && seen[0].map(|now| now.content()) != bundle.read_from {
+        let manifest_now = seen[0].map(|manifest| manifest.content());
+        if bundle.read_from.is_some() && manifest_now != bundle.read_from {
             // The manifest was replaced after this text was read (a rename lands between
             // the read and here). Remembering the new file as tried with the old text would
             // make the new text look already tried when its own event brings it in.

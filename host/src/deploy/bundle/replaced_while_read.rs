@@ -1,6 +1,7 @@
 //! A manifest replaced between the deployer's read of it and the bundle's deploy: the new
-//! text must still be deployed when its own event brings it in (a race seen in CI, here
-//! made deterministic by replacing the file at exactly that point).
+//! text must still be deployed when its own event brings it in. A race in the deployer
+//! (the likely cause of a bundle integration test failing in CI), made deterministic here
+//! by replacing the file at exactly that point.
 
 use std::path::Path;
 
