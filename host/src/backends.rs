@@ -14,6 +14,7 @@
 //! the device request's deadline.
 
 mod adaptive_limit;
+mod answer;
 mod breaker;
 mod bulkhead;
 mod config;
@@ -25,7 +26,6 @@ mod single_flight;
 
 use std::{collections::HashMap, sync::Arc};
 
-use abi_stable::std_types::{RString, RVec, Tuple2};
 use bytes::Bytes;
 use frontdoor_plugin_api::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
 use futures_util::FutureExt as _;
@@ -50,6 +50,7 @@ use crate::{
     requests::{self, CallTicket},
 };
 
+use answer::ReadAnswer;
 use hedge::Hedging;
 use retry_budget::RetryBudget;
 use single_flight::SharedCalls;
@@ -142,45 +143,70 @@ impl Backends {
     }
 
     /// Makes one backend call for the device request `scope`, noted in its call log.
-    pub async fn call(&self, scope: &Arc<RequestScope>, request: BackendRequest) -> CallResult {
+    ///
+    /// The checks, the call log entry and the de-duplication happen here, before the future
+    /// exists; the future holds only the call under way (boxed) and what it records when it
+    /// ends. Call futures are moved whole (into an adapter's `join_all` buffer, out of it
+    /// when done), so their size is paid per call: this keeps it to about 150 bytes.
+    pub fn call(
+        &self,
+        scope: &Arc<RequestScope>,
+        request: BackendRequest,
+    ) -> impl Future<Output = CallResult> + Send + 'static {
         let ticket = scope.calls.begin(
             scope.origin.as_ref(),
             request.backend.as_str(),
             request.method.as_str(),
             request.path.as_str(),
         );
-        let Some(backend) = self.by_name.get(request.backend.as_str()) else {
-            let result = Err(BackendError::new(
+        let started = match self.by_name.get(request.backend.as_str()) {
+            None => Err(BackendError::new(
                 BackendErrorKind::UnknownBackend,
                 format!(
                     "no backend named {:?} is configured",
                     request.backend.as_str()
                 ),
-            ));
-            scope.calls.finish(&ticket, &result, false);
-            return result;
+            )),
+            Some(backend) => self
+                .start(backend, scope, request, ticket)
+                .map(|(under_way, deduplicated)| (backend.clone(), under_way, deduplicated)),
         };
-        let counters = backend.metrics.for_adapter(&scope.adapter);
-        let (result, deduplicated) = self.dispatch(backend, scope, request, ticket).await;
-        let outcome = result.as_ref().map(|_| ()).map_err(|error| error.kind);
-        counters.record(outcome);
-        backend.metrics.totals.record(outcome);
-        scope.calls.finish(&ticket, &result, deduplicated);
-        result
+        let scope = scope.clone();
+        async move {
+            let (backend, under_way, deduplicated) = match started {
+                Ok(started) => started,
+                Err(error) => {
+                    let result = Err(error);
+                    scope.calls.finish(&ticket, &result, false);
+                    return result;
+                }
+            };
+            let result = match under_way {
+                UnderWay::Shared(shared) => shared.await,
+                UnderWay::Alone(call) => call.await,
+            };
+            let outcome = result.as_ref().map(|_| ()).map_err(|error| error.kind);
+            backend.metrics.for_adapter(&scope.adapter).record(outcome);
+            backend.metrics.totals.record(outcome);
+            scope.calls.finish(&ticket, &result, deduplicated);
+            result
+        }
     }
 
-    /// The call, and whether it shared an identical GET's answer.
-    async fn dispatch(
+    /// Starts the call, or joins an identical GET of the same request; says which. A call
+    /// refused before it starts (invalid) is an `Err`, counted like any failed call.
+    fn start(
         &self,
         backend: &Arc<Backend>,
         scope: &Arc<RequestScope>,
         request: BackendRequest,
         ticket: CallTicket,
-    ) -> (CallResult, bool) {
-        let mut call = match outgoing(backend, scope, &request, &ticket) {
-            Ok(call) => call,
-            Err(error) => return (Err(error), false),
-        };
+    ) -> Result<(UnderWay, bool), BackendError> {
+        let mut call = outgoing(backend, scope, &request, &ticket).inspect_err(|error| {
+            let outcome = Err(error.kind);
+            backend.metrics.for_adapter(&scope.adapter).record(outcome);
+            backend.metrics.totals.record(outcome);
+        })?;
         call.body = Bytes::from(request.body.into_vec());
         if call.method == Method::GET && call.body.is_empty() {
             let path = request.path.as_str();
@@ -210,11 +236,17 @@ impl Backends {
                     .deduplicated
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-            return (shared.await, already_made);
+            return Ok((UnderWay::Shared(shared), already_made));
         }
-        let (result, attempts) = backend.execute(&self.client, call).await;
-        scope.calls.set_attempts(&ticket, attempts);
-        (result, false)
+        let backend = backend.clone();
+        let client = self.client.clone();
+        let scope = scope.clone();
+        let alone = async move {
+            let (result, attempts) = backend.execute(&client, call).await;
+            scope.calls.set_attempts(&ticket, attempts);
+            result
+        };
+        Ok((UnderWay::Alone(alone.boxed()), false))
     }
 
     /// The metrics of every backend, for the admin API.
@@ -227,6 +259,12 @@ impl Backends {
         views.sort_by(|a, b| a.name.cmp(&b.name));
         views
     }
+}
+
+/// A started call: a GET any identical GET of its request shares, or a call of its own.
+enum UnderWay {
+    Shared(scope::SharedCall),
+    Alone(futures_util::future::BoxFuture<'static, CallResult>),
 }
 
 /// Checks a plugin's call and makes it ready to send (the body is the caller's to move in),
@@ -456,17 +494,8 @@ async fn send(client: &HttpClient, call: &OutgoingCall) -> CallResult {
         BackendError::new(BackendErrorKind::Transport, transport_message(&error))
     })?;
     let status = response.status().as_u16();
-    let headers: RVec<Tuple2<RString, RString>> = response
-        .headers()
-        .iter()
-        .filter_map(|(name, value)| {
-            value
-                .to_str()
-                .ok()
-                .map(|value| Tuple2(RString::from(name.as_str()), RString::from(value)))
-        })
-        .collect();
-    let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+    let (parts, body) = response.into_parts();
+    let body = Limited::new(body, MAX_ANSWER_BYTES)
         .collect()
         .await
         .map_err(|error| {
@@ -480,12 +509,9 @@ async fn send(client: &HttpClient, call: &OutgoingCall) -> CallResult {
         let excerpt = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
         return Err(BackendError::status(status, excerpt));
     }
-    Ok(BackendResponse {
-        status,
-        headers,
-        // Zero-copy when hyper handed us one contiguous, unshared buffer (the usual case).
-        body: RVec::from(Vec::<u8>::from(body)),
-    })
+    // The header map and the body (one contiguous buffer in the usual case) move behind the
+    // answer's handle: nothing is copied unless the adapter reads it.
+    Ok(ReadAnswer::response(status, parts.headers, body))
 }
 
 /// hyper's error with its cause ("client error (Connect)" alone says little).

@@ -5,10 +5,15 @@
 //! breaker, retries, per-request deduplication and deadline); a plugin only describes the
 //! call. That is why a plugin cannot forget any of them.
 
+mod answer;
+
 use abi_stable::{
     StableAbi,
-    std_types::{RString, RVec, Tuple2},
+    sabi_trait::TD_Opaque,
+    std_types::{RArc, RStr, RString, RVec, Tuple2},
 };
+
+pub use answer::{BackendAnswer, BackendAnswer_TO, BackendAnswerObj, OwnedAnswer};
 
 /// A call to backend `backend` (a name from the host's configuration).
 #[repr(C)]
@@ -23,22 +28,69 @@ pub struct BackendRequest {
     pub body: RVec<u8>,
 }
 
-/// A backend's 2xx answer.
+/// A backend's 2xx answer: its status, and its headers and body behind a shared handle that
+/// copies nothing until read ([`BackendAnswer`]). Cloning it is cheap.
 #[repr(C)]
-#[derive(StableAbi, Debug, Clone)]
+#[derive(StableAbi, Clone)]
 pub struct BackendResponse {
     pub status: u16,
-    pub headers: RVec<Tuple2<RString, RString>>,
-    pub body: RVec<u8>,
+    answer: BackendAnswerObj,
 }
 
 impl BackendResponse {
-    /// The first value of header `name` (case-insensitive).
+    /// An answer built from plain vectors (the test kit's scripted backends use this).
+    pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        Self::from_answer(status, OwnedAnswer { headers, body })
+    }
+
+    /// An answer whose headers and body `answer` holds (the host's HTTP client uses this).
+    pub fn from_answer<A>(status: u16, answer: A) -> Self
+    where
+        A: BackendAnswer + Clone + Send + Sync + 'static,
+    {
+        Self {
+            status,
+            answer: BackendAnswer_TO::from_ptr(RArc::new(answer), TD_Opaque),
+        }
+    }
+
+    /// The first value of header `name` (case-insensitive), if valid UTF-8.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|pair| pair.0.eq_ignore_ascii_case(name))
-            .map(|pair| pair.1.as_str())
+        self.answer
+            .header(RStr::from(name))
+            .into_option()
+            .map(|value| value.as_str())
+    }
+
+    /// Every header field as `(name, value)`, in the order received; a value that is not
+    /// UTF-8 is empty.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        (0..self.answer.header_count()).filter_map(|index| {
+            self.answer
+                .header_at(index)
+                .into_option()
+                .map(|Tuple2(name, value)| (name.as_str(), value.as_str()))
+        })
+    }
+
+    /// The whole body.
+    pub fn body(&self) -> &[u8] {
+        self.answer.body().as_slice()
+    }
+
+    /// The body as text, with invalid UTF-8 replaced.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.body())
+    }
+}
+
+impl std::fmt::Debug for BackendResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .field("body", &self.text())
+            .finish()
     }
 }
 

@@ -26,7 +26,10 @@ pub use abi::{
     ModuleExport, ModuleScope, ModuleTable, PluginHost, PluginHostObj, PluginModule,
     PluginModuleRef, PluginStats,
 };
-pub use backend::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
+pub use backend::{
+    BackendAnswer, BackendAnswer_TO, BackendAnswerObj, BackendError, BackendErrorKind,
+    BackendRequest, BackendResponse, OwnedAnswer,
+};
 pub use manifest::{Manifest, PanicStrategy, PluginKind, Requirement, RouteSpec};
 pub use response::{Header, Response};
 pub use sdk::{

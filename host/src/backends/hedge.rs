@@ -129,6 +129,20 @@ impl Backend {
         let Some(hedging) = self.hedging.as_ref().filter(|_| idempotent) else {
             return self.attempt(client, call).await;
         };
+        // Boxed: a hedged attempt's future holds two attempts and their race, several times
+        // an attempt's size, and every call's future would otherwise carry that space; call
+        // futures are moved whole (into `join_all`'s buffer, into a request's shared GETs),
+        // so their size was a large share of W3's CPU.
+        Box::pin(self.hedged(hedging, client, call)).await
+    }
+
+    /// [`Self::attempt_or_hedge`] for a call this backend hedges.
+    async fn hedged(
+        &self,
+        hedging: &Hedging,
+        client: &HttpClient,
+        call: &OutgoingCall,
+    ) -> CallResult {
         let Some(delay) = hedging.delay() else {
             return hedging.timed(self.attempt(client, call)).await;
         };

@@ -219,3 +219,25 @@ async fn a_get_cancelled_mid_call_gives_its_bulkhead_slot_back() {
         "the slot was given back, so the next call is made, not rejected: {error:?}"
     );
 }
+
+/// A call's future is moved whole (into an adapter's `join_all` buffer, out of it when done),
+/// so its size is paid on every call: it was 8 KiB (a hedged attempt's state inline) until
+/// the call's work moved behind a box started before the future exists.
+#[tokio::test]
+async fn a_call_future_holds_only_its_handle() {
+    let backends = backends_with(BackendConfig::new("b", "http://127.0.0.1:9"));
+    let scope = Arc::new(RequestScope::new(
+        "a",
+        Instant::now() + std::time::Duration::from_secs(1),
+    ));
+    let post = BackendRequest {
+        method: RString::from("POST"),
+        body: RVec::from(b"{}".to_vec()),
+        ..get("b", "/x")
+    };
+    for request in [get("b", "/x"), post, get("unknown", "/x")] {
+        let call = backends.call(&scope, request);
+        let size = std::mem::size_of_val(&call);
+        assert!(size <= 256, "a call future of {size} bytes");
+    }
+}

@@ -300,8 +300,8 @@ impl HostRequest for DeviceRequest {
                     Arc::new(RequestScope::new(&adapter, self.deadline).with_origin(self.origin))
                 })
                 .clone();
-            let backends = self.backends.clone();
-            let call = async move { backends.call(&scope, request).await.into() };
+            let call = self.backends.call(&scope, request);
+            let call = async move { call.await.into() };
             match self.backends.runtime() {
                 // The call may be polled from a plugin's own thread: the HTTP client spawns
                 // its connection tasks on the runtime it finds current.

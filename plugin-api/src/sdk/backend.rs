@@ -82,7 +82,7 @@ fn encode<B: Serialize + ?Sized>(body: &B) -> Result<Vec<u8>, BackendError> {
 }
 
 fn decode<T: DeserializeOwned>(response: BackendResponse) -> Result<T, BackendError> {
-    serde_json::from_slice(&response.body).map_err(|error| {
+    serde_json::from_slice(response.body()).map_err(|error| {
         BackendError::new(
             BackendErrorKind::Invalid,
             format!("answer is not the expected JSON: {error}"),

@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use abi_stable::std_types::{RResult, RString, RVec, Tuple2};
+use abi_stable::std_types::RResult;
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::clock::Clock;
@@ -449,14 +449,7 @@ async fn answer(
                 let excerpt = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
                 return Err(BackendError::status(status, excerpt));
             }
-            Ok(BackendResponse {
-                status,
-                headers: headers
-                    .into_iter()
-                    .map(|(name, value)| Tuple2(RString::from(name), RString::from(value)))
-                    .collect::<RVec<_>>(),
-                body: RVec::from(body),
-            })
+            Ok(BackendResponse::new(status, headers, body))
         }
         ReplyKind::Fail { kind, message } => {
             Err(BackendError::new(kind, format!("{name}: {message}")))

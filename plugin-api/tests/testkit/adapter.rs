@@ -101,7 +101,7 @@ async fn call(request: Request, ctx: Ctx) -> Response {
         Ok(answer) => Response::json(&json!({
             "status": answer.status,
             "etag": answer.header("etag"),
-            "body": String::from_utf8_lossy(&answer.body),
+            "body": answer.text(),
         })),
         Err(error) => Response::json(&json!({
             "kind": format!("{:?}", error.kind),
