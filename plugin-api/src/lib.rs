@@ -13,6 +13,7 @@
 pub mod abi;
 pub mod backend;
 pub mod manifest;
+mod plain_headers;
 pub mod response;
 pub mod route;
 pub mod routing;

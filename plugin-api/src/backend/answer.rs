@@ -13,6 +13,7 @@
     reason = "abi_stable 0.11 sabi_trait expansion trips this lint on current rustc"
 )]
 
+use crate::plain_headers;
 use abi_stable::{
     sabi_trait,
     std_types::{RArc, ROption, RSlice, RStr, Tuple2},
@@ -51,11 +52,7 @@ pub struct OwnedAnswer {
 
 impl BackendAnswer for OwnedAnswer {
     fn header(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
-        self.headers
-            .iter()
-            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name.as_str()))
-            .map(|(_, value)| RStr::from(value.as_str()))
-            .into()
+        plain_headers::first_value(&self.headers, name)
     }
 
     fn header_count(&self) -> usize {
@@ -63,10 +60,7 @@ impl BackendAnswer for OwnedAnswer {
     }
 
     fn header_at(&self, index: usize) -> ROption<Tuple2<RStr<'_>, RStr<'_>>> {
-        self.headers
-            .get(index)
-            .map(|(name, value)| Tuple2(RStr::from(name.as_str()), RStr::from(value.as_str())))
-            .into()
+        plain_headers::field_at(&self.headers, index)
     }
 
     fn body(&self) -> RSlice<'_, u8> {

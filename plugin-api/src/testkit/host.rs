@@ -78,11 +78,7 @@ impl HostRequest for KitRequest {
     }
 
     fn header(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name.as_str()))
-            .map(|(_, value)| RStr::from(value.as_str()))
-            .into()
+        crate::plain_headers::first_value(&self.headers, name)
     }
 
     fn header_count(&self) -> usize {
@@ -90,10 +86,7 @@ impl HostRequest for KitRequest {
     }
 
     fn header_at(&self, index: usize) -> ROption<Tuple2<RStr<'_>, RStr<'_>>> {
-        self.headers
-            .get(index)
-            .map(|(name, value)| Tuple2(RStr::from(name.as_str()), RStr::from(value.as_str())))
-            .into()
+        crate::plain_headers::field_at(&self.headers, index)
     }
 
     fn body(&self) -> RSlice<'_, u8> {
