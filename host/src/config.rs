@@ -229,6 +229,7 @@ struct FileConfig {
     recycle: RecycleFileConfig,
     pid_file: Option<PathBuf>,
     deployer_nice: Option<i32>,
+    deployer_idle: Option<bool>,
     fleet: Option<FleetFileConfig>,
 }
 
@@ -406,6 +407,9 @@ impl ServeArgs {
                 )));
             }
             config.deployer.nice = nice;
+        }
+        if let Some(idle) = file.deployer_idle {
+            config.deployer.idle = idle;
         }
         config.backends = file
             .backends

@@ -69,13 +69,58 @@ async fn get_owned(url: String) -> crate::support::Reply {
     get(&url).await
 }
 
-/// Loading is background work: the deployer thread runs at the configured nice value,
-/// the threads serving devices at the process's own.
+/// Loading is background work: by default the deployer thread runs `SCHED_IDLE`, taking
+/// the CPU only when serving leaves it, while the threads serving devices keep the
+/// process's normal policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deployer_thread_runs_sched_idle_and_serving_does_not() {
+    let dir = TestHost::plugins_dir();
+    Fixture::Echo("1.0.0").deploy_to(dir.path());
+    let host = HostProcess::start(dir.path(), [] as [&str; 0], "info").await;
+    let reply = get(&host.url("/echo/log")).await;
+    assert_eq!(reply.status, 200);
+
+    // The thread lowers its own priority as its first step: wait for that, not for a time.
+    let pid = host.pid();
+    eventually("the deployer thread under SCHED_IDLE", || async move {
+        let threads = thread_priorities(pid);
+        let deployer: Vec<i64> = threads
+            .iter()
+            .filter(|thread| thread.name.starts_with("frontdoor-depl"))
+            .map(|thread| thread.policy)
+            .collect();
+        if deployer == [SCHED_IDLE] {
+            Ok(())
+        } else {
+            Err(format!("threads: {threads:?}"))
+        }
+    })
+    .await;
+    let threads = thread_priorities(pid);
+    let serving: Vec<&ThreadPriority> = threads
+        .iter()
+        .filter(|thread| thread.name == "tokio-rt-worker")
+        .collect();
+    assert!(!serving.is_empty(), "no serving thread: {threads:?}");
+    assert!(
+        serving.iter().all(|thread| thread.policy == SCHED_OTHER),
+        "serving threads must keep the normal policy: {threads:?}"
+    );
+    assert!(host.stop().await, "clean exit");
+}
+
+/// With `deployer_idle = false`, the deployer thread keeps the normal policy and runs at
+/// the configured nice value, the threads serving devices at the process's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deployer_thread_runs_at_a_lower_priority_than_serving() {
     let dir = TestHost::plugins_dir();
     Fixture::Echo("1.0.0").deploy_to(dir.path());
-    let host = HostProcess::start(dir.path(), ["--set", "deployer_nice=7"], "info").await;
+    let host = HostProcess::start(
+        dir.path(),
+        ["--set", "deployer_nice=7", "--set", "deployer_idle=false"],
+        "info",
+    )
+    .await;
     let reply = get(&host.url("/echo/log")).await;
     assert_eq!(reply.status, 200);
 
@@ -85,18 +130,18 @@ async fn the_deployer_thread_runs_at_a_lower_priority_than_serving() {
     eventually(
         "the deployer thread 7 below the main thread",
         || async move {
-            let threads = thread_nice_values(pid);
+            let threads = thread_priorities(pid);
             let main = threads
                 .iter()
-                .find(|(name, _)| name == "frontdoor-under")
-                .map(|(_, nice)| *nice);
-            let deployer: Vec<i64> = threads
+                .find(|thread| thread.name == "frontdoor-under")
+                .map(|thread| thread.nice);
+            let deployer: Vec<(i64, i64)> = threads
                 .iter()
-                .filter(|(name, _)| name.starts_with("frontdoor-depl"))
-                .map(|(_, nice)| *nice)
+                .filter(|thread| thread.name.starts_with("frontdoor-depl"))
+                .map(|thread| (thread.nice, thread.policy))
                 .collect();
             match main {
-                Some(main) if deployer == [(main + 7).min(19)] => Ok(()),
+                Some(main) if deployer == [((main + 7).min(19), SCHED_OTHER)] => Ok(()),
                 _ => Err(format!("threads: {threads:?}")),
             }
         },
@@ -105,8 +150,21 @@ async fn the_deployer_thread_runs_at_a_lower_priority_than_serving() {
     assert!(host.stop().await, "clean exit");
 }
 
-/// Every thread of `pid` with its name (`comm`, at most 15 bytes) and nice value.
-fn thread_nice_values(pid: u32) -> Vec<(String, i64)> {
+/// Scheduling policies as `/proc/PID/task/TID/stat` numbers them (`sched_setscheduler(2)`).
+const SCHED_OTHER: i64 = 0;
+const SCHED_IDLE: i64 = 5;
+
+/// One thread's name and place in the scheduler.
+#[derive(Debug)]
+struct ThreadPriority {
+    /// `comm`, at most 15 bytes.
+    name: String,
+    nice: i64,
+    policy: i64,
+}
+
+/// Every thread of `pid` with its name, nice value and scheduling policy.
+fn thread_priorities(pid: u32) -> Vec<ThreadPriority> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the host's threads");
     tasks
         .filter_map(Result::ok)
@@ -114,10 +172,13 @@ fn thread_nice_values(pid: u32) -> Vec<(String, i64)> {
             let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
             let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
             // Fields after the parenthesised name, which may itself hold spaces: state is
-            // field 3, nice field 19.
-            let after_name = &stat[stat.rfind(')')? + 2..];
-            let nice = after_name.split(' ').nth(16)?.parse().ok()?;
-            Some((name.trim_end().to_owned(), nice))
+            // field 3, nice field 19, policy field 41.
+            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+            Some(ThreadPriority {
+                name: name.trim_end().to_owned(),
+                nice: fields.get(16)?.parse().ok()?,
+                policy: fields.get(38)?.parse().ok()?,
+            })
         })
         .collect()
 }

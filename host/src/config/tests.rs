@@ -406,3 +406,27 @@ fn the_deployer_s_nice_value_is_checked() {
         assert!(error.contains("deployer_nice"), "{bad}: {error}");
     }
 }
+
+#[test]
+fn the_deployer_runs_idle_unless_told_otherwise() {
+    let resolve = |setting: &str| {
+        ServeArgs {
+            set: vec![parse_setting(setting).expect("KEY=VALUE")],
+            ..ServeArgs::default()
+        }
+        .resolve()
+    };
+    assert!(
+        ServeArgs::default()
+            .resolve()
+            .expect("defaults")
+            .deployer
+            .idle
+    );
+    assert!(!resolve("deployer_idle=false").expect("false").deployer.idle);
+    assert!(resolve("deployer_idle=true").expect("true").deployer.idle);
+    for bad in ["deployer_idle=1", "deployer_idle=\"yes\""] {
+        let error = resolve(bad).expect_err(bad).to_string();
+        assert!(error.contains("deployer_idle"), "{bad}: {error}");
+    }
+}

@@ -55,6 +55,9 @@ pub struct DeployerConfig {
     /// threads on a busy core. The load probe and the init hook's thread
     /// start from this thread and inherit it. 0 leaves the thread as it was started.
     pub nice: i32,
+    /// Runs the deployer thread under `SCHED_IDLE` (see [`super::priority`]): it takes the
+    /// CPU only when no serving thread wants it, so a reload does not push requests back.
+    pub idle: bool,
 }
 
 /// [`DeployerConfig::nice`] unless configured: low enough that a reload barely shows on a
@@ -69,6 +72,7 @@ impl Default for DeployerConfig {
             stalled_writer: Duration::from_secs(10),
             fault_injection: None,
             nice: DEFAULT_NICE,
+            idle: true,
         }
     }
 }
@@ -114,7 +118,7 @@ impl Deployer {
         let thread = std::thread::Builder::new()
             .name("frontdoor-deployer".into())
             .spawn(move || {
-                lower_priority(loop_state.config.nice);
+                super::priority::lower(loop_state.config.nice, loop_state.config.idle);
                 loop_state.supervise(&inbox)
             })
             .map_err(notify::Error::io)?;
@@ -131,33 +135,6 @@ impl Deployer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-    }
-}
-
-/// Raises the calling thread's nice value by `nice` over the one it was started with (the
-/// process's), capped at 19: relative, so the deployer stays below the serving threads
-/// even in a process started niced. Raising needs no privilege; a failure costs only the
-/// priority, so it is logged.
-fn lower_priority(nice: i32) {
-    if nice == 0 {
-        return;
-    }
-    // SAFETY: gettid(2) takes no arguments and cannot fail.
-    let thread = unsafe { libc::gettid() } as libc::id_t;
-    // SAFETY: getpriority(2) and setpriority(2) read no memory of ours; on Linux,
-    // PRIO_PROCESS with a thread id reads or changes that thread's nice value alone (each
-    // thread is scheduled on its own). getpriority's -1 can be a nice value: errno is not
-    // needed, a wrong base only shifts the result and the cap keeps it valid.
-    let started_at = unsafe { libc::getpriority(libc::PRIO_PROCESS, thread) };
-    let target = started_at.saturating_add(nice).min(19);
-    // SAFETY: as above.
-    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread, target) };
-    if result != 0 {
-        tracing::warn!(
-            nice,
-            error = %std::io::Error::last_os_error(),
-            "cannot lower the deployer thread's priority; loads compete with serving as equals"
-        );
     }
 }
 

@@ -1,8 +1,9 @@
-//! Durable markers of loads in progress, so a host that died while opening a library
+//! Markers of loads in progress, so a host that died while opening a library
 //! refuses that file at its next start instead of dying again (a crash loop).
 //!
 //! Before the host `dlopen`s a library it writes `<state_dir>/loading/<file name>.<pid>.json`
-//! (fsynced, and its directory too), and removes it once `dlopen` and the plugin's init
+//! (written and renamed into place before `dlopen`; it survives the process, see
+//! [`write_marker`]), and removes it once `dlopen` and the plugin's init
 //! returned. A marker found at start-up was left by a host that died in between: its file,
 //! as long as it is the very same file (device, inode, size, modification time), is refused
 //! with the reason. A changed file is loaded again. The state directory is locked
@@ -240,7 +241,7 @@ impl LoadMarkers {
         Ok(())
     }
 
-    /// Writes the durable marker for a load of `source` about to open the library.
+    /// Writes the marker for a load of `source` about to open the library.
     pub(super) fn begin(
         &self,
         source: &Path,
@@ -263,7 +264,7 @@ impl LoadMarkers {
         let temp = path.with_extension("tmp");
         let bytes = serde_json::to_vec(&marker)
             .map_err(|error| LoadError::Marker(format!("cannot encode the marker: {error}")))?;
-        let written = write_durably(&temp, &path, &self.loading_dir, &bytes);
+        let written = write_marker(&temp, &path, &bytes);
         if let Err(error) = written {
             let _ = fs::remove_file(&temp);
             return Err(LoadError::Marker(format!("{}: {error}", path.display())));
@@ -313,9 +314,9 @@ impl LoadMarkers {
 
 impl Drop for InProgress {
     fn drop(&mut self) {
-        // Not fsynced: the host is alive, so nothing reads the directory before the
-        // journal commits the removal (seconds); only a power cut in that window would make
-        // the next host refuse a good file, which a touch of the file undoes.
+        // Like the marker itself, the removal reaches the page cache at once: only a power
+        // cut before the journal commits it (seconds) would make the next host refuse a
+        // good file, which a touch of the file undoes.
         if let Err(error) = fs::remove_file(&self.path)
             && error.kind() != io::ErrorKind::NotFound
         {
@@ -335,18 +336,22 @@ fn is_gone(path: &Path) -> bool {
     matches!(fs::symlink_metadata(path), Err(error) if error.kind() == io::ErrorKind::NotFound)
 }
 
-/// Writes `bytes` to `temp`, fsyncs it, renames it to `path` and fsyncs `dir`: after this
-/// returns, the marker survives a crash of the host and of the machine.
-fn write_durably(temp: &Path, path: &Path, dir: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Writes `bytes` to `temp` and renames it to `path`. Not fsynced, on purpose: a marker
+/// guards against the host *process* dying inside `dlopen` or an init, and what a process
+/// wrote reaches the page cache before the call returns, so it survives the process's
+/// death whatever kills it (abort, signal, OOM kill). Only a machine crash within the
+/// journal's commit interval (seconds) can lose it, and a lost marker costs one more
+/// attempt at that file, the same as a machine crash at any other time. An fsync here put a
+/// disk round trip and its kernel work on every reload.
+fn write_marker(temp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(temp)?;
     file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(temp, path)?;
-    File::open(dir)?.sync_all()
+    drop(file);
+    fs::rename(temp, path)
 }
 
 #[cfg(test)]

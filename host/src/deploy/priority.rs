@@ -1,0 +1,59 @@
+//! The deployer thread's place in the scheduler: loading is background work, and on a core
+//! busy serving devices it must not take the CPU from the serving threads.
+//!
+//! A nicer value alone is not enough. With a 250 Hz tick and no kernel preemption (common
+//! server kernels), a thread the scheduler picks keeps the core until the next tick or until
+//! it blocks, nice or not: each reload took 1-4 ms bursts from the serving thread, which
+//! doubled W2's p99 at 5 reloads a second (R1). Under `SCHED_IDLE` the kernel preempts the
+//! deployer as soon as a serving thread wakes and gives it a minimal share (weight 3
+//! against 1024) while one runs, so reloads use the time serving leaves. The cost: on a core
+//! saturated for seconds, a reload waits for it, and the probe's and init hook's deadlines
+//! (wall-clock) may refuse it there; `deployer_idle = false` trades back.
+//!
+//! Threads and processes the deployer starts (the load probe, an init hook's thread) inherit
+//! both its policy and its nice value: the kernel copies them at `clone`.
+
+/// Lowers the calling thread's priority: its nice value by `nice` over the one it was
+/// started with (capped at 19), then, with `idle`, its policy to `SCHED_IDLE`. Lowering
+/// needs no privilege; a failure costs only the priority, so it is logged.
+pub(super) fn lower(nice: i32, idle: bool) {
+    if nice != 0 {
+        raise_nice(nice);
+    }
+    if idle {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: sched_setscheduler(2) reads the `sched_param` we pass by reference, which
+        // lives across the call; pid 0 is the calling thread alone (Linux schedules each
+        // thread on its own), and SCHED_IDLE takes priority 0.
+        let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        if result != 0 {
+            tracing::warn!(
+                error = %std::io::Error::last_os_error(),
+                "cannot run the deployer thread as SCHED_IDLE; it keeps its nice value"
+            );
+        }
+    }
+}
+
+/// Raises the calling thread's nice value by `nice` over the one it was started with (the
+/// process's), capped at 19: relative, so the deployer stays below the serving threads
+/// even in a process started niced.
+fn raise_nice(nice: i32) {
+    // SAFETY: gettid(2) takes no arguments and cannot fail.
+    let thread = unsafe { libc::gettid() } as libc::id_t;
+    // SAFETY: getpriority(2) and setpriority(2) read no memory of ours; on Linux,
+    // PRIO_PROCESS with a thread id reads or changes that thread's nice value alone (each
+    // thread is scheduled on its own). getpriority's -1 can be a nice value: errno is not
+    // needed, a wrong base only shifts the result and the cap keeps it valid.
+    let started_at = unsafe { libc::getpriority(libc::PRIO_PROCESS, thread) };
+    let target = started_at.saturating_add(nice).min(19);
+    // SAFETY: as above.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, thread, target) };
+    if result != 0 {
+        tracing::warn!(
+            nice,
+            error = %std::io::Error::last_os_error(),
+            "cannot lower the deployer thread's priority; loads compete with serving as equals"
+        );
+    }
+}
