@@ -249,6 +249,15 @@ fn unknown_keys_are_refused_with_the_file_named() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The defaults with one `--set KEY=VALUE` over them.
+fn resolve(setting: &str) -> Result<HostConfig, ConfigError> {
+    ServeArgs {
+        set: vec![parse_setting(setting).expect("KEY=VALUE")],
+        ..ServeArgs::default()
+    }
+    .resolve()
+}
+
 fn tempfile_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("frontdoor-config-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -310,13 +319,6 @@ fn set_overrides_any_key_and_is_validated_like_the_file() {
 
 #[test]
 fn traffic_settings_are_checked() {
-    let resolve = |setting: &str| {
-        ServeArgs {
-            set: vec![parse_setting(setting).expect("KEY=VALUE")],
-            ..ServeArgs::default()
-        }
-        .resolve()
-    };
     let config = resolve("traffic.sticky_header=\"\"").expect("no header is allowed");
     assert!(config.traffic.sticky.header.is_none());
     assert!(resolve("traffic.shadow_max_concurrent=0").is_err());
@@ -380,13 +382,6 @@ fn adapter_configs_are_any_table_under_config_and_nothing_else() {
 
 #[test]
 fn the_deployer_s_nice_value_is_checked() {
-    let resolve = |setting: &str| {
-        ServeArgs {
-            set: vec![parse_setting(setting).expect("KEY=VALUE")],
-            ..ServeArgs::default()
-        }
-        .resolve()
-    };
     assert_eq!(
         ServeArgs::default()
             .resolve()
@@ -409,13 +404,6 @@ fn the_deployer_s_nice_value_is_checked() {
 
 #[test]
 fn the_deployer_runs_idle_unless_told_otherwise() {
-    let resolve = |setting: &str| {
-        ServeArgs {
-            set: vec![parse_setting(setting).expect("KEY=VALUE")],
-            ..ServeArgs::default()
-        }
-        .resolve()
-    };
     assert!(
         ServeArgs::default()
             .resolve()
