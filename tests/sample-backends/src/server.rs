@@ -4,9 +4,15 @@
 mod connection;
 mod gate;
 
-use std::{future::Future, io, net::SocketAddr, time::Duration};
+use std::{
+    future::Future,
+    io,
+    net::{Shutdown, SocketAddr},
+    time::Duration,
+};
 
 use hyper::{Request, Response, body::Incoming};
+use socket2::SockRef;
 use tokio::{
     net::{TcpListener, TcpSocket},
     task::{JoinHandle, JoinSet},
@@ -27,30 +33,72 @@ const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Binds `addr` and listens on it.
 pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-    reserve(addr)?.listen(1024)
+    hold(addr)?.listen(1024)
 }
 
-/// A socket bound to `addr` but not listening: connections to it are refused, and the port
-/// stays ours. `SO_REUSEPORT` lets it be bound while the listener it replaces still is, so
-/// the port is never free while `refuse` holds it — free, another server (a parallel
-/// test's `bind(127.0.0.1:0)`) could be given it and answer in our place. `SO_REUSEADDR`
-/// lets it bind while accepted sockets of the old listener sit in `TIME_WAIT`.
-fn reserve(addr: SocketAddr) -> io::Result<TcpSocket> {
+/// A socket bound to `addr` by its port number, never by port 0: Linux gives a port-0
+/// socket's port back when the socket stops listening, but keeps an explicitly bound one
+/// (`SOCK_BINDPORT_LOCK`), which [`refuse`] relies on. For port 0 a first socket picks the
+/// free port and holds it until the second is bound to it by number, so the port is never
+/// free in between. Neither socket sets `SO_REUSEPORT`: with it, any other socket of the same
+/// user that also set it could bind the port beside ours and answer in our place.
+fn hold(addr: SocketAddr) -> io::Result<TcpSocket> {
+    let picker = reusable(addr)?;
+    picker.bind(addr)?;
+    let chosen = picker.local_addr()?;
+    if chosen == addr {
+        return Ok(picker);
+    }
+    // Both sockets set SO_REUSEADDR and neither listens, so the second may bind beside the
+    // first.
+    let socket = reusable(chosen)?;
+    socket.bind(chosen)?;
+    Ok(socket)
+}
+
+/// A fresh socket with `SO_REUSEADDR`, so it binds while accepted sockets of an earlier
+/// listener on the port sit in `TIME_WAIT`.
+fn reusable(addr: SocketAddr) -> io::Result<TcpSocket> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
-    socket.bind(addr)?;
     Ok(socket)
 }
 
-/// Opens the listener again: on the socket that held the port, or on a new one.
-fn reopen(addr: SocketAddr, held: Option<TcpSocket>) -> io::Result<TcpListener> {
-    match held {
-        Some(socket) => socket.listen(1024),
+/// Stops `listener` listening but keeps its port: connections are refused (those waiting to
+/// be accepted are reset), and no other socket can bind the port meanwhile — not even one
+/// with `SO_REUSEADDR` or `SO_REUSEPORT`, since ours holds it without either — so no other
+/// server (a parallel test's) can take it and answer in the service's place.
+fn refuse(listener: TcpListener) -> io::Result<std::net::TcpListener> {
+    let held = listener.into_std()?;
+    let socket = SockRef::from(&held);
+    socket.shutdown(Shutdown::Read)?;
+    socket.set_reuse_address(false)?;
+    Ok(held)
+}
+
+/// Listens again on the socket [`refuse`] kept.
+fn relisten(held: &std::net::TcpListener) -> io::Result<()> {
+    let socket = SockRef::from(held);
+    // Back on, or TIME_WAIT sockets of earlier connections would make listening fail.
+    socket.set_reuse_address(true)?;
+    socket.listen(1024)
+}
+
+/// Opens the listener again: on the socket that held the port, or on a new one when there
+/// is none (refusing could not keep it).
+fn reopen(addr: SocketAddr, held: &mut Option<std::net::TcpListener>) -> io::Result<TcpListener> {
+    match held.take() {
+        Some(socket) => match relisten(&socket) {
+            Ok(()) => TcpListener::from_std(socket),
+            Err(error) => {
+                *held = Some(socket);
+                Err(error)
+            }
+        },
         None => bind(addr),
     }
 }
@@ -86,7 +134,7 @@ async fn run<F, Fut>(
     let mut wanted = gate.watch();
     let mut listener = Some(listener);
     // While closed: the bound, not listening socket that keeps the port ours.
-    let mut held: Option<TcpSocket> = None;
+    let mut held: Option<std::net::TcpListener> = None;
     loop {
         // Finished connections are reaped as we go, so the set only holds open ones.
         while connections.try_join_next().is_some() {}
@@ -95,7 +143,7 @@ async fn run<F, Fut>(
                 () = stop.wait() => break,
                 () = wanted.opened() => {}
             }
-            match reopen(addr, held.take()) {
+            match reopen(addr, &mut held) {
                 Ok(reopened) => {
                     tracing::info!(%addr, "listening again");
                     listener = Some(reopened);
@@ -119,11 +167,11 @@ async fn run<F, Fut>(
         };
         match accepted {
             None => {
-                // Reserved before the listener goes, so the port is never free.
-                held = reserve(addr)
-                    .inspect_err(|error| tracing::warn!(%addr, %error, "cannot hold the port while refusing"))
-                    .ok();
-                listener = None;
+                if let Some(open) = listener.take() {
+                    held = refuse(open)
+                        .inspect_err(|error| tracing::warn!(%addr, %error, "cannot hold the port while refusing"))
+                        .ok();
+                }
                 gate.report(false);
                 tracing::info!(%addr, "listener closed: connections are refused");
             }

@@ -99,16 +99,28 @@ async fn refuse_over_http() {
     assert_eq!(set.status, 200);
     let error = TcpStream::connect(addr).await.expect_err("refused");
     assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
-    // The port stays held while refused: no other server (a parallel test's) can take it
-    // and answer in the service's place.
-    let squatter = TcpSocket::new_v4().expect("socket");
-    let taken = squatter
-        .bind(addr)
-        .expect_err("the refusing service holds its port");
-    assert_eq!(taken.kind(), ErrorKind::AddrInUse);
-    drop(squatter);
+    // The port stays held while refused: no other server (a parallel test's, or one that
+    // binds a fixed port with SO_REUSEADDR or SO_REUSEPORT) can take it and answer in the
+    // service's place.
+    assert_no_squatter_binds(addr);
     let cleared = send(control, Method::PUT, "/faults/bookmarks", "{}").await;
     assert_eq!(cleared.body["refuse"], false);
     assert_eq!(get(addr, "/bookmarks/1").await.status, 200);
+    // Nor while it listens again: nobody joins the listener and takes half its connections.
+    assert_no_squatter_binds(addr);
     backends.shutdown().await;
+}
+
+/// Every way another server might try to bind `addr` fails with `AddrInUse`.
+fn assert_no_squatter_binds(addr: std::net::SocketAddr) {
+    for (reuse_address, reuse_port) in [(false, false), (true, false), (false, true), (true, true)]
+    {
+        let squatter = TcpSocket::new_v4().expect("socket");
+        squatter.set_reuseaddr(reuse_address).expect("SO_REUSEADDR");
+        squatter.set_reuseport(reuse_port).expect("SO_REUSEPORT");
+        let taken = squatter.bind(addr).expect_err(&format!(
+            "a squatter (SO_REUSEADDR {reuse_address}, SO_REUSEPORT {reuse_port}) bound the service's port"
+        ));
+        assert_eq!(taken.kind(), ErrorKind::AddrInUse);
+    }
 }
