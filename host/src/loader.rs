@@ -39,6 +39,7 @@ mod setup;
 mod signed;
 mod source;
 mod warmup;
+mod work_deadline;
 
 pub use config::{ArtifactsConfig, LoaderConfig};
 pub use copies::{CopiesSetupError, CopiesStats};

@@ -69,14 +69,14 @@ async fn get_owned(url: String) -> crate::support::Reply {
     get(&url).await
 }
 
-/// Loading is background work: by default the deployer thread runs `SCHED_IDLE`, taking
-/// the CPU only when serving leaves it, while the threads serving devices keep the
-/// process's normal policy.
+/// With `deployer_idle = true` the deployer thread runs `SCHED_IDLE`, taking the CPU only
+/// when serving leaves it, while the threads serving devices keep the process's normal
+/// policy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deployer_thread_runs_sched_idle_and_serving_does_not() {
     let dir = TestHost::plugins_dir();
     Fixture::Echo("1.0.0").deploy_to(dir.path());
-    let host = HostProcess::start(dir.path(), [] as [&str; 0], "info").await;
+    let host = HostProcess::start(dir.path(), ["--set", "deployer_idle=true"], "info").await;
     let reply = get(&host.url("/echo/log")).await;
     assert_eq!(reply.status, 200);
 
@@ -109,18 +109,13 @@ async fn the_deployer_thread_runs_sched_idle_and_serving_does_not() {
     assert!(host.stop().await, "clean exit");
 }
 
-/// With `deployer_idle = false`, the deployer thread keeps the normal policy and runs at
-/// the configured nice value, the threads serving devices at the process's own.
+/// By default the deployer thread keeps the normal policy and runs at the configured nice
+/// value, the threads serving devices at the process's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deployer_thread_runs_at_a_lower_priority_than_serving() {
     let dir = TestHost::plugins_dir();
     Fixture::Echo("1.0.0").deploy_to(dir.path());
-    let host = HostProcess::start(
-        dir.path(),
-        ["--set", "deployer_nice=7", "--set", "deployer_idle=false"],
-        "info",
-    )
-    .await;
+    let host = HostProcess::start(dir.path(), ["--set", "deployer_nice=7"], "info").await;
     let reply = get(&host.url("/echo/log")).await;
     assert_eq!(reply.status, 200);
 

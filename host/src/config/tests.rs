@@ -403,9 +403,9 @@ fn the_deployer_s_nice_value_is_checked() {
 }
 
 #[test]
-fn the_deployer_runs_idle_unless_told_otherwise() {
+fn the_deployer_runs_sched_idle_only_when_told() {
     assert!(
-        ServeArgs::default()
+        !ServeArgs::default()
             .resolve()
             .expect("defaults")
             .deployer

@@ -56,7 +56,8 @@ pub struct DeployerConfig {
     /// start from this thread and inherit it. 0 leaves the thread as it was started.
     pub nice: i32,
     /// Runs the deployer thread under `SCHED_IDLE` (see [`super::priority`]): it takes the
-    /// CPU only when no serving thread wants it, so a reload does not push requests back.
+    /// CPU only when no thread of the machine wants it, so a reload does not push requests
+    /// back, but waits while the machine is busy. Off unless configured.
     pub idle: bool,
 }
 
@@ -72,7 +73,7 @@ impl Default for DeployerConfig {
             stalled_writer: Duration::from_secs(10),
             fault_injection: None,
             nice: DEFAULT_NICE,
-            idle: true,
+            idle: false,
         }
     }
 }

@@ -1,14 +1,17 @@
 //! The deployer thread's place in the scheduler: loading is background work, and on a core
-//! busy serving devices it must not take the CPU from the serving threads.
+//! busy serving devices it should take as little of the CPU from serving threads as it can.
 //!
-//! A nicer value alone is not enough. With a 250 Hz tick and no kernel preemption (common
-//! server kernels), a thread the scheduler picks keeps the core until the next tick or until
-//! it blocks, nice or not: each reload took 1-4 ms bursts from the serving thread, which
-//! doubled W2's p99 at 5 reloads a second (R1). Under `SCHED_IDLE` the kernel preempts the
-//! deployer as soon as a serving thread wakes and gives it a minimal share (weight 3
-//! against 1024) while one runs, so reloads use the time serving leaves. The cost: on a core
-//! saturated for seconds, a reload waits for it, and the probe's and init hook's deadlines
-//! (wall-clock) may refuse it there; `deployer_idle = false` trades back.
+//! By default the thread is made nicer (`deployer_nice`). That shrinks its share on a busy
+//! core but not its bursts: with a 250 Hz tick and no kernel preemption (common server
+//! kernels), a thread the scheduler picks keeps the core until the next tick or until it
+//! blocks, nice or not, so each reload takes 1-4 ms bursts from the serving thread (W2's p99
+//! about doubles at 5 reloads a second, R1). With `deployer_idle` the thread runs
+//! `SCHED_IDLE`: the kernel preempts it as soon as any other thread wakes and gives it a
+//! minimal share (weight 3 against 1024) while one runs, so reloads use only time nothing
+//! else wants. That also means a reload waits while the machine is busy with anything,
+//! which is why it is opt-in; the probe's and init hook's deadlines leave out that wait
+//! (`loader::work_deadline`). An unprivileged thread cannot leave `SCHED_IDLE` again
+//! (`sched_setscheduler(2)`, `RLIMIT_NICE`), so the choice is made once, at start.
 //!
 //! Threads and processes the deployer starts (the load probe, an init hook's thread) inherit
 //! both its policy and its nice value: the kernel copies them at `clone`.

@@ -3,7 +3,8 @@
 //!
 //! The hook runs on a thread of its own, driven by the host's runtime handle (so its backend
 //! calls and timers work as in a handler), while the deployer waits at most the init
-//! timeout. A hook that blocks its thread (a synchronous call in async code) costs that
+//! timeout (not counting the time the thread waited for a CPU: see `work_deadline`). A
+//! hook that blocks its thread (a synchronous call in async code) costs that
 //! thread, never a device worker, and is reported as blocking: the thread marks each poll,
 //! and a poll still running at the deadline is a blocked thread, not a slow await. A hook
 //! still awaiting at the deadline is cancelled (its future dropped, under the SDK's guard).
@@ -12,7 +13,7 @@ use std::{
     panic::AssertUnwindSafe,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicI32, Ordering},
         mpsc,
     },
     time::Duration,
@@ -23,7 +24,10 @@ use frontdoor_plugin_api::{HandlerError, HandlerErrorKind, HostRequestObj};
 use futures_util::FutureExt as _;
 use std::future::Future as _;
 
-use super::{LoadedLibrary, WarmupServices};
+use super::{
+    LoadedLibrary, WarmupServices,
+    work_deadline::{self, WorkDeadline},
+};
 
 /// Why an init hook did not end well; the version stays unpublished.
 #[derive(Debug, thiserror::Error)]
@@ -32,13 +36,13 @@ pub enum InitError {
     Failed(String),
     #[error("init panicked: {0}")]
     Panicked(String),
-    #[error("init did not finish within {} ms", .0.as_millis())]
-    TimedOut(Duration),
+    #[error("init did not finish within {} ms{}", .0.as_millis(), work_deadline::waiting_note(*.1))]
+    TimedOut(Duration, Duration),
     #[error(
-        "init blocked its thread for more than {} ms (a synchronous wait in async code?)",
-        .0.as_millis()
+        "init blocked its thread for more than {} ms{} (a synchronous wait in async code?)",
+        .0.as_millis(), work_deadline::waiting_note(*.1)
     )]
-    Blocked(Duration),
+    Blocked(Duration, Duration),
     #[error("init could not start: {0}")]
     NoThread(String),
 }
@@ -65,9 +69,14 @@ pub(super) fn run(
     let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
     let runtime = services.runtime.clone();
     let marks = in_poll.clone();
+    // The hook thread's id, once it runs, so its deadline can leave out its CPU wait.
+    let thread_id = Arc::new(AtomicI32::new(0));
+    let reports_id = thread_id.clone();
+    let mut deadline = WorkDeadline::for_new_thread(timeout);
     std::thread::Builder::new()
         .name(format!("init {}", library.identity.label))
         .spawn(move || {
+            reports_id.store(work_deadline::current_thread_id(), Ordering::SeqCst);
             let mut future = future;
             let marked = std::future::poll_fn(move |cx| {
                 marks.store(true, Ordering::SeqCst);
@@ -88,7 +97,21 @@ pub(super) fn run(
         })
         .map_err(|error| InitError::NoThread(error.to_string()))?;
 
-    match outcome.recv_timeout(timeout) {
+    let received = loop {
+        if let id @ 1.. = thread_id.swap(0, Ordering::SeqCst) {
+            deadline.know_thread(id);
+        }
+        let left = deadline.standing().left;
+        if left.is_zero() {
+            break Err(mpsc::RecvTimeoutError::Timeout);
+        }
+        match outcome.recv_timeout(left) {
+            // Time passed, but part of it may have been waiting for a CPU: read again.
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            received => break received,
+        }
+    };
+    match received {
         Ok(Ok(RResult::ROk(()))) => Ok(()),
         Ok(Ok(RResult::RErr(error))) => Err(refusal(error)),
         Ok(Err(_)) => Err(InitError::Panicked("across the ABI".into())),
@@ -97,10 +120,11 @@ pub(super) fn run(
             // Dropping the future ends a pending hook; a blocked one sees it when (if) its
             // poll returns, and its thread is lost until then.
             let _ = cancel.send(());
+            let waited = deadline.standing().waited;
             Err(if blocked {
-                InitError::Blocked(timeout)
+                InitError::Blocked(timeout, waited)
             } else {
-                InitError::TimedOut(timeout)
+                InitError::TimedOut(timeout, waited)
             })
         }
         Err(mpsc::RecvTimeoutError::Disconnected) => {

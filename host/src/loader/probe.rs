@@ -50,9 +50,11 @@ pub enum ProbeFailure {
         /// The panic message the child printed, when it panicked.
         panic: Option<String>,
     },
-    #[error("the load probe did not finish within {} ms while {} and was killed: {} (artifacts.probe_timeout_ms)", after.as_millis(), stage.doing(), stage.consequence(Ending::Hung))]
+    #[error("the load probe did not finish within {} ms{} while {} and was killed: {} (artifacts.probe_timeout_ms)", after.as_millis(), crate::loader::work_deadline::waiting_note(*waited), stage.doing(), stage.consequence(Ending::Hung))]
     TimedOut {
         after: Duration,
+        /// Time the probe waited for a CPU, which the deadline did not count.
+        waited: Duration,
         stage: LoadStage,
         plugin: Option<String>,
     },
@@ -109,7 +111,7 @@ impl Probe {
         let outcome = judge(
             transcript,
             finished.status,
-            finished.timed_out,
+            finished.timed_out.then_some(finished.waited_for_cpu),
             self.timeout,
             &stderr,
         );
@@ -127,18 +129,20 @@ impl Probe {
     }
 }
 
-/// The verdict on a finished probe.
+/// The verdict on a finished probe; `timed_out` holds how long it waited for a CPU when
+/// its deadline was spent.
 fn judge(
     transcript: Transcript,
     status: ExitStatus,
-    timed_out: bool,
+    timed_out: Option<Duration>,
     timeout: Duration,
     stderr: &str,
 ) -> Result<String, ProbeFailure> {
     let stage = transcript.stage.unwrap_or(LoadStage::Starting);
-    if timed_out {
+    if let Some(waited) = timed_out {
         return Err(ProbeFailure::TimedOut {
             after: timeout,
+            waited,
             stage,
             plugin: transcript.plugin,
         });

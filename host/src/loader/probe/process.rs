@@ -1,6 +1,8 @@
 //! Runs the probe child with a deadline: waits on a pidfd (no polling), kills the child's
 //! whole process group at the deadline or when it is done (nothing it started outlives it),
-//! and collects bounded amounts of its stdout and stderr.
+//! and collects bounded amounts of its stdout and stderr. The deadline leaves out the time
+//! the child waited for a CPU (see `work_deadline`): a probe is background work and may
+//! wait behind serving threads.
 
 use std::{
     io::{self, Read},
@@ -8,8 +10,10 @@ use std::{
     os::unix::process::CommandExt as _,
     process::{Command, ExitStatus, Stdio},
     sync::mpsc,
-    time::{Duration, Instant},
+    time::Duration,
 };
+
+use crate::loader::work_deadline::WorkDeadline;
 
 /// Keep at most this much of the child's stdout (the protocol is a few hundred bytes).
 const STDOUT_LIMIT: usize = 64 * 1024;
@@ -25,19 +29,21 @@ pub(super) struct Finished {
     pub(super) status: ExitStatus,
     /// True when the deadline passed and the child was killed.
     pub(super) timed_out: bool,
+    /// How long the child waited for a CPU, which its deadline did not count.
+    pub(super) waited_for_cpu: Duration,
     pub(super) stdout: Vec<u8>,
     pub(super) stderr_head: Vec<u8>,
 }
 
 /// Runs `command` in a process group of its own until it exits or `timeout` passes.
 pub(super) fn run(mut command: Command, timeout: Duration) -> io::Result<Finished> {
-    let deadline = Instant::now() + timeout;
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
     let mut child = command.spawn()?;
+    let mut deadline = WorkDeadline::for_process(child.id(), timeout);
     let stdout = drain(child.stdout.take(), |kept, chunk| {
         let room = STDOUT_LIMIT.saturating_sub(kept.len());
         kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -46,7 +52,8 @@ pub(super) fn run(mut command: Command, timeout: Duration) -> io::Result<Finishe
         let room = STDERR_HEAD.saturating_sub(kept.len());
         kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
     });
-    let exited = wait_for_exit(child.id(), deadline);
+    let exited = wait_for_exit(child.id(), &mut deadline);
+    let waited_for_cpu = deadline.standing().waited;
     // The child is not reaped yet (at most a zombie), so its pid, which is its process
     // group's id, cannot have been reused: the signal reaches only its group.
     kill_group(child.id());
@@ -57,6 +64,7 @@ pub(super) fn run(mut command: Command, timeout: Duration) -> io::Result<Finishe
     Ok(Finished {
         status,
         timed_out: !exited,
+        waited_for_cpu,
         stdout,
         stderr_head,
     })
@@ -94,13 +102,17 @@ fn drain(
     receiver
 }
 
-/// Waits until the process `pid` (our child) exits or `deadline` passes; `Ok(true)` if it
+/// Waits until the process `pid` (our child) exits or `deadline` is spent; `Ok(true)` if it
 /// exited.
-fn wait_for_exit(pid: u32, deadline: Instant) -> io::Result<bool> {
+fn wait_for_exit(pid: u32, deadline: &mut WorkDeadline) -> io::Result<bool> {
     let pidfd = pidfd_open(pid)?;
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        // Rounded up, so the wait never ends before the deadline.
+        let left = deadline.standing().left;
+        if left.is_zero() {
+            return Ok(false);
+        }
+        // Rounded up, so the wait never ends before the deadline; on waking, the deadline
+        // is read again (time the child waited for a CPU moved it).
         let millis = i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX);
         let mut poll = libc::pollfd {
             fd: pidfd.as_raw_fd(),
@@ -110,15 +122,13 @@ fn wait_for_exit(pid: u32, deadline: Instant) -> io::Result<bool> {
         // SAFETY: `poll` points to one valid, initialised pollfd for the duration of the
         // call, and the count passed is 1.
         let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
-        match ready {
-            1.. => return Ok(true),
-            0 if Instant::now() >= deadline => return Ok(false),
-            0 => {}
-            _ => {
-                let error = io::Error::last_os_error();
-                if error.kind() != io::ErrorKind::Interrupted {
-                    return Err(error);
-                }
+        if ready > 0 {
+            return Ok(true);
+        }
+        if ready < 0 {
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error);
             }
         }
     }

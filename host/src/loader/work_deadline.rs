@@ -1,0 +1,369 @@
+//! Deadlines for loading work that leave out the time the work waited for a CPU.
+//!
+//! The deployer and what it starts (the load probe, an init hook's thread) are background
+//! work (`SCHED_IDLE` by default, see `deploy::priority`): on a core that serving keeps busy
+//! they wait, runnable, for the time serving leaves, which can be seconds. A wall-clock
+//! deadline would then refuse a good version for the host's load rather than for anything
+//! the version did. Linux counts, per task, the time it spent runnable but not running
+//! (`schedstat`'s second field, in nanoseconds); a [`WorkDeadline`] is a budget of wall
+//! time minus that wait. A version is still refused for time it ran (a busy loop) or slept
+//! (a hang, a slow call), never for time the scheduler held it back.
+//!
+//! Linux adds a wait to the count when it ends (the task gets a CPU), so a task queued right
+//! now shows none of its current wait. A deadline that looks spent while its task is
+//! runnable and has not run since the last look is therefore not judged yet: it is looked
+//! at again [`RECHECK`] later, until the task runs (and its count is fresh) or sleeps.
+//!
+//! A new thread that has not yet run far enough to report its id has used none of its
+//! budget. Where the counts cannot be read (a kernel without `CONFIG_SCHED_INFO`, a task
+//! gone), nothing is subtracted. Whatever the counts say, [`WALL_CAP`] times the budget of
+//! wall time ends the wait, so a misreading kernel cannot hold a reload forever.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+/// However long the work waited for a CPU, it is refused after this many budgets of wall
+/// time: a reload held back longer than that is better refused (and retried by the team)
+/// than left pending with no answer.
+pub(crate) const WALL_CAP: u32 = 20;
+
+/// How soon a deadline that looks spent while its task waits in a run queue is looked at
+/// again.
+pub(crate) const RECHECK: Duration = Duration::from_millis(10);
+
+/// A budget of time for one task (a thread or a process's main thread) counted from when
+/// the deadline is made, not counting the task's time waiting for a CPU.
+#[derive(Debug)]
+pub(crate) struct WorkDeadline {
+    budget: Duration,
+    started: Instant,
+    task: Task,
+}
+
+/// Where the task's scheduler counts are read.
+#[derive(Debug)]
+enum Task {
+    /// `/proc/<pid>` or `/proc/self/task/<tid>`: its `schedstat` and `stat`.
+    Counted {
+        dir: PathBuf,
+        /// The wait already counted when the deadline was made.
+        waited_before: Duration,
+        /// The counts at the last look, to tell a task that runs from one that waits.
+        last: Option<Counts>,
+    },
+    /// A new thread that has not reported its id yet: it has not run, so all of the time
+    /// so far was waiting to.
+    NotStarted,
+}
+
+/// One look at a task's scheduler counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    /// CPU time it ran.
+    ran: Duration,
+    /// Time it waited runnable, up to its last arrival on a CPU.
+    waited: Duration,
+    /// How many times it arrived on a CPU.
+    arrivals: u64,
+    /// Running or waiting to (`R`), as opposed to sleeping or stopped.
+    runnable: bool,
+}
+
+/// Where a deadline stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Standing {
+    /// Time to wait before looking again; zero once the budget is spent.
+    pub(crate) left: Duration,
+    /// Time the task waited for a CPU since the deadline was made.
+    pub(crate) waited: Duration,
+}
+
+impl WorkDeadline {
+    /// A deadline for the process `pid`, started just now; its main thread's counts are
+    /// read (the probe does its work there).
+    pub(crate) fn for_process(pid: u32, budget: Duration) -> Self {
+        let dir = PathBuf::from(format!("/proc/{pid}"));
+        let waited_before = read_counts(&dir).map_or(Duration::ZERO, |counts| counts.waited);
+        Self {
+            budget,
+            started: Instant::now(),
+            task: Task::Counted {
+                dir,
+                waited_before,
+                last: None,
+            },
+        }
+    }
+
+    /// A deadline for a thread about to be started, which reports its id when it runs:
+    /// see [`WorkDeadline::know_thread`].
+    pub(crate) fn for_new_thread(budget: Duration) -> Self {
+        Self {
+            budget,
+            started: Instant::now(),
+            task: Task::NotStarted,
+        }
+    }
+
+    /// Names the task once a new thread of this process reports its id. Its counts started
+    /// at zero when it was created, after this deadline was made, so all of its wait counts.
+    pub(crate) fn know_thread(&mut self, tid: i32) {
+        self.task = Task::Counted {
+            dir: PathBuf::from(format!("/proc/self/task/{tid}")),
+            waited_before: Duration::ZERO,
+            last: None,
+        };
+    }
+
+    /// Where the deadline stands now.
+    pub(crate) fn standing(&mut self) -> Standing {
+        let elapsed = self.started.elapsed();
+        let (dir, waited_before, last) = match &mut self.task {
+            Task::NotStarted => return judge(self.budget, elapsed, elapsed, false),
+            Task::Counted {
+                dir,
+                waited_before,
+                last,
+            } => (dir, *waited_before, last),
+        };
+        let Some(counts) = read_counts(dir) else {
+            return judge(self.budget, elapsed, Duration::ZERO, false);
+        };
+        // Runnable and not run since the last look (or no look yet to compare): it may be
+        // queued now, with a wait its count does not show yet.
+        let may_be_queued = counts.runnable
+            && last.is_none_or(|last| last.ran == counts.ran && last.arrivals == counts.arrivals);
+        *last = Some(counts);
+        judge(
+            self.budget,
+            elapsed,
+            counts.waited.saturating_sub(waited_before),
+            may_be_queued,
+        )
+    }
+}
+
+/// Where a budget stands after `elapsed` of wall time of which `waited` was spent waiting
+/// for a CPU; a budget that looks spent while the count `may_be_stale` is looked at again
+/// after [`RECHECK`], within the wall cap.
+fn judge(budget: Duration, elapsed: Duration, waited: Duration, may_be_stale: bool) -> Standing {
+    let used = elapsed.saturating_sub(waited);
+    let by_work = budget.saturating_sub(used);
+    let by_wall = budget.saturating_mul(WALL_CAP).saturating_sub(elapsed);
+    let by_work = if by_work.is_zero() && may_be_stale {
+        RECHECK
+    } else {
+        by_work
+    };
+    Standing {
+        left: by_work.min(by_wall),
+        waited: waited.min(elapsed),
+    }
+}
+
+/// The counts of the task whose `/proc` directory is `dir`.
+fn read_counts(dir: &std::path::Path) -> Option<Counts> {
+    let schedstat = std::fs::read_to_string(dir.join("schedstat")).ok()?;
+    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+    parse_counts(&schedstat, &stat)
+}
+
+/// `schedstat` is "ran_ns waited_ns arrivals"; `stat`'s state is the first field after the
+/// command name, which is in parentheses and may itself hold spaces and parentheses.
+fn parse_counts(schedstat: &str, stat: &str) -> Option<Counts> {
+    let mut fields = schedstat.split_ascii_whitespace();
+    let mut next = || fields.next()?.parse::<u64>().ok();
+    let (ran, waited, arrivals) = (next()?, next()?, next()?);
+    let state = stat.rsplit_once(") ")?.1.chars().next()?;
+    Some(Counts {
+        ran: Duration::from_nanos(ran),
+        waited: Duration::from_nanos(waited),
+        arrivals,
+        runnable: state == 'R',
+    })
+}
+
+/// " of its own time (and N ms waiting for a CPU)" for a refusal's message, when the
+/// deadline left out some waiting; nothing otherwise.
+pub(crate) fn waiting_note(waited: Duration) -> String {
+    if waited.as_millis() == 0 {
+        String::new()
+    } else {
+        format!(
+            " of its own time (and {} ms waiting for a CPU)",
+            waited.as_millis()
+        )
+    }
+}
+
+/// The calling thread's id, for [`WorkDeadline::know_thread`].
+pub(crate) fn current_thread_id() -> i32 {
+    // SAFETY: gettid(2) takes no arguments, touches no memory and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    };
+
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn time_waiting_for_a_cpu_is_not_spent() {
+        // 5 s of wall time, 4.9 s of it runnable behind serving threads: 100 ms used.
+        let standing = judge(1_000 * MS, 5_000 * MS, 4_900 * MS, false);
+        assert_eq!(standing.left, 900 * MS);
+        assert_eq!(standing.waited, 4_900 * MS);
+    }
+
+    #[test]
+    fn time_running_or_sleeping_is_spent() {
+        let no_wait = Duration::ZERO;
+        assert_eq!(judge(1_000 * MS, 400 * MS, no_wait, false).left, 600 * MS);
+        assert_eq!(
+            judge(1_000 * MS, 1_000 * MS, no_wait, false).left,
+            Duration::ZERO
+        );
+        assert_eq!(
+            judge(1_000 * MS, 3_000 * MS, 1_000 * MS, false).left,
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn a_spent_budget_with_a_stale_count_is_looked_at_again() {
+        assert_eq!(
+            judge(1_000 * MS, 3_000 * MS, 1_000 * MS, true).left,
+            RECHECK
+        );
+        // Not spent: the stale count changes nothing.
+        assert_eq!(
+            judge(1_000 * MS, 400 * MS, Duration::ZERO, true).left,
+            600 * MS
+        );
+    }
+
+    #[test]
+    fn the_wall_cap_ends_any_wait() {
+        let cap = 1_000 * MS * WALL_CAP;
+        assert_eq!(judge(1_000 * MS, cap, cap, false).left, Duration::ZERO);
+        assert_eq!(
+            judge(1_000 * MS, cap, Duration::ZERO, true).left,
+            Duration::ZERO
+        );
+        assert_eq!(
+            judge(1_000 * MS, cap - 10 * MS, cap - 10 * MS, false).left,
+            10 * MS
+        );
+    }
+
+    #[test]
+    fn a_count_larger_than_the_wall_time_is_clamped() {
+        // The counts come from another clock; a wait read as longer than the wall time
+        // leaves the whole budget, never more.
+        let standing = judge(1_000 * MS, 10 * MS, 50 * MS, false);
+        assert_eq!(standing.left, 1_000 * MS);
+        assert_eq!(standing.waited, 10 * MS);
+    }
+
+    #[test]
+    fn proc_files_are_read_and_garbage_is_not() {
+        let stat = "4242 (init a) b) R 1 4242";
+        assert_eq!(
+            parse_counts("95426923 28462359 290\n", stat),
+            Some(Counts {
+                ran: Duration::from_nanos(95_426_923),
+                waited: Duration::from_nanos(28_462_359),
+                arrivals: 290,
+                runnable: true,
+            })
+        );
+        let sleeping = parse_counts("1 2 3", "7 (x) S 1").expect("counts");
+        assert!(!sleeping.runnable);
+        assert_eq!(parse_counts("95426923 28462359", stat), None);
+        assert_eq!(parse_counts("1 minus 3", stat), None);
+        assert_eq!(parse_counts("", stat), None);
+        assert_eq!(parse_counts("1 2 3", "no state here"), None);
+    }
+
+    #[test]
+    fn unreadable_counts_leave_a_wall_clock_deadline() {
+        let mut deadline = WorkDeadline::for_new_thread(1_000 * MS);
+        deadline.know_thread(0);
+        let standing = deadline.standing();
+        assert_eq!(standing.waited, Duration::ZERO);
+        assert!(standing.left <= 1_000 * MS);
+    }
+
+    #[test]
+    fn a_thread_that_has_not_run_has_spent_nothing() {
+        let mut deadline = WorkDeadline::for_new_thread(1_000 * MS);
+        std::thread::sleep(2 * MS);
+        assert_eq!(deadline.standing().left, 1_000 * MS);
+    }
+
+    #[test]
+    fn a_background_thread_kept_off_its_core_is_not_charged_for_the_wait() {
+        // A busy thread at normal priority and a SCHED_IDLE thread (as the deployer's) on
+        // one core: the idle one waits behind the busy one, and the kernel counts that wait.
+        // SAFETY: sched_getcpu(3) takes no arguments and touches no memory.
+        let core = usize::try_from(unsafe { libc::sched_getcpu() }).unwrap_or(0);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (spinning, spins) = mpsc::channel();
+        let hog = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                pin_to(core);
+                spinning.send(()).expect("the test waits");
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        };
+        spins.recv().expect("the busy thread runs");
+        let mut deadline = WorkDeadline::for_new_thread(Duration::from_secs(60));
+        let (id_sender, id) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let background = std::thread::spawn(move || {
+            // Idle first, then onto the busy core: an idle thread arriving there never
+            // preempts the busy one, so it is queued behind it.
+            let param = libc::sched_param { sched_priority: 0 };
+            // SAFETY: sched_setscheduler(2) reads `param`, alive across the call; pid 0 is
+            // this thread.
+            let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+            assert_eq!(idle, 0, "{}", std::io::Error::last_os_error());
+            pin_to(core);
+            id_sender.send(current_thread_id()).expect("the test waits");
+            // Sleeps (alive, so its counts can be read) until the test has looked.
+            let _ = released.recv();
+        });
+        deadline.know_thread(id.recv().expect("the thread reports its id"));
+        let standing = deadline.standing();
+        release.send(()).expect("the background thread waits");
+        background.join().expect("the background thread");
+        stop.store(true, Ordering::SeqCst);
+        hog.join().expect("the busy thread");
+        assert!(standing.waited > Duration::ZERO, "{standing:?}");
+    }
+
+    /// Pins the calling thread to `core`.
+    fn pin_to(core: usize) {
+        // SAFETY: cpu_set_t is plain data, valid zeroed; CPU_SET writes a bit inside it
+        // (`core` came from sched_getcpu, so it is below CPU_SETSIZE); sched_setaffinity(2)
+        // reads the set we pass with its size, and pid 0 is the calling thread.
+        let pinned = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(core, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+        };
+        assert_eq!(pinned, 0, "{}", std::io::Error::last_os_error());
+    }
+}
