@@ -20,7 +20,7 @@
 //! `target/bench/` holds `latest.json`, `host.log` (both host instances, `RUST_LOG=warn`),
 //! the `w1-*.perf.{data,txt}` profiles, and `work/`: the adapter builds and plugins
 //! directories of the last run, wiped at every start. The hosts make their private copies
-//! directories under `work/copies`, `work/traffic-copies`, `work/r1-copies`, `work/recycle-copies`, `work/chaos-copies` and `work/crowd-*copies`; the W1/W2/W3 host runs with
+//! directories under `work/copies`, `work/traffic-copies`, `work/r1-copies`, `work/r1-idle-copies`, `work/recycle-copies`, `work/chaos-copies` and `work/crowd-*copies`; the W1/W2/W3 host runs with
 //! `--keep-copies` when it is profiled, so perf resolves the adapter's symbols through the
 //! copy's name; each host removes its copies when it stops.
 
@@ -211,13 +211,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     })?;
     let (traffic, [w2_canary, w2_shadow]) = traffic.into_report(&w2);
 
-    let reload = reload::run(&ReloadConfig {
-        launcher: &launcher,
-        artifacts: &artifacts,
-        wrk: &wrk,
-        plan: &plan,
-        work_dir: &work_dir,
-    })?;
+    let r1 = |deployer_idle| {
+        reload::run(&ReloadConfig {
+            launcher: &launcher,
+            artifacts: &artifacts,
+            wrk: &wrk,
+            plan: &plan,
+            work_dir: &work_dir,
+            deployer_idle,
+        })
+    };
+    let reload = r1(false)?;
+    let reload_idle = r1(true)?;
     let recycle = recycle::run(&RecycleConfig {
         launcher: &launcher,
         artifacts: &artifacts,
@@ -265,6 +270,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         floors,
         profile,
         reload,
+        reload_idle,
         recycle,
         chaos,
         crowd,
@@ -294,6 +300,7 @@ fn remove_copies(work_dir: &Path) {
         "copies",
         "traffic-copies",
         "r1-copies",
+        "r1-idle-copies",
         "recycle-copies",
         "chaos-copies",
         "crowd-copies",

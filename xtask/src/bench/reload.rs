@@ -4,7 +4,9 @@
 //! version, as seen by a keep-alive poller.
 //!
 //! A second instance rather than the W1/W2 host, so the retired versions and the memory they
-//! keep mapped are R1's alone, and W1/W2 ran on a host that never reloaded.
+//! keep mapped are R1's alone, and W1/W2 ran on a host that never reloaded. R1 runs twice:
+//! with the default deployer (nice 10) and with `deployer_idle = true` (`SCHED_IDLE`), each
+//! on a fresh instance, so the report sets the two side by side.
 
 use std::{
     fs,
@@ -29,6 +31,8 @@ use crate::http::Connection;
 /// What R1 found.
 #[derive(Debug, Serialize)]
 pub struct Reload {
+    /// The deployer's scheduling: "nice 10 (default)" or "SCHED_IDLE (deployer_idle = true)".
+    pub deployer: &'static str,
     pub instance: String,
     pub path: &'static str,
     /// Length of the steady-state run and of the run with swaps.
@@ -179,6 +183,8 @@ pub struct ReloadConfig<'a> {
     pub plan: &'a Plan,
     /// Where its plugins directory and the host's copies go.
     pub work_dir: &'a Path,
+    /// Run the deployer under `SCHED_IDLE` (`deployer_idle = true`).
+    pub deployer_idle: bool,
 }
 
 /// The W2 request R1 loads the host with.
@@ -200,8 +206,14 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
         wrk,
         plan,
         work_dir,
+        deployer_idle,
     } = *config;
-    let plugins_dir = work_dir.join("r1-plugins");
+    let (name, deployer) = if deployer_idle {
+        ("r1-idle", "SCHED_IDLE (deployer_idle = true)")
+    } else {
+        ("r1", "nice 10 (default)")
+    };
+    let plugins_dir = work_dir.join(format!("{name}-plugins"));
     fs::create_dir_all(&plugins_dir)
         .with_context(|| format!("cannot create {}", plugins_dir.display()))?;
     let stage = Stage {
@@ -211,25 +223,36 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
     let (first, second) = (&artifacts.base, &artifacts.alternate);
     stage.prepare(first)?;
     stage.rename()?;
-    let server = launcher.start(&Instance {
-        label: "R1 host",
+    let config_file = work_dir.join(format!("{name}.toml"));
+    fs::write(&config_file, format!("deployer_idle = {deployer_idle}\n"))
+        .with_context(|| format!("cannot write {}", config_file.display()))?;
+    let setup = Instance {
+        label: if deployer_idle {
+            "R1 host, deployer SCHED_IDLE"
+        } else {
+            "R1 host"
+        },
         plugins_dir: &plugins_dir,
-        copies_dir: &work_dir.join("r1-copies"),
+        copies_dir: &work_dir.join(format!("{name}-copies")),
         keep_copies: false,
         // R1 retires one version per swap by design: keep the host's warning about too many
         // retired versions out of the log.
         retired_limit: Some(plan.swaps + 1),
         backends: &[],
-    })?;
+    };
+    let server = launcher.start_with_config(&setup, Some(&config_file))?;
     server.wait_for_adapter(POLL_PATH, &label(first))?;
 
-    eprintln!("R1 steady state {PATH} ({} s)", plan.reload_secs);
+    eprintln!(
+        "R1 ({deployer}) steady state {PATH} ({} s)",
+        plan.reload_secs
+    );
     let cpu_before = procfs::cpu_by_thread(server.pid())?;
     let steady = wrk.run(&server.url(PATH), plan.reload_secs)?;
     let cpu_between = procfs::cpu_by_thread(server.pid())?;
     let rss_before = procfs::rss_kib(server.pid())?;
     eprintln!(
-        "R1 {} swaps under load {PATH} ({} s)",
+        "R1 ({deployer}) {} swaps under load {PATH} ({} s)",
         plan.swaps, plan.reload_secs
     );
     let mut poller = Connection::open(server.listen, SWAP_TIMEOUT)?;
@@ -276,6 +299,7 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
         total: during_swaps.stats.failures() + poller_non_200,
     };
     Ok(Reload {
+        deployer,
         instance,
         path: PATH,
         phase_secs: plan.reload_secs,

@@ -41,6 +41,8 @@ pub struct Report {
     pub floors: Floors,
     pub profile: Profile,
     pub reload: Reload,
+    /// R1 again with the deployer under `SCHED_IDLE` (`deployer_idle = true`).
+    pub reload_idle: Reload,
     /// W2 while the host recycles; RSS fresh, after swaps, after a recycle.
     pub recycle: Recycle,
     /// W3 while its backend hangs, with the fixed and the adaptive concurrency limit.
@@ -181,16 +183,22 @@ impl Report {
             ));
             failures.extend(failed("profile load on static".to_owned(), &baseline.load));
         }
-        failures.extend(failed("R1 steady state".to_owned(), &self.reload.steady));
-        failures.extend(failed(
-            "R1 during swaps".to_owned(),
-            &self.reload.during_swaps,
-        ));
-        if self.reload.failed.poller_non_200 > 0 {
-            failures.push(format!(
-                "R1 poller: {} non-200 answers to GET /bench/hello during swaps",
-                self.reload.failed.poller_non_200
+        for reload in [&self.reload, &self.reload_idle] {
+            let deployer = reload.deployer;
+            failures.extend(failed(
+                format!("R1 ({deployer}) steady state"),
+                &reload.steady,
             ));
+            failures.extend(failed(
+                format!("R1 ({deployer}) during swaps"),
+                &reload.during_swaps,
+            ));
+            if reload.failed.poller_non_200 > 0 {
+                failures.push(format!(
+                    "R1 ({deployer}) poller: {} non-200 answers to GET /bench/hello during swaps",
+                    reload.failed.poller_non_200
+                ));
+            }
         }
         failures.extend(failed(
             "recycle run during recycles".to_owned(),

@@ -49,6 +49,8 @@ fn render(report: &Report) -> String {
     out.push('\n');
     out.push_str(&reload_block(&report.reload));
     out.push('\n');
+    out.push_str(&reload_block(&report.reload_idle));
+    out.push('\n');
     out.push_str(&crate::bench::chaos::block(&report.chaos));
     out.push('\n');
     out.push_str(&crate::bench::crowd::block(&report.crowd));
@@ -231,8 +233,13 @@ fn reload_block(reload: &Reload) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "R1 reload under load: W2 {} for {} s steady, then {} s with {} swaps ({second} and {first} in turn; last at {:.1} s)",
-        reload.path, reload.phase_secs, reload.phase_secs, reload.swaps, reload.last_swap_at_secs
+        "R1 reload under load, deployer {}: W2 {} for {} s steady, then {} s with {} swaps ({second} and {first} in turn; last at {:.1} s)",
+        reload.deployer,
+        reload.path,
+        reload.phase_secs,
+        reload.phase_secs,
+        reload.swaps,
+        reload.last_swap_at_secs
     );
     let _ = writeln!(out, "  on {}", reload.instance);
     let lines = [
