@@ -13,7 +13,7 @@
 
 mod bundle;
 mod deployer;
-mod priority;
+pub(crate) mod priority;
 mod scan;
 
 pub use bundle::{BundleError, is_bundle_name};

@@ -19,7 +19,7 @@
 /// Lowers the calling thread's priority: its nice value by `nice` over the one it was
 /// started with (capped at 19), then, with `idle`, its policy to `SCHED_IDLE`. Lowering
 /// needs no privilege; a failure costs only the priority, so it is logged.
-pub(super) fn lower(nice: i32, idle: bool) {
+pub(crate) fn lower(nice: i32, idle: bool) {
     if nice != 0 {
         raise_nice(nice);
     }

@@ -333,13 +333,17 @@ mod tests {
         let (id_sender, id) = mpsc::channel();
         let (release, released) = mpsc::channel::<()>();
         let background = std::thread::spawn(move || {
-            // Idle first, then onto the busy core: an idle thread arriving there never
-            // preempts the busy one, so it is queued behind it.
-            let param = libc::sched_param { sched_priority: 0 };
-            // SAFETY: sched_setscheduler(2) reads `param`, alive across the call; pid 0 is
-            // this thread.
-            let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-            assert_eq!(idle, 0, "{}", std::io::Error::last_os_error());
+            // Idle first (as the deployer makes itself), then onto the busy core: an idle
+            // thread arriving there never preempts the busy one, so it is queued behind it.
+            crate::deploy::priority::lower(0, true);
+            // SAFETY: sched_getscheduler(2) takes a pid (0: this thread) and touches no memory.
+            let policy = unsafe { libc::sched_getscheduler(0) };
+            assert_eq!(
+                policy,
+                libc::SCHED_IDLE,
+                "{}",
+                std::io::Error::last_os_error()
+            );
             pin_to(core);
             id_sender.send(current_thread_id()).expect("the test waits");
             // Sleeps (alive, so its counts can be read) until the test has looked.
