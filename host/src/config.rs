@@ -298,6 +298,7 @@ struct ArtifactsFileConfig {
     keep_copies: Option<bool>,
     probe: Option<bool>,
     probe_timeout_ms: Option<u64>,
+    probe_idle_wait_ms: Option<u64>,
 }
 
 impl ArtifactsFileConfig {
@@ -316,6 +317,11 @@ impl ArtifactsFileConfig {
             probe_timeout: self
                 .probe_timeout_ms
                 .map_or(defaults.probe_timeout, Duration::from_millis),
+            probe_idle_wait: match self.probe_idle_wait_ms {
+                None => defaults.probe_idle_wait,
+                Some(0) => None,
+                Some(millis) => Some(Duration::from_millis(millis)),
+            },
             // Set by the command line (the running binary) or by whoever embeds the host.
             probe_binary: defaults.probe_binary,
             // Set from `[fleet]` once the owners are known.

@@ -37,7 +37,9 @@ pub fn reconcile(registry: &Registry, dir: &Path) -> std::io::Result<()> {
         registry,
         dir,
         |_| false,
-        |path, claims| sync_entry(registry, claims, path, &|_| false),
+        |path, claims| {
+            sync_entry(registry, claims, path, &|_| false);
+        },
     )
 }
 
@@ -45,20 +47,20 @@ pub fn reconcile(registry: &Registry, dir: &Path) -> std::io::Result<()> {
 /// an artifact a manifest names (`claims`, the directory's, read by the caller once for
 /// all the entries it brings in line) brings in that bundle instead, any other artifact
 /// deploys on its own. A bundle with a member still being written (`in_progress`) waits
-/// for that member's own completion, which brings the bundle in again.
+/// for that member's own completion, which brings the bundle in again. False when a lone
+/// artifact needed nothing (see [`Registry::sync_file`]); a bundle's entry is always true.
 fn sync_entry(
     registry: &Registry,
     claims: &Claims,
     path: &Path,
     in_progress: &dyn Fn(&Path) -> bool,
-) {
+) -> bool {
     let manifests: Vec<PathBuf> = if is_bundle_name(path) {
         vec![path.to_owned()]
     } else if let Some(manifests) = claims.get(path) {
         manifests.clone()
     } else {
-        registry.sync_file(path);
-        return;
+        return registry.sync_file(path);
     };
     for manifest in manifests {
         let busy = claims
@@ -68,6 +70,7 @@ fn sync_entry(
             bundle::sync(registry, &manifest);
         }
     }
+    true
 }
 
 /// [`reconcile`], leaving alone the files for which `in_progress` is true (still being

@@ -25,6 +25,8 @@
 //!   what async-ffi re-raises.
 
 mod artifact;
+#[cfg(test)]
+mod busy_core;
 mod config;
 mod copies;
 mod error;

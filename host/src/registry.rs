@@ -248,8 +248,10 @@ impl Registry {
     }
 
     /// Brings one path in line with the disk: deploys it if it is new or changed since it
-    /// was last deployed (or refused), retires its version if the file is gone.
-    pub fn sync_file(&self, path: &Path) {
+    /// was last deployed (or refused), retires its version if the file is gone. False when
+    /// there was nothing to do: what another caller (the start-up reconcile, holding the
+    /// same lock) brought in line while this one waited counts once.
+    pub fn sync_file(&self, path: &Path) -> bool {
         let _deploying = self
             .deploying
             .lock()
@@ -261,21 +263,26 @@ impl Registry {
                 let mut state = self.lock();
                 let known = state.fingerprints.get(path).copied();
                 if known == Some(fingerprint) {
-                    return;
+                    return false;
                 }
                 // A loaded file whose mode or owner changed keeps serving what is mapped
                 // (a new content would be vetted when it comes): no reload.
                 let serving = state.live.contains_key(path) && !state.failed.contains_key(path);
                 if serving && known.is_some_and(|known| known.same_content(&fingerprint)) {
                     state.fingerprints.insert(path.to_owned(), fingerprint);
-                    return;
+                    return false;
                 }
                 drop(state);
                 let _ = self.deploy_locked(path);
+                true
             }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => self.remove_locked(path),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                self.remove_locked(path);
+                true
+            }
             Err(_) => {
                 let _ = self.deploy_locked(path);
+                true
             }
         }
     }
@@ -419,5 +426,33 @@ impl Registry {
                  restart the host to reclaim their memory"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod sync_tests {
+    //! What `sync_file` reports: whether it had anything to do.
+
+    use super::test_registry::registry;
+
+    #[test]
+    fn a_sync_reports_whether_the_file_needed_one() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let registry = registry(root.path());
+        let dir = root.path().join("plugins");
+        std::fs::create_dir(&dir).expect("plugins dir");
+        let path = dir.join("garbage.so");
+        std::fs::write(&path, b"not an ELF file").expect("write");
+        assert!(
+            registry.sync_file(&path),
+            "a new file is tried (and refused)"
+        );
+        // The start-up reconcile and the deployer can both come to the same file; the one
+        // that comes second finds it in line and must not count a reload.
+        assert!(!registry.sync_file(&path), "unchanged: nothing to do");
+        std::fs::write(&path, b"still not an ELF file, longer").expect("rewrite");
+        assert!(registry.sync_file(&path), "changed: tried again");
+        std::fs::remove_file(&path).expect("remove");
+        assert!(registry.sync_file(&path), "gone: forgotten");
     }
 }

@@ -104,6 +104,7 @@ fn the_example_file_is_valid_and_complete() {
     assert_eq!(artifacts.keep_copies, defaults.keep_copies);
     assert_eq!(artifacts.probe, defaults.probe);
     assert_eq!(artifacts.probe_timeout, defaults.probe_timeout);
+    assert_eq!(artifacts.probe_idle_wait, defaults.probe_idle_wait);
 }
 
 #[test]
@@ -113,6 +114,10 @@ fn artifact_keys_have_safe_defaults_and_can_be_set() {
     assert!(artifacts.probe, "the probe is on unless turned off");
     assert!(!artifacts.allow_symlinks && !artifacts.allow_insecure_permissions);
     assert!(!artifacts.keep_copies);
+    assert!(
+        artifacts.probe_idle_wait.is_some(),
+        "probes run idle first unless turned off"
+    );
     assert_eq!(config.state_dir, PathBuf::from("state.d"));
 
     let args = ServeArgs {
@@ -124,16 +129,31 @@ fn artifact_keys_have_safe_defaults_and_can_be_set() {
             ("artifacts.allow_symlinks".into(), "true".into()),
             ("artifacts.allow_insecure_permissions".into(), "true".into()),
             ("artifacts.probe_timeout_ms".into(), "250".into()),
+            ("artifacts.probe_idle_wait_ms".into(), "40".into()),
         ],
         ..ServeArgs::default()
     };
     let config = args.resolve().expect("resolves");
     let artifacts = &config.artifacts;
+    assert_eq!(artifacts.probe_idle_wait, Some(Duration::from_millis(40)));
     assert!(!artifacts.probe && artifacts.allow_symlinks && artifacts.allow_insecure_permissions);
     assert!(artifacts.keep_copies, "--keep-copies");
     assert_eq!(artifacts.max_artifact_bytes, 1024);
     assert_eq!(artifacts.probe_timeout, Duration::from_millis(250));
     assert_eq!(config.state_dir, PathBuf::from("/var/lib/frontdoor"));
+
+    let never_idle = ServeArgs {
+        set: vec![("artifacts.probe_idle_wait_ms".into(), "0".into())],
+        ..ServeArgs::default()
+    };
+    let config = never_idle.resolve().expect("resolves");
+    assert_eq!(config.artifacts.probe_idle_wait, None, "0: never idle");
+    let negative = ServeArgs {
+        set: vec![("artifacts.probe_idle_wait_ms".into(), "-1".into())],
+        ..ServeArgs::default()
+    };
+    let error = negative.resolve().expect_err("refused").to_string();
+    assert!(error.contains("probe_idle_wait_ms"), "{error}");
 
     let typo = ServeArgs {
         set: vec![("artifacts.probe_timeout".into(), "250".into())],

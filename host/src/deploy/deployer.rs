@@ -396,8 +396,10 @@ fn sync_noted(
         fault(path);
     }
     let started = Instant::now();
-    sync_entry(registry, claims, path, writing);
-    if changed {
+    // Changed when looked at, but brought in line meanwhile by the start-up reconcile
+    // (which this sync waited for): not a reload of the deployer's.
+    let acted = sync_entry(registry, claims, path, writing);
+    if changed && acted {
         metrics.observe_reload(started.elapsed());
     }
     *in_progress = None;

@@ -14,7 +14,11 @@
 //! (`sched_setscheduler(2)`, `RLIMIT_NICE`), so the choice is made once, at start.
 //!
 //! Threads and processes the deployer starts (the load probe, an init hook's thread) inherit
-//! both its policy and its nice value: the kernel copies them at `clone`.
+//! both its policy and its nice value: the kernel copies them at `clone`. The load probe,
+//! the larger part of a reload's CPU, then makes itself `SCHED_IDLE` before it execs unless
+//! the deployer is idle already; an idle probe held back too long runs again at the
+//! deployer's priority (`loader::probe`), so its wait is bounded where the deployer's would
+//! not be.
 
 /// Lowers the calling thread's priority: its nice value by `nice` over the one it was
 /// started with (capped at 19), then, with `idle`, its policy to `SCHED_IDLE`. Lowering

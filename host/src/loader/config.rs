@@ -20,6 +20,10 @@ pub struct ArtifactsConfig {
     pub probe: bool,
     /// A probe still running after this long is killed and the artifact refused.
     pub probe_timeout: Duration,
+    /// Run each probe `SCHED_IDLE` first, so it never takes a core from serving; once it has
+    /// been held back from a CPU this long it is killed and run again at the deployer's
+    /// priority. `None`: probes run at the deployer's priority.
+    pub probe_idle_wait: Option<Duration>,
     /// The binary run as the probe (`<binary> probe-artifact ...`): the `frontdoor` binary
     /// itself. Required when `probe` is on; the command line sets it to the running binary.
     pub probe_binary: Option<PathBuf>,
@@ -39,6 +43,11 @@ impl Default for ArtifactsConfig {
             keep_copies: false,
             probe: true,
             probe_timeout: Duration::from_secs(10),
+            // Long enough that a probe on a core serving keeps saturated usually finishes
+            // idle (R1, 5 reloads a second: a 500 ms bound re-ran 4-5 probes in 30 and their
+            // bursts came back into the p99; an idle deployer's loads waited up to about a
+            // second), short enough that a busy host delays a deploy by a second at most.
+            probe_idle_wait: Some(Duration::from_millis(1000)),
             probe_binary: None,
             trust: None,
         }

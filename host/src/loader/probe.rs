@@ -9,6 +9,13 @@
 //! step on stdout ([`report`]). The host opens the library only if the child reported
 //! success and exited cleanly; a child that died, exited, or ran past its deadline (it is
 //! killed) gets the artifact refused with what happened and in which step.
+//!
+//! A probe is the larger part of a reload's CPU (starting a process, linking the host
+//! binary, opening the library) and runs beside serving threads. It therefore starts
+//! `SCHED_IDLE` (`artifacts.probe_idle_wait_ms`): it never holds a core a serving thread
+//! wants. Where serving keeps every core busy, an idle probe may get almost no CPU; once it
+//! has been held back that long it is killed and run again at the deployer's priority, so
+//! a busy host delays a reload by at most that bound.
 
 pub(super) mod child;
 mod process;
@@ -22,6 +29,7 @@ use std::{
 };
 
 use super::library::LoadStage;
+use process::Priority;
 use report::{ProbeEvent, Transcript};
 
 /// How the host runs probes.
@@ -29,6 +37,9 @@ use report::{ProbeEvent, Transcript};
 pub struct Probe {
     binary: PathBuf,
     timeout: Duration,
+    /// Run each probe `SCHED_IDLE` first, again at the caller's priority once held back
+    /// from a CPU this long; `None`: at the caller's priority only.
+    idle_wait: Option<Duration>,
 }
 
 /// Why the probe refused an artifact. `Display` is the one-line reason.
@@ -85,26 +96,46 @@ impl ProbeFailure {
 }
 
 impl Probe {
-    pub(super) fn new(binary: PathBuf, timeout: Duration) -> Self {
-        Self { binary, timeout }
+    pub(super) fn new(binary: PathBuf, timeout: Duration, idle_wait: Option<Duration>) -> Self {
+        Self {
+            binary,
+            timeout,
+            idle_wait,
+        }
     }
 
     /// Loads `copy` in a child process; `Ok` with the plugin's `name@version` when the
     /// child came through.
     pub(super) fn run(&self, copy: &Path) -> Result<String, ProbeFailure> {
-        let mut command = Command::new(&self.binary);
-        command
-            .arg(child::SUBCOMMAND)
-            .arg("--parent-pid")
-            .arg(std::process::id().to_string())
-            .arg(copy)
-            // Panic messages without pages of backtrace: the message is the reason.
-            .env("RUST_BACKTRACE", "0");
-        let finished =
-            process::run(command, self.timeout).map_err(|source| ProbeFailure::Spawn {
-                binary: self.binary.clone(),
-                source,
-            })?;
+        let spawn_failed = |source| ProbeFailure::Spawn {
+            binary: self.binary.clone(),
+            source,
+        };
+        let mut finished = None;
+        // A caller that is itself SCHED_IDLE (`deployer_idle`) gains nothing from an idle
+        // first run, and its probe could not be raised after one.
+        if let Some(held_back_limit) = self.idle_wait.filter(|_| !calling_thread_is_idle()) {
+            let idle = process::run(
+                self.command(copy),
+                self.timeout,
+                Priority::Idle { held_back_limit },
+            )
+            .map_err(spawn_failed)?;
+            if idle.starved {
+                tracing::info!(
+                    copy = %copy.display(),
+                    waited_ms = idle.waited_for_cpu.as_millis(),
+                    "the idle load probe was held back from a CPU for artifacts.probe_idle_wait_ms; running it again at the deployer's priority"
+                );
+            } else {
+                finished = Some(idle);
+            }
+        }
+        let finished = match finished {
+            Some(finished) => finished,
+            None => process::run(self.command(copy), self.timeout, Priority::Inherited)
+                .map_err(spawn_failed)?,
+        };
         let transcript = Transcript::read(&finished.stdout);
         let stderr = String::from_utf8_lossy(&finished.stderr_head);
         let stage = transcript.stage.unwrap_or(LoadStage::Starting);
@@ -127,6 +158,25 @@ impl Probe {
         }
         outcome
     }
+
+    /// `frontdoor probe-artifact --parent-pid <host> <copy>`.
+    fn command(&self, copy: &Path) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .arg(child::SUBCOMMAND)
+            .arg("--parent-pid")
+            .arg(std::process::id().to_string())
+            .arg(copy)
+            // Panic messages without pages of backtrace: the message is the reason.
+            .env("RUST_BACKTRACE", "0");
+        command
+    }
+}
+
+/// Whether the calling thread runs `SCHED_IDLE`.
+fn calling_thread_is_idle() -> bool {
+    // SAFETY: sched_getscheduler(2) takes a pid (0: the calling thread) and touches no memory.
+    unsafe { libc::sched_getscheduler(0) == libc::SCHED_IDLE }
 }
 
 /// The verdict on a finished probe; `timed_out` holds how long it waited for a CPU when
@@ -249,5 +299,7 @@ impl LoadStage {
     }
 }
 
+#[cfg(test)]
+mod priority_tests;
 #[cfg(test)]
 mod tests;

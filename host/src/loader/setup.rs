@@ -67,7 +67,11 @@ impl Loader {
                 path: binary.clone(),
                 source,
             })?;
-            Some(Probe::new(binary, artifacts.probe_timeout))
+            Some(Probe::new(
+                binary,
+                artifacts.probe_timeout,
+                artifacts.probe_idle_wait,
+            ))
         } else {
             tracing::warn!(
                 "artifacts.probe is off: an artifact whose initializers crash takes the host down (once: it is refused at the next start)"

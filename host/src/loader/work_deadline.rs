@@ -1,8 +1,9 @@
 //! Deadlines for loading work that leave out the time the work waited for a CPU.
 //!
 //! The deployer and what it starts (the load probe, an init hook's thread) are background
-//! work (`SCHED_IDLE` by default, see `deploy::priority`): on a core that serving keeps busy
-//! they wait, runnable, for the time serving leaves, which can be seconds. A wall-clock
+//! work (a nicer thread, the probe first under `SCHED_IDLE`; see `deploy::priority`): on a
+//! core that serving keeps busy they wait, runnable, for the time serving leaves, which can
+//! be seconds. A wall-clock
 //! deadline would then refuse a good version for the host's load rather than for anything
 //! the version did. Linux counts, per task, the time it spent runnable but not running
 //! (`schedstat`'s second field, in nanoseconds); a [`WorkDeadline`] is a budget of wall
@@ -13,6 +14,9 @@
 //! now shows none of its current wait. A deadline that looks spent while its task is
 //! runnable and has not run since the last look is therefore not judged yet: it is looked
 //! at again [`RECHECK`] later, until the task runs (and its count is fresh) or sleeps.
+//! The same looks tell how long the task has been held back so far, the wait it is in now
+//! included ([`Standing::held_back`]): an idle probe held back too long is run again at the
+//! deployer's priority (`probe::process`).
 //!
 //! A new thread that has not yet run far enough to report its id has used none of its
 //! budget. Where the counts cannot be read (a kernel without `CONFIG_SCHED_INFO`, a task
@@ -52,6 +56,10 @@ enum Task {
         waited_before: Duration,
         /// The counts at the last look, to tell a task that runs from one that waits.
         last: Option<Counts>,
+        /// The last look at which the task had run since the look before, or was not
+        /// runnable: from then on, while it stays runnable without running, it is queued
+        /// (a wait its count shows only once it ends).
+        progressed_at: Instant,
     },
     /// A new thread that has not reported its id yet: it has not run, so all of the time
     /// so far was waiting to.
@@ -76,8 +84,11 @@ struct Counts {
 pub(crate) struct Standing {
     /// Time to wait before looking again; zero once the budget is spent.
     pub(crate) left: Duration,
-    /// Time the task waited for a CPU since the deadline was made.
+    /// Time the task waited for a CPU since the deadline was made, as counted so far.
     pub(crate) waited: Duration,
+    /// `waited`, plus the wait it is in now if it has been runnable without running since
+    /// an earlier look: how long the scheduler has held it back.
+    pub(crate) held_back: Duration,
 }
 
 impl WorkDeadline {
@@ -86,13 +97,15 @@ impl WorkDeadline {
     pub(crate) fn for_process(pid: u32, budget: Duration) -> Self {
         let dir = PathBuf::from(format!("/proc/{pid}"));
         let waited_before = read_counts(&dir).map_or(Duration::ZERO, |counts| counts.waited);
+        let started = Instant::now();
         Self {
             budget,
-            started: Instant::now(),
+            started,
             task: Task::Counted {
                 dir,
                 waited_before,
                 last: None,
+                progressed_at: started,
             },
         }
     }
@@ -114,19 +127,22 @@ impl WorkDeadline {
             dir: PathBuf::from(format!("/proc/self/task/{tid}")),
             waited_before: Duration::ZERO,
             last: None,
+            progressed_at: self.started,
         };
     }
 
     /// Where the deadline stands now.
     pub(crate) fn standing(&mut self) -> Standing {
-        let elapsed = self.started.elapsed();
-        let (dir, waited_before, last) = match &mut self.task {
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(self.started);
+        let (dir, waited_before, last, progressed_at) = match &mut self.task {
             Task::NotStarted => return judge(self.budget, elapsed, elapsed, false),
             Task::Counted {
                 dir,
                 waited_before,
                 last,
-            } => (dir, *waited_before, last),
+                progressed_at,
+            } => (dir, *waited_before, last, progressed_at),
         };
         let Some(counts) = read_counts(dir) else {
             return judge(self.budget, elapsed, Duration::ZERO, false);
@@ -136,12 +152,18 @@ impl WorkDeadline {
         let may_be_queued = counts.runnable
             && last.is_none_or(|last| last.ran == counts.ran && last.arrivals == counts.arrivals);
         *last = Some(counts);
-        judge(
+        if !may_be_queued {
+            *progressed_at = now;
+        }
+        let queued_now = now.saturating_duration_since(*progressed_at);
+        let mut standing = judge(
             self.budget,
             elapsed,
             counts.waited.saturating_sub(waited_before),
             may_be_queued,
-        )
+        );
+        standing.held_back = standing.held_back.saturating_add(queued_now).min(elapsed);
+        standing
     }
 }
 
@@ -157,9 +179,11 @@ fn judge(budget: Duration, elapsed: Duration, waited: Duration, may_be_stale: bo
     } else {
         by_work
     };
+    let waited = waited.min(elapsed);
     Standing {
         left: by_work.min(by_wall),
-        waited: waited.min(elapsed),
+        waited,
+        held_back: waited,
     }
 }
 
@@ -206,13 +230,10 @@ pub(crate) fn current_thread_id() -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-        mpsc,
-    };
+    use std::sync::mpsc;
 
     use super::*;
+    use crate::loader::busy_core::{BusyCore, pin_to};
 
     const MS: Duration = Duration::from_millis(1);
 
@@ -314,21 +335,8 @@ mod tests {
     fn a_background_thread_kept_off_its_core_is_not_charged_for_the_wait() {
         // A busy thread at normal priority and a SCHED_IDLE thread (as the deployer's) on
         // one core: the idle one waits behind the busy one, and the kernel counts that wait.
-        // SAFETY: sched_getcpu(3) takes no arguments and touches no memory.
-        let core = usize::try_from(unsafe { libc::sched_getcpu() }).unwrap_or(0);
-        let stop = Arc::new(AtomicBool::new(false));
-        let (spinning, spins) = mpsc::channel();
-        let hog = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                pin_to(core);
-                spinning.send(()).expect("the test waits");
-                while !stop.load(Ordering::Relaxed) {
-                    std::hint::spin_loop();
-                }
-            })
-        };
-        spins.recv().expect("the busy thread runs");
+        let busy = BusyCore::here();
+        let core = busy.core;
         let mut deadline = WorkDeadline::for_new_thread(Duration::from_secs(60));
         let (id_sender, id) = mpsc::channel();
         let (release, released) = mpsc::channel::<()>();
@@ -353,21 +361,8 @@ mod tests {
         let standing = deadline.standing();
         release.send(()).expect("the background thread waits");
         background.join().expect("the background thread");
-        stop.store(true, Ordering::SeqCst);
-        hog.join().expect("the busy thread");
+        drop(busy);
         assert!(standing.waited > Duration::ZERO, "{standing:?}");
-    }
-
-    /// Pins the calling thread to `core`.
-    fn pin_to(core: usize) {
-        // SAFETY: cpu_set_t is plain data, valid zeroed; CPU_SET writes a bit inside it
-        // (`core` came from sched_getcpu, so it is below CPU_SETSIZE); sched_setaffinity(2)
-        // reads the set we pass with its size, and pid 0 is the calling thread.
-        let pinned = unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(core, &mut set);
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
-        };
-        assert_eq!(pinned, 0, "{}", std::io::Error::last_os_error());
+        assert!(standing.held_back >= standing.waited, "{standing:?}");
     }
 }

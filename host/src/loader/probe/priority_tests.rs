@@ -1,0 +1,123 @@
+//! Where probes run in the scheduler: idle first, and again at the caller's priority once
+//! an idle probe has been held back from a CPU for its bound. Real child processes on a core
+//! kept busy by a spinning thread; no timing is asserted, only which run answered.
+
+use std::{
+    os::unix::fs::PermissionsExt as _,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use super::{
+    Probe, calling_thread_is_idle,
+    process::{self, Priority},
+    report::ProbeEvent,
+};
+use crate::loader::busy_core::{BusyCore, pin_to};
+
+/// Generous: a deadline never decides these tests.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A stand-in for `frontdoor probe-artifact`: a shell script that reports its scheduling
+/// policy as the plugin's name (`policy-5` is SCHED_IDLE), or spins forever while idle when
+/// `spin_while_idle`.
+fn fake_probe(dir: &Path, spin_while_idle: bool) -> PathBuf {
+    let loaded = |plugin: &str| {
+        ProbeEvent::Loaded {
+            plugin: plugin.into(),
+        }
+        .to_line()
+    };
+    // /proc/PID/stat's 41st field is the policy; the command name ("probe") has no spaces.
+    let spin = if spin_while_idle {
+        "if [ \"$policy\" = 5 ]; then while :; do :; done; fi\n"
+    } else {
+        ""
+    };
+    let script = format!(
+        "#!/bin/sh\npolicy=$(cut -d' ' -f41 /proc/$$/stat)\n{spin}printf '%s\\n' '{}'\n",
+        loaded("policy-$policy").replace("policy-$policy", "'\"policy-$policy\"'")
+    );
+    let path = dir.join("probe");
+    std::fs::write(&path, script).expect("write the fake probe");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+#[test]
+fn an_idle_child_held_back_from_its_core_is_killed_as_starved() {
+    let busy = BusyCore::here();
+    // The child inherits this thread's core, where the spinner leaves an idle task almost
+    // nothing: a child that spins would otherwise never end before the deadline.
+    pin_to(busy.core);
+    let mut command = Command::new("sh");
+    command.args(["-c", "while :; do :; done"]);
+    let finished = process::run(
+        command,
+        TIMEOUT,
+        Priority::Idle {
+            held_back_limit: Duration::from_millis(50),
+        },
+    )
+    .expect("the child runs");
+    assert!(finished.starved, "status {}", finished.status);
+    assert!(!finished.timed_out);
+}
+
+#[test]
+fn a_probe_runs_idle_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A bound no busy test machine reaches for a few milliseconds of work.
+    let probe = Probe::new(
+        fake_probe(dir.path(), false),
+        TIMEOUT,
+        Some(Duration::from_secs(100)),
+    );
+    assert_eq!(
+        probe.run(&dir.path().join("x.so")).expect("loads"),
+        "policy-5"
+    );
+}
+
+#[test]
+fn an_idle_probe_held_back_from_its_core_runs_again_at_the_callers_priority() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = Probe::new(
+        fake_probe(dir.path(), true),
+        TIMEOUT,
+        Some(Duration::from_millis(50)),
+    );
+    let busy = BusyCore::here();
+    pin_to(busy.core);
+    // The idle run spins and can only end by being killed as held back; the second run,
+    // at this thread's policy (SCHED_OTHER), answers.
+    assert_eq!(
+        probe.run(&dir.path().join("x.so")).expect("loads"),
+        "policy-0"
+    );
+}
+
+#[test]
+fn without_an_idle_wait_a_probe_runs_at_the_callers_priority() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = Probe::new(fake_probe(dir.path(), true), TIMEOUT, None);
+    assert_eq!(
+        probe.run(&dir.path().join("x.so")).expect("loads"),
+        "policy-0"
+    );
+}
+
+#[test]
+fn a_caller_that_is_idle_itself_is_told_apart() {
+    // The deployer under `deployer_idle`: its probe inherits SCHED_IDLE and could not be
+    // raised after an idle run, so `Probe::run` runs it once, as the caller runs.
+    assert!(!calling_thread_is_idle());
+    let idle = std::thread::spawn(|| {
+        crate::deploy::priority::lower(0, true);
+        calling_thread_is_idle()
+    })
+    .join()
+    .expect("the idle thread");
+    assert!(idle);
+}
