@@ -17,6 +17,41 @@ use cargo_metadata::{Artifact, Message};
 pub enum Profile {
     Release,
     Dev,
+    /// The workspace's `production` profile: release with fat LTO and one codegen unit,
+    /// the host binary as it ships (see the workspace `Cargo.toml`).
+    Production,
+}
+
+impl Profile {
+    /// The profile's name in `Cargo.toml` and `--config profile.NAME.*`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Release => "release",
+            Self::Dev => "dev",
+            Self::Production => "production",
+        }
+    }
+
+    /// The directory under the target directory where cargo puts what it built.
+    pub fn target_subdir(self) -> &'static str {
+        match self {
+            Self::Dev => "debug",
+            other => other.name(),
+        }
+    }
+
+    /// Adds the flag that selects this profile to a cargo command.
+    pub fn select(self, command: &mut Command) {
+        match self {
+            Self::Release => {
+                command.arg("--release");
+            }
+            Self::Dev => {}
+            Self::Production => {
+                command.args(["--profile", "production"]);
+            }
+        }
+    }
 }
 
 /// An environment variable for a build: set to a value, or removed.
@@ -43,9 +78,7 @@ pub fn build_with_env(
             None => command.env_remove(name),
         };
     }
-    if profile == Profile::Release {
-        command.arg("--release");
-    }
+    profile.select(&mut command);
     for package in packages {
         command.args(["--package", package]);
     }

@@ -125,13 +125,8 @@ pub fn build_crate(spec: &CrateBuild<'_>) -> anyhow::Result<PathBuf> {
         .arg("--manifest-path")
         .arg(spec.manifest_path)
         .args(["--package", spec.package, "--lib"]);
-    let profile_name = match spec.profile {
-        Profile::Release => {
-            command.arg("--release");
-            "release"
-        }
-        Profile::Dev => "dev",
-    };
+    spec.profile.select(&mut command);
+    let profile_name = spec.profile.name();
     // Overrides a config file's or CARGO_PROFILE_*'s panic setting; a manifest that asks
     // for abort was refused by `inspect`, so this never changes what the author wrote.
     command.args([

@@ -143,7 +143,9 @@ pub fn start(
     };
     fs::create_dir_all(&plugins_dir)
         .with_context(|| format!("cannot create {}", plugins_dir.display()))?;
-    let frontdoor = host::build(workspace)?;
+    // Release, not production: an author's loop rebuilds the host after a pull, and fat
+    // LTO would add minutes to it for a few percent of speed a dev host does not need.
+    let frontdoor = host::build_with(workspace, crate::cargo::Profile::Release)?;
     let backends_binary = sample_backends::build(workspace)?;
     let backends = start_backends(&backends_binary)?;
     let listen = host::free_port()?;

@@ -188,11 +188,10 @@ fn publish_command(frontdoor: &Path, config: &Path, artifact: &Path) -> Command 
 
 /// Where `cargo build -p frontdoor` puts the host binary for `profile`.
 fn expected_host_binary(workspace: &Workspace, profile: Profile) -> PathBuf {
-    let profile_dir = match profile {
-        Profile::Release => "release",
-        Profile::Dev => "debug",
-    };
-    workspace.target_dir.join(profile_dir).join("frontdoor")
+    workspace
+        .target_dir
+        .join(profile.target_subdir())
+        .join("frontdoor")
 }
 
 /// The command as one line to copy into a shell (arguments with spaces or quotes quoted).
