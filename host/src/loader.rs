@@ -51,6 +51,7 @@ pub use init_hook::InitError;
 pub use library::{LoadStage, LoadedLibrary, check_interface, load_library};
 pub use load_markers::{ContentId, InheritedLock, StateDirError};
 pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};
+pub(crate) use probe::background::mark_current_thread as mark_background_thread;
 pub use probe::{Ending, ProbeFailure, child::SUBCOMMAND as PROBE_SUBCOMMAND};
 pub use setup::{Loader, LoaderSetupError};
 pub use signed::signature_path;

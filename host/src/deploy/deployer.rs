@@ -120,6 +120,8 @@ impl Deployer {
             .name("frontdoor-deployer".into())
             .spawn(move || {
                 super::priority::lower(loop_state.config.nice, loop_state.config.idle);
+                // Its probes run idle first: see `loader::probe`.
+                crate::loader::mark_background_thread();
                 loop_state.supervise(&inbox)
             })
             .map_err(notify::Error::io)?;

@@ -11,13 +11,15 @@
 //! killed) gets the artifact refused with what happened and in which step.
 //!
 //! A probe is the larger part of a reload's CPU (starting a process, linking the host
-//! binary, opening the library) and runs beside serving threads. It therefore starts
-//! `SCHED_IDLE` (`artifacts.probe_idle_wait_ms`): it never holds a core a serving thread
-//! wants. Where serving keeps every core busy, an idle probe may get almost no CPU; once it
-//! has been held back that long it is killed and run again at the deployer's priority, so
-//! a busy host delays a reload by at most that bound.
+//! binary, opening the library) and runs beside serving threads. The deployer's probes
+//! therefore start `SCHED_IDLE` (`artifacts.probe_idle_wait_ms`): they never hold a core a
+//! serving thread wants. Where serving keeps every core busy, an idle probe may get almost
+//! no CPU; once it has been held back that long it is killed and run again at the
+//! deployer's priority, so a busy host delays a reload by at most that bound.
 
+pub(crate) mod background;
 pub(super) mod child;
+mod idle_spawner;
 mod process;
 mod report;
 
@@ -29,7 +31,7 @@ use std::{
 };
 
 use super::library::LoadStage;
-use process::Priority;
+use process::Run;
 use report::{ProbeEvent, Transcript};
 
 /// How the host runs probes.
@@ -112,29 +114,28 @@ impl Probe {
             source,
         };
         let mut finished = None;
-        // A caller that is itself SCHED_IDLE (`deployer_idle`) gains nothing from an idle
-        // first run, and its probe could not be raised after one.
-        if let Some(held_back_limit) = self.idle_wait.filter(|_| !calling_thread_is_idle()) {
-            let idle = process::run(
-                self.command(copy),
-                self.timeout,
-                Priority::Idle { held_back_limit },
-            )
-            .map_err(spawn_failed)?;
-            if idle.starved {
-                tracing::info!(
+        // Only the deployer's loads are background work (a host starting up, or a recycle's
+        // successor, loads at its own priority to be ready soon); and a caller that is
+        // itself SCHED_IDLE (`deployer_idle`) gains nothing from an idle first run, and its
+        // probe could not be raised after one.
+        let idle_wait = self
+            .idle_wait
+            .filter(|_| background::on_background_thread() && !calling_thread_is_idle());
+        if let Some(held_back_limit) = idle_wait {
+            match process::run_idle(self.command(copy), self.timeout, held_back_limit)
+                .map_err(spawn_failed)?
+            {
+                Run::Finished(idle) => finished = Some(idle),
+                Run::HeldBack(held_back) => tracing::info!(
                     copy = %copy.display(),
-                    waited_ms = idle.waited_for_cpu.as_millis(),
+                    held_back_ms = held_back.as_millis(),
                     "the idle load probe was held back from a CPU for artifacts.probe_idle_wait_ms; running it again at the deployer's priority"
-                );
-            } else {
-                finished = Some(idle);
+                ),
             }
         }
         let finished = match finished {
             Some(finished) => finished,
-            None => process::run(self.command(copy), self.timeout, Priority::Inherited)
-                .map_err(spawn_failed)?,
+            None => process::run(self.command(copy), self.timeout).map_err(spawn_failed)?,
         };
         let transcript = Transcript::read(&finished.stdout);
         let stderr = String::from_utf8_lossy(&finished.stderr_head);

@@ -10,8 +10,8 @@ use std::{
 };
 
 use super::{
-    Probe, calling_thread_is_idle,
-    process::{self, Priority},
+    Probe, background, calling_thread_is_idle,
+    process::{self, Run},
     report::ProbeEvent,
 };
 use crate::loader::busy_core::{BusyCore, pin_to};
@@ -53,20 +53,15 @@ fn an_idle_child_held_back_from_its_core_is_killed_as_starved() {
     pin_to(busy.core);
     let mut command = Command::new("sh");
     command.args(["-c", "while :; do :; done"]);
-    let finished = process::run(
-        command,
-        TIMEOUT,
-        Priority::Idle {
-            held_back_limit: Duration::from_millis(50),
-        },
-    )
-    .expect("the child runs");
-    assert!(finished.starved, "status {}", finished.status);
-    assert!(!finished.timed_out);
+    // Killed once held back, or (the idle spawner being held back on that core too) never
+    // started: either way held back, never run to the deadline.
+    let run = process::run_idle(command, TIMEOUT, Duration::from_millis(50)).expect("runs");
+    assert!(matches!(run, Run::HeldBack(_)));
 }
 
 #[test]
-fn a_probe_runs_idle_first() {
+fn a_deployers_probe_runs_idle_first() {
+    background::mark_current_thread();
     let dir = tempfile::tempdir().expect("tempdir");
     // A bound no busy test machine reaches for a few milliseconds of work.
     let probe = Probe::new(
@@ -82,6 +77,7 @@ fn a_probe_runs_idle_first() {
 
 #[test]
 fn an_idle_probe_held_back_from_its_core_runs_again_at_the_callers_priority() {
+    background::mark_current_thread();
     let dir = tempfile::tempdir().expect("tempdir");
     let probe = Probe::new(
         fake_probe(dir.path(), true),
@@ -99,7 +95,23 @@ fn an_idle_probe_held_back_from_its_core_runs_again_at_the_callers_priority() {
 }
 
 #[test]
+fn a_probe_off_the_deployers_thread_runs_at_the_callers_priority() {
+    // A host starting up (or a recycle's successor) loads to be ready soon.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = Probe::new(
+        fake_probe(dir.path(), false),
+        TIMEOUT,
+        Some(Duration::from_secs(100)),
+    );
+    assert_eq!(
+        probe.run(&dir.path().join("x.so")).expect("loads"),
+        "policy-0"
+    );
+}
+
+#[test]
 fn without_an_idle_wait_a_probe_runs_at_the_callers_priority() {
+    background::mark_current_thread();
     let dir = tempfile::tempdir().expect("tempdir");
     let probe = Probe::new(fake_probe(dir.path(), true), TIMEOUT, None);
     assert_eq!(

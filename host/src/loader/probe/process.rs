@@ -4,22 +4,25 @@
 //! waited for a CPU (see `work_deadline`): a probe is background work and may wait behind
 //! serving threads.
 //!
-//! A child run [`Priority::Idle`] is `SCHED_IDLE` from before it execs: the kernel preempts
-//! it whenever a serving thread wants its core, so its work never holds one up until the
-//! next tick. On a core that serving keeps saturated it may then get almost no CPU; once it
-//! has been held back for its bound it is killed and reported [`Finished::starved`], for
-//! the caller to run it again at its own priority (an unprivileged process cannot leave
-//! `SCHED_IDLE`, so the same child cannot be raised).
+//! A child run with [`run_idle`] is `SCHED_IDLE` from its start (`idle_spawner`): the
+//! kernel preempts it whenever a serving thread wants its core, so its work never holds one
+//! up until the next tick. On a core that serving keeps saturated it may then get almost no
+//! CPU; once it has been held back for its bound it is killed and reported
+//! [`Run::HeldBack`], for the caller to run it again at its own priority (an unprivileged
+//! process cannot leave `SCHED_IDLE`, so the same child cannot be raised). An idle child is
+//! looked at a few times per bound, not every [`RECHECK`]: the looks are the deployer's
+//! work too.
 
 use std::{
     io::{self, Read},
     os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
     os::unix::process::CommandExt as _,
-    process::{Command, ExitStatus, Stdio},
+    process::{Child, Command, ExitStatus, Stdio},
     sync::mpsc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
+use super::idle_spawner;
 use crate::loader::work_deadline::{RECHECK, WorkDeadline};
 
 /// Keep at most this much of the child's stdout (the protocol is a few hundred bytes).
@@ -31,57 +34,66 @@ const STDERR_HEAD: usize = 16 * 1024;
 /// descendant that escaped the group (setsid) and still holds them.
 const PIPE_GRACE: Duration = Duration::from_secs(1);
 
-/// Where the child runs in the scheduler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Priority {
-    /// The calling thread's policy and nice value, which the child inherits.
-    Inherited,
-    /// `SCHED_IDLE`, killed once held back from a CPU for this long.
-    Idle { held_back_limit: Duration },
-}
-
 /// How the child ended.
 pub(super) struct Finished {
     pub(super) status: ExitStatus,
     /// True when the deadline passed and the child was killed.
     pub(super) timed_out: bool,
-    /// True when the child ran idle, was held back from a CPU for its limit, and was
-    /// killed: it says nothing about the artifact.
-    pub(super) starved: bool,
     /// How long the child waited for a CPU, which its deadline did not count.
     pub(super) waited_for_cpu: Duration,
     pub(super) stdout: Vec<u8>,
     pub(super) stderr_head: Vec<u8>,
 }
 
-/// Runs `command` in a process group of its own, at `priority`, until it exits, `timeout`
-/// passes, or (idle) it has been held back for its limit.
-pub(super) fn run(
+/// Runs `command` in a process group of its own, at the calling thread's priority, until
+/// it exits or `timeout` passes.
+pub(super) fn run(mut command: Command, timeout: Duration) -> io::Result<Finished> {
+    let child = prepare(&mut command).spawn()?;
+    let (finished, _) = watch(child, timeout, None)?;
+    Ok(finished)
+}
+
+/// [`run`], `SCHED_IDLE`, and until it has been held back from a CPU for `held_back_limit`
+/// (its spawn included) at the latest.
+pub(super) fn run_idle(
     mut command: Command,
     timeout: Duration,
-    priority: Priority,
-) -> io::Result<Finished> {
+    held_back_limit: Duration,
+) -> io::Result<Run> {
+    prepare(&mut command);
+    let asked = Instant::now();
+    let Some(child) = idle_spawner::spawn(command, held_back_limit) else {
+        return Ok(Run::HeldBack(held_back_limit));
+    };
+    // The spawner's wait for a CPU counts against the bound too.
+    let spawning = asked.elapsed();
+    let (finished, held_back) = watch(
+        child?,
+        timeout,
+        Some(held_back_limit.saturating_sub(spawning)),
+    )?;
+    Ok(match held_back {
+        Some(held_back) => Run::HeldBack(spawning + held_back),
+        None => Run::Finished(finished),
+    })
+}
+
+/// Pipes, no stdin, a process group of its own.
+fn prepare(command: &mut Command) -> &mut Command {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0);
-    if let Priority::Idle { .. } = priority {
-        // SAFETY: the closure runs in the forked child before exec, where only
-        // async-signal-safe calls are allowed: it makes one system call
-        // (sched_setscheduler(2), on the child itself: pid 0) with a `sched_param` on its own
-        // stack, and allocates nothing.
-        unsafe {
-            command.pre_exec(|| {
-                let param = libc::sched_param { sched_priority: 0 };
-                // A failure (a sandbox that forbids it) costs only the priority: the child
-                // runs as its parent would, and the artifact is judged all the same.
-                let _ = libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
-                Ok(())
-            });
-        }
-    }
-    let mut child = command.spawn()?;
+        .process_group(0)
+}
+
+/// Waits for `child` as [`run`] and [`run_idle`] say; the second value is how long an idle
+/// child had been held back when it was killed for it.
+fn watch(
+    mut child: Child,
+    timeout: Duration,
+    held_back_limit: Option<Duration>,
+) -> io::Result<(Finished, Option<Duration>)> {
     let mut deadline = WorkDeadline::for_process(child.id(), timeout);
     let stdout = drain(child.stdout.take(), |kept, chunk| {
         let room = STDOUT_LIMIT.saturating_sub(kept.len());
@@ -91,8 +103,8 @@ pub(super) fn run(
         let room = STDERR_HEAD.saturating_sub(kept.len());
         kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
     });
-    let ending = wait_for_exit(child.id(), &mut deadline, priority);
-    let waited_for_cpu = deadline.standing().waited;
+    let ending = wait_for_exit(child.id(), &mut deadline, held_back_limit);
+    let standing = deadline.standing();
     // The child is not reaped yet (at most a zombie), so its pid, which is its process
     // group's id, cannot have been reused: the signal reaches only its group.
     kill_group(child.id());
@@ -100,14 +112,25 @@ pub(super) fn run(
     let ending = ending?;
     let stdout = stdout.recv_timeout(PIPE_GRACE).unwrap_or_default();
     let stderr_head = stderr.recv_timeout(PIPE_GRACE).unwrap_or_default();
-    Ok(Finished {
+    let finished = Finished {
         status,
         timed_out: ending == Ending::DeadlineSpent,
-        starved: ending == Ending::HeldBack,
-        waited_for_cpu,
+        waited_for_cpu: standing.waited,
         stdout,
         stderr_head,
-    })
+    };
+    Ok((
+        finished,
+        (ending == Ending::HeldBack).then_some(standing.held_back),
+    ))
+}
+
+/// How a run of the child ended.
+pub(super) enum Run {
+    Finished(Finished),
+    /// It ran idle and was held back from a CPU (this long, its spawn included) for its
+    /// limit; it was killed, or never started. It says nothing about the artifact.
+    HeldBack(Duration),
 }
 
 /// Why the wait for the child ended.
@@ -151,44 +174,65 @@ fn drain(
     receiver
 }
 
-/// Waits until the process `pid` (our child) exits, `deadline` is spent, or (idle) it has
-/// been held back for its limit.
-fn wait_for_exit(pid: u32, deadline: &mut WorkDeadline, priority: Priority) -> io::Result<Ending> {
+/// Waits until the process `pid` (our child) exits, `deadline` is spent, or (an idle child,
+/// with a `held_back_limit`) it has been held back for that long.
+fn wait_for_exit(
+    pid: u32,
+    deadline: &mut WorkDeadline,
+    held_back_limit: Option<Duration>,
+) -> io::Result<Ending> {
     let pidfd = pidfd_open(pid)?;
     loop {
         let standing = deadline.standing();
         if standing.left.is_zero() {
             return Ok(Ending::DeadlineSpent);
         }
-        let left = match priority {
-            Priority::Inherited => standing.left,
-            Priority::Idle { held_back_limit } if standing.held_back >= held_back_limit => {
-                return Ok(Ending::HeldBack);
+        let left = match held_back_limit {
+            None => standing.left,
+            Some(limit) if standing.held_back >= limit => {
+                // It may have finished since the last look: then its verdict stands.
+                return Ok(if exited_within(&pidfd, 0)? {
+                    Ending::Exited
+                } else {
+                    Ending::HeldBack
+                });
             }
-            // An idle child's wait shows only in the looks: look every RECHECK.
-            Priority::Idle { .. } => standing.left.min(RECHECK),
+            // An idle child's wait shows only in the looks.
+            Some(limit) => standing.left.min(idle_look_interval(limit)),
         };
         // Rounded up, so the wait never ends before the deadline; on waking, the deadline
         // is read again (time the child waited for a CPU moved it).
         let millis = i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX);
-        let mut poll = libc::pollfd {
-            fd: pidfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: `poll` points to one valid, initialised pollfd for the duration of the
-        // call, and the count passed is 1.
-        let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
-        if ready > 0 {
+        if exited_within(&pidfd, millis)? {
             return Ok(Ending::Exited);
         }
-        if ready < 0 {
-            let error = io::Error::last_os_error();
-            if error.kind() != io::ErrorKind::Interrupted {
-                return Err(error);
-            }
+    }
+}
+
+/// How often an idle child is looked at: a few times per bound, at least every
+/// [`RECHECK`] and at most every 100 ms.
+fn idle_look_interval(held_back_limit: Duration) -> Duration {
+    (held_back_limit / 8).clamp(RECHECK, Duration::from_millis(100))
+}
+
+/// Whether the process behind `pidfd` exits within `millis` (a signal ends the wait early,
+/// as not yet).
+fn exited_within(pidfd: &OwnedFd, millis: i32) -> io::Result<bool> {
+    let mut poll = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `poll` points to one valid, initialised pollfd for the duration of the call,
+    // and the count passed is 1.
+    let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
+    if ready < 0 {
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
         }
     }
+    Ok(ready > 0)
 }
 
 /// A pidfd for our child `pid`: readable once the process exits.
@@ -206,7 +250,7 @@ fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 }
 
 /// SIGKILL to every process of the group led by our child `pid`.
-fn kill_group(pid: u32) {
+pub(super) fn kill_group(pid: u32) {
     let Ok(group) = libc::pid_t::try_from(pid) else {
         return;
     };
