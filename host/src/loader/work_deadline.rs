@@ -96,7 +96,9 @@ impl WorkDeadline {
     /// read (the probe does its work there).
     pub(crate) fn for_process(pid: u32, budget: Duration) -> Self {
         let dir = PathBuf::from(format!("/proc/{pid}"));
-        let waited_before = read_counts(&dir).map_or(Duration::ZERO, |counts| counts.waited);
+        // The counts now are the first look: the next one tells whether it ran since.
+        let first = read_counts(&dir);
+        let waited_before = first.map_or(Duration::ZERO, |counts| counts.waited);
         let started = Instant::now();
         Self {
             budget,
@@ -104,7 +106,7 @@ impl WorkDeadline {
             task: Task::Counted {
                 dir,
                 waited_before,
-                last: None,
+                last: first,
                 progressed_at: started,
             },
         }

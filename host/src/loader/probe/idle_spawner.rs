@@ -55,7 +55,8 @@ fn inbox() -> &'static Mutex<mpsc::Sender<Request>> {
 }
 
 /// Starts `command` as an idle child within `wait` (the time the spawner may take to get a
-/// CPU); `None` once that has passed without a child, which is then never started or killed.
+/// CPU); `None` once that has passed without a child, which is then never started or killed,
+/// or when there is no spawner thread.
 pub(super) fn spawn(command: Command, wait: Duration) -> Option<io::Result<Child>> {
     let handoff = Arc::new(Handoff {
         state: Mutex::new(HandoffState::Waiting),
@@ -71,9 +72,12 @@ pub(super) fn spawn(command: Command, wait: Duration) -> Option<io::Result<Child
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .send(request);
     if sent.is_err() {
-        return Some(Err(io::Error::other(
-            "the idle probe spawner thread is not running",
-        )));
+        // No spawner (it could not be started): the caller runs the probe at its own
+        // priority, as it does when an idle one is held back.
+        tracing::warn!(
+            "the idle probe spawner thread is not running; probing at the deployer's priority"
+        );
+        return None;
     }
     let until = Instant::now() + wait;
     let mut state = lock(&handoff);
