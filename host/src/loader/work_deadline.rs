@@ -3,9 +3,8 @@
 //! The deployer and what it starts (the load probe, an init hook's thread) are background
 //! work (a nicer thread, the probe first under `SCHED_IDLE`; see `deploy::priority`): on a
 //! core that serving keeps busy they wait, runnable, for the time serving leaves, which can
-//! be seconds. A wall-clock
-//! deadline would then refuse a good version for the host's load rather than for anything
-//! the version did. Linux counts, per task, the time it spent runnable but not running
+//! be seconds. A wall-clock deadline would then refuse a good version for the host's load
+//! rather than for anything the version did. Linux counts, per task, the time it spent runnable but not running
 //! (`schedstat`'s second field, in nanoseconds); a [`WorkDeadline`] is a budget of wall
 //! time minus that wait. A version is still refused for time it ran (a busy loop) or slept
 //! (a hang, a slow call), never for time the scheduler held it back.
