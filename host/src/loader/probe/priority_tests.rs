@@ -59,18 +59,20 @@ fn an_idle_child_held_back_from_its_core_is_killed_as_starved() {
     assert!(matches!(run, Run::HeldBack(_)));
 }
 
+/// The plugin name a probe through [`fake_probe`] answers with, run from the calling thread
+/// with `idle_wait`: `policy-N`, the policy of the run that answered.
+fn answering_policy(spin_while_idle: bool, idle_wait: Option<Duration>) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = Probe::new(fake_probe(dir.path(), spin_while_idle), TIMEOUT, idle_wait);
+    probe.run(&dir.path().join("x.so")).expect("loads")
+}
+
 #[test]
 fn a_deployers_probe_runs_idle_first() {
     background::mark_current_thread();
-    let dir = tempfile::tempdir().expect("tempdir");
     // A bound no busy test machine reaches for a few milliseconds of work.
-    let probe = Probe::new(
-        fake_probe(dir.path(), false),
-        TIMEOUT,
-        Some(Duration::from_secs(100)),
-    );
     assert_eq!(
-        probe.run(&dir.path().join("x.so")).expect("loads"),
+        answering_policy(false, Some(Duration::from_secs(100))),
         "policy-5"
     );
 }
@@ -78,18 +80,12 @@ fn a_deployers_probe_runs_idle_first() {
 #[test]
 fn an_idle_probe_held_back_from_its_core_runs_again_at_the_callers_priority() {
     background::mark_current_thread();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let probe = Probe::new(
-        fake_probe(dir.path(), true),
-        TIMEOUT,
-        Some(Duration::from_millis(50)),
-    );
     let busy = BusyCore::here();
     pin_to(busy.core);
     // The idle run spins and can only end by being killed as held back; the second run,
     // at this thread's policy (SCHED_OTHER), answers.
     assert_eq!(
-        probe.run(&dir.path().join("x.so")).expect("loads"),
+        answering_policy(true, Some(Duration::from_millis(50))),
         "policy-0"
     );
 }
@@ -97,14 +93,8 @@ fn an_idle_probe_held_back_from_its_core_runs_again_at_the_callers_priority() {
 #[test]
 fn a_probe_off_the_deployers_thread_runs_at_the_callers_priority() {
     // A host starting up (or a recycle's successor) loads to be ready soon.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let probe = Probe::new(
-        fake_probe(dir.path(), false),
-        TIMEOUT,
-        Some(Duration::from_secs(100)),
-    );
     assert_eq!(
-        probe.run(&dir.path().join("x.so")).expect("loads"),
+        answering_policy(false, Some(Duration::from_secs(100))),
         "policy-0"
     );
 }
@@ -112,12 +102,7 @@ fn a_probe_off_the_deployers_thread_runs_at_the_callers_priority() {
 #[test]
 fn without_an_idle_wait_a_probe_runs_at_the_callers_priority() {
     background::mark_current_thread();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let probe = Probe::new(fake_probe(dir.path(), true), TIMEOUT, None);
-    assert_eq!(
-        probe.run(&dir.path().join("x.so")).expect("loads"),
-        "policy-0"
-    );
+    assert_eq!(answering_policy(true, None), "policy-0");
 }
 
 #[test]
