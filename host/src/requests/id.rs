@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use bytes::Bytes;
 use hyper::{
     HeaderMap,
     header::{HeaderName, HeaderValue},
@@ -117,9 +118,18 @@ impl RequestId {
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
     }
 
+    /// The id as a header value. Its bytes live in one shared allocation, so the clones a
+    /// request makes (its own header, the response's) count references instead of copying
+    /// or allocating again.
     pub fn header_value(&self) -> HeaderValue {
-        HeaderValue::from_bytes(&self.bytes[..usize::from(self.len)])
+        HeaderValue::from_maybe_shared(Bytes::from_owner(*self))
             .unwrap_or(HeaderValue::from_static("invalid"))
+    }
+}
+
+impl AsRef<[u8]> for RequestId {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 }
 

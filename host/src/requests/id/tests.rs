@@ -68,3 +68,14 @@ fn generated_ids_are_hex_and_distinct() {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }));
 }
+
+#[test]
+fn header_values_carry_the_id_and_share_one_buffer_when_cloned() {
+    let longest = RequestId::parse(&[b'~'; MAX_LEN]).expect("accepted");
+    for id in [RequestId::generate(), longest] {
+        let value = id.header_value();
+        assert_eq!(value.as_bytes(), id.as_str().as_bytes());
+        let copy = value.clone();
+        assert_eq!(copy.as_bytes().as_ptr(), value.as_bytes().as_ptr());
+    }
+}
