@@ -52,10 +52,11 @@ pub use library::{LoadStage, LoadedLibrary, check_interface, load_library};
 pub use load_markers::{ContentId, InheritedLock, StateDirError};
 pub use manifest_check::{ValidManifest, ValidRequirement, ValidRoute};
 pub(crate) use probe::background::mark_current_thread as mark_background_thread;
-pub use probe::{Ending, ProbeFailure, child::SUBCOMMAND as PROBE_SUBCOMMAND};
+pub use probe::{Ending, ProbeFailure, ProbeRuns, child::SUBCOMMAND as PROBE_SUBCOMMAND};
 pub use setup::{Loader, LoaderSetupError};
 pub use signed::signature_path;
 pub use warmup::{WarmupError, WarmupServices, warm_up};
+pub(crate) use work_deadline::current_thread_id;
 
 /// Runs the hidden `probe-artifact` subcommand on `copy` and ends the process.
 pub fn run_probe_child(copy: &std::path::Path, parent_pid: Option<u32>) -> ! {

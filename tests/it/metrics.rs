@@ -166,11 +166,13 @@ async fn requests_and_backend_calls_are_counted_exactly() {
         3.0
     );
     assert_eq!(scrape.value("frontdoor_mapped_libraries", &[]), 1.0);
-    // Loaded by the start-up scan, not by the deployer: no reload yet.
+    // Loaded by the start-up scan, not by the deployer: no reload yet, and its probe ran at
+    // the host's own priority.
     assert_eq!(
         scrape.value("frontdoor_reload_duration_seconds_count", &[]),
         0.0
     );
+    assert_eq!(probe_runs(&scrape), [0.0, 0.0, 1.0]);
     assert!(
         scrape.value(
             "frontdoor_listener_accepted_connections_total",
@@ -231,7 +233,18 @@ async fn a_swapped_out_version_leaves_the_scrape() {
         after.value("frontdoor_reload_duration_seconds_count", &[]),
         1.0
     );
+    // Its probe ran idle: to the end, or held back and then again at the deployer's
+    // priority (which one depends on how busy the machine is).
+    let [idle, held_back, normal] = probe_runs(&after);
+    assert_eq!(idle + held_back, 1.0);
+    assert_eq!(normal, 1.0 + held_back);
     host.stop().await;
+}
+
+/// `frontdoor_load_probes_total` by run: idle, held_back, normal.
+fn probe_runs(scrape: &Scrape) -> [f64; 3] {
+    ["idle", "held_back", "normal"]
+        .map(|run| scrape.value("frontdoor_load_probes_total", &[("run", run)]))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

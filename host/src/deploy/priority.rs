@@ -46,8 +46,7 @@ pub(crate) fn lower(nice: i32, idle: bool) {
 /// process's), capped at 19: relative, so the deployer stays below the serving threads
 /// even in a process started niced.
 fn raise_nice(nice: i32) {
-    // SAFETY: gettid(2) takes no arguments and cannot fail.
-    let thread = unsafe { libc::gettid() } as libc::id_t;
+    let thread = crate::loader::current_thread_id() as libc::id_t;
     // SAFETY: getpriority(2) and setpriority(2) read no memory of ours; on Linux,
     // PRIO_PROCESS with a thread id reads or changes that thread's nice value alone (each
     // thread is scheduled on its own). getpriority's -1 can be a nice value: errno is not

@@ -27,6 +27,10 @@ use std::{
     os::unix::process::ExitStatusExt as _,
     path::{Path, PathBuf},
     process::{Command, ExitStatus},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -42,6 +46,29 @@ pub struct Probe {
     /// Run each probe `SCHED_IDLE` first, again at the caller's priority once held back
     /// from a CPU this long; `None`: at the caller's priority only.
     idle_wait: Option<Duration>,
+    /// How the probe processes ran, for the metrics (shared by clones).
+    runs: Arc<RunCounters>,
+}
+
+/// Probe processes counted by how they ran.
+#[derive(Debug, Default)]
+struct RunCounters {
+    idle: AtomicU64,
+    held_back: AtomicU64,
+    normal: AtomicU64,
+}
+
+/// How many probe processes ran, and how, since the host started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeRuns {
+    /// Ran `SCHED_IDLE` to the end.
+    pub idle: u64,
+    /// Ran `SCHED_IDLE`, were held back from a CPU for `artifacts.probe_idle_wait_ms` and
+    /// killed; each is followed by a `normal` run of the same artifact.
+    pub held_back: u64,
+    /// Ran at the caller's priority: start-up and recycle loads, reruns of held-back ones,
+    /// and all of them with `probe_idle_wait_ms = 0` or `deployer_idle = true`.
+    pub normal: u64,
 }
 
 /// Why the probe refused an artifact. `Display` is the one-line reason.
@@ -103,6 +130,16 @@ impl Probe {
             binary,
             timeout,
             idle_wait,
+            runs: Arc::default(),
+        }
+    }
+
+    /// How many probe processes ran, and how.
+    pub(super) fn runs(&self) -> ProbeRuns {
+        ProbeRuns {
+            idle: self.runs.idle.load(Ordering::Relaxed),
+            held_back: self.runs.held_back.load(Ordering::Relaxed),
+            normal: self.runs.normal.load(Ordering::Relaxed),
         }
     }
 
@@ -125,17 +162,28 @@ impl Probe {
             match process::run_idle(self.command(copy), self.timeout, held_back_limit)
                 .map_err(spawn_failed)?
             {
-                Run::Finished(idle) => finished = Some(idle),
-                Run::HeldBack(held_back) => tracing::info!(
-                    copy = %copy.display(),
-                    held_back_ms = held_back.as_millis(),
-                    "the idle load probe was held back from a CPU for artifacts.probe_idle_wait_ms; running it again at the deployer's priority"
-                ),
+                Run::Finished(idle) => {
+                    self.runs.idle.fetch_add(1, Ordering::Relaxed);
+                    finished = Some(idle);
+                }
+                Run::HeldBack(held_back) => {
+                    self.runs.held_back.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(
+                        copy = %copy.display(),
+                        held_back_ms = held_back.as_millis(),
+                        "the idle load probe was held back from a CPU for artifacts.probe_idle_wait_ms; running it again at the deployer's priority"
+                    );
+                }
             }
         }
         let finished = match finished {
             Some(finished) => finished,
-            None => process::run(self.command(copy), self.timeout).map_err(spawn_failed)?,
+            None => {
+                let finished =
+                    process::run(self.command(copy), self.timeout).map_err(spawn_failed)?;
+                self.runs.normal.fetch_add(1, Ordering::Relaxed);
+                finished
+            }
         };
         let transcript = Transcript::read(&finished.stdout);
         let stderr = String::from_utf8_lossy(&finished.stderr_head);

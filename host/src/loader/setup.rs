@@ -8,7 +8,7 @@ use super::{
     copies::{CopiesDir, CopiesSetupError, CopiesStats},
     load_markers::{InheritedLock, LoadMarkers, StateDirError},
     ownership::{self, Sharing},
-    probe::Probe,
+    probe::{Probe, ProbeRuns},
 };
 
 /// Why a host cannot set up its loader (it does not start).
@@ -115,6 +115,11 @@ impl Loader {
     /// The copies directory as `/admin/plugins` shows it.
     pub fn copies_stats(&self) -> CopiesStats {
         self.copies.stats()
+    }
+
+    /// How the load probes ran (all zero with `artifacts.probe = false`).
+    pub fn probe_runs(&self) -> ProbeRuns {
+        self.probe.as_ref().map(Probe::runs).unwrap_or_default()
     }
 
     /// The state directory, locked by this host.

@@ -120,6 +120,18 @@ impl Collector for Versions {
             "Time the deployer took to bring one changed file in line: load (or refusal) and publication.",
             std::iter::once(([] as Labels<0>, self.metrics.reloads.snapshot())),
         )?;
+        let probes = self.registry.loader().probe_runs();
+        let probe_series: [(Labels<'_, 1>, u64); 3] = [
+            ([("run", "idle")], probes.idle),
+            ([("run", "held_back")], probes.held_back),
+            ([("run", "normal")], probes.normal),
+        ];
+        counters(
+            &mut encoder,
+            "frontdoor_load_probes",
+            "Load probe processes by how they ran: idle (SCHED_IDLE, to the end), held_back (SCHED_IDLE, killed after artifacts.probe_idle_wait_ms without a CPU, then run again as normal), normal (at the loading thread's priority).",
+            probe_series,
+        )?;
         counters(
             &mut encoder,
             "frontdoor_deployer_restarts",

@@ -10,7 +10,7 @@ use std::{
 };
 
 use super::{
-    Probe, background, calling_thread_is_idle,
+    Probe, ProbeRuns, background, calling_thread_is_idle,
     process::{self, Run},
     report::ProbeEvent,
 };
@@ -60,11 +60,21 @@ fn an_idle_child_held_back_from_its_core_is_killed_as_starved() {
 }
 
 /// The plugin name a probe through [`fake_probe`] answers with, run from the calling thread
-/// with `idle_wait`: `policy-N`, the policy of the run that answered.
-fn answering_policy(spin_while_idle: bool, idle_wait: Option<Duration>) -> String {
+/// with `idle_wait`: `policy-N`, the policy of the run that answered; and the probe's run
+/// counts after.
+fn answering_policy(spin_while_idle: bool, idle_wait: Option<Duration>) -> (String, ProbeRuns) {
     let dir = tempfile::tempdir().expect("tempdir");
     let probe = Probe::new(fake_probe(dir.path(), spin_while_idle), TIMEOUT, idle_wait);
-    probe.run(&dir.path().join("x.so")).expect("loads")
+    let answer = probe.run(&dir.path().join("x.so")).expect("loads");
+    (answer, probe.runs())
+}
+
+fn runs(idle: u64, held_back: u64, normal: u64) -> ProbeRuns {
+    ProbeRuns {
+        idle,
+        held_back,
+        normal,
+    }
 }
 
 #[test]
@@ -73,7 +83,7 @@ fn a_deployers_probe_runs_idle_first() {
     // A bound no busy test machine reaches for a few milliseconds of work.
     assert_eq!(
         answering_policy(false, Some(Duration::from_secs(100))),
-        "policy-5"
+        ("policy-5".to_owned(), runs(1, 0, 0))
     );
 }
 
@@ -86,7 +96,7 @@ fn an_idle_probe_held_back_from_its_core_runs_again_at_the_callers_priority() {
     // at this thread's policy (SCHED_OTHER), answers.
     assert_eq!(
         answering_policy(true, Some(Duration::from_millis(50))),
-        "policy-0"
+        ("policy-0".to_owned(), runs(0, 1, 1))
     );
 }
 
@@ -95,14 +105,17 @@ fn a_probe_off_the_deployers_thread_runs_at_the_callers_priority() {
     // A host starting up (or a recycle's successor) loads to be ready soon.
     assert_eq!(
         answering_policy(false, Some(Duration::from_secs(100))),
-        "policy-0"
+        ("policy-0".to_owned(), runs(0, 0, 1))
     );
 }
 
 #[test]
 fn without_an_idle_wait_a_probe_runs_at_the_callers_priority() {
     background::mark_current_thread();
-    assert_eq!(answering_policy(true, None), "policy-0");
+    assert_eq!(
+        answering_policy(true, None),
+        ("policy-0".to_owned(), runs(0, 0, 1))
+    );
 }
 
 #[test]
