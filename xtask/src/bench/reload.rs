@@ -52,6 +52,8 @@ pub struct Reload {
     pub rss_kib: Rss,
     /// `retired` from `/admin/plugins` at the end.
     pub retired: Retired,
+    /// `frontdoor_load_probes_total` at the end: how the swaps' load probes ran.
+    pub probes: ProbeRuns,
     /// Where the host's CPU went in each phase: the reload's cost, by thread.
     pub cpu: ReloadCpu,
 }
@@ -174,6 +176,17 @@ pub struct Retired {
     pub bytes: u64,
 }
 
+/// Load probe processes by how they ran (`frontdoor_load_probes_total{run}`).
+#[derive(Debug, Serialize)]
+pub struct ProbeRuns {
+    /// `SCHED_IDLE`, to the end.
+    pub idle: u64,
+    /// `SCHED_IDLE`, held back from a CPU past the bound and run again as `normal`.
+    pub held_back: u64,
+    /// At the loading thread's priority (the start-up load included).
+    pub normal: u64,
+}
+
 /// Everything R1 needs.
 #[derive(Debug)]
 pub struct ReloadConfig<'a> {
@@ -280,6 +293,7 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
     let cpu_after = procfs::cpu_by_thread(server.pid())?;
     let rss_after = procfs::rss_kib(server.pid())?;
     let retired = retired(&server)?;
+    let probes = probe_runs(&server)?;
     let instance = format!(
         "a second host instance (pid {}, pinned like the first) whose plugins directory holds only {LIVE}",
         server.pid()
@@ -327,6 +341,7 @@ pub fn run(config: &ReloadConfig<'_>) -> anyhow::Result<Reload> {
             growth_per_retired_version: (rss_after as f64 - rss_before as f64) / plan.swaps as f64,
         },
         retired,
+        probes,
         cpu,
     })
 }
@@ -412,6 +427,15 @@ pub(super) fn retired(server: &Server) -> anyhow::Result<Retired> {
     Ok(Retired {
         count: field("count")?,
         bytes: field("bytes")?,
+    })
+}
+
+fn probe_runs(server: &Server) -> anyhow::Result<ProbeRuns> {
+    let runs = |run: &str| server.counter(&format!("frontdoor_load_probes_total{{run=\"{run}\"}}"));
+    Ok(ProbeRuns {
+        idle: runs("idle")?,
+        held_back: runs("held_back")?,
+        normal: runs("normal")?,
     })
 }
 

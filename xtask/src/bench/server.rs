@@ -162,6 +162,22 @@ impl Server {
         self.admin_get("/admin/backends")
     }
 
+    /// The value of the counter sample `series` (name and labels exactly as exposed, e.g.
+    /// `frontdoor_load_probes_total{run="idle"}`) in `GET /metrics`.
+    pub fn counter(&self, series: &str) -> anyhow::Result<u64> {
+        let response = http::request(self.admin, "GET", "/metrics", None, REQUEST_TIMEOUT)?;
+        if response.status != 200 {
+            bail!("GET /metrics answered {}", response.status);
+        }
+        let text = String::from_utf8_lossy(&response.body);
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .with_context(|| format!("GET /metrics has no {series}"))?
+            .trim()
+            .parse()
+            .with_context(|| format!("{series} is not a whole number"))
+    }
+
     /// Stops the host gracefully; a host that does not exit cleanly is reported, not fatal.
     pub fn stop(mut self) -> anyhow::Result<()> {
         let status = self.host.terminate()?;

@@ -298,6 +298,13 @@ fn reload_block(reload: &Reload) -> String {
                 reload.retired.bytes as f64 / 1e6
             ),
         ),
+        (
+            "load probes (/metrics)",
+            format!(
+                "{} idle to the end, {} held back past the bound and run again, {} at the deployer's priority (start-up included)",
+                reload.probes.idle, reload.probes.held_back, reload.probes.normal
+            ),
+        ),
     ];
     let width = lines.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
     for (name, value) in lines {
