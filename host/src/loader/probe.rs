@@ -20,6 +20,7 @@
 pub(crate) mod background;
 pub(super) mod child;
 mod idle_spawner;
+mod output;
 mod process;
 mod report;
 

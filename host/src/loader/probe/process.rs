@@ -1,8 +1,8 @@
 //! Runs the probe child with a deadline: waits on a pidfd, kills the child's whole process
 //! group at the deadline or when it is done (nothing it started outlives it), and collects
-//! bounded amounts of its stdout and stderr. The deadline leaves out the time the child
-//! waited for a CPU (see `work_deadline`): a probe is background work and may wait behind
-//! serving threads.
+//! bounded amounts of its stdout and stderr in the same poll (`output`). The deadline
+//! leaves out the time the child waited for a CPU (see `work_deadline`): a probe is
+//! background work and may wait behind serving threads.
 //!
 //! A child run with [`run_idle`] is `SCHED_IDLE` from its start (`idle_spawner`): the
 //! kernel preempts it whenever a serving thread wants its core, so its work never holds one
@@ -14,15 +14,14 @@
 //! work too.
 
 use std::{
-    io::{self, Read},
-    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
+    io,
+    os::fd::{FromRawFd as _, OwnedFd},
     os::unix::process::CommandExt as _,
     process::{Child, Command, ExitStatus, Stdio},
-    sync::mpsc,
     time::{Duration, Instant},
 };
 
-use super::idle_spawner;
+use super::{idle_spawner, output::Output};
 use crate::loader::work_deadline::{RECHECK, WorkDeadline};
 
 /// Keep at most this much of the child's stdout (the protocol is a few hundred bytes).
@@ -95,33 +94,40 @@ fn watch(
     held_back_limit: Option<Duration>,
 ) -> io::Result<(Finished, Option<Duration>)> {
     let mut deadline = WorkDeadline::for_process(child.id(), timeout);
-    let stdout = drain(child.stdout.take(), |kept, chunk| {
-        let room = STDOUT_LIMIT.saturating_sub(kept.len());
-        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    // Whatever goes wrong here, the child is killed and reaped below before it is told.
+    let ending = Output::new(
+        child.stdout.take().map(OwnedFd::from),
+        STDOUT_LIMIT,
+        child.stderr.take().map(OwnedFd::from),
+        STDERR_HEAD,
+    )
+    .and_then(|mut output| {
+        wait_for_exit(child.id(), &mut deadline, held_back_limit, &mut output)
+            .map(|ending| (ending, output))
     });
-    let stderr = drain(child.stderr.take(), |kept, chunk| {
-        let room = STDERR_HEAD.saturating_sub(kept.len());
-        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-    });
-    let ending = wait_for_exit(child.id(), &mut deadline, held_back_limit);
-    let standing = deadline.standing();
+    // The last counts tell a killed child's wait; a child that exited needs no look.
+    let standing = match &ending {
+        Ok((Ending::Exited, _)) => None,
+        _ => Some(deadline.standing()),
+    };
     // The child is not reaped yet (at most a zombie), so its pid, which is its process
     // group's id, cannot have been reused: the signal reaches only its group.
     kill_group(child.id());
     let status = child.wait()?;
-    let ending = ending?;
-    let stdout = stdout.recv_timeout(PIPE_GRACE).unwrap_or_default();
-    let stderr_head = stderr.recv_timeout(PIPE_GRACE).unwrap_or_default();
+    let (ending, output) = ending?;
+    let (stdout, stderr_head) = output.finish(PIPE_GRACE)?;
     let finished = Finished {
         status,
         timed_out: ending == Ending::DeadlineSpent,
-        waited_for_cpu: standing.waited,
+        waited_for_cpu: standing.map_or(Duration::ZERO, |standing| standing.waited),
         stdout,
         stderr_head,
     };
     Ok((
         finished,
-        (ending == Ending::HeldBack).then_some(standing.held_back),
+        standing
+            .filter(|_| ending == Ending::HeldBack)
+            .map(|standing| standing.held_back),
     ))
 }
 
@@ -142,44 +148,13 @@ enum Ending {
     HeldBack,
 }
 
-/// Reads `pipe` to its end on a thread of its own, keeping what `keep` keeps; the result
-/// arrives on the returned channel.
-fn drain(
-    pipe: Option<impl Read + Send + 'static>,
-    keep: impl Fn(&mut Vec<u8>, &[u8]) + Send + 'static,
-) -> mpsc::Receiver<Vec<u8>> {
-    let (sender, receiver) = mpsc::channel();
-    let Some(mut pipe) = pipe else {
-        let _ = sender.send(Vec::new());
-        return receiver;
-    };
-    let spawned = std::thread::Builder::new()
-        .name("frontdoor-probe-io".into())
-        .spawn(move || {
-            let mut kept = Vec::new();
-            let mut chunk = [0u8; 8192];
-            loop {
-                match pipe.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(read) => keep(&mut kept, &chunk[..read]),
-                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
-            }
-            let _ = sender.send(kept);
-        });
-    if let Err(error) = spawned {
-        tracing::warn!(%error, "cannot start a thread to read the probe's output");
-    }
-    receiver
-}
-
 /// Waits until the process `pid` (our child) exits, `deadline` is spent, or (an idle child,
 /// with a `held_back_limit`) it has been held back for that long.
 fn wait_for_exit(
     pid: u32,
     deadline: &mut WorkDeadline,
     held_back_limit: Option<Duration>,
+    output: &mut Output,
 ) -> io::Result<Ending> {
     let pidfd = pidfd_open(pid)?;
     loop {
@@ -191,7 +166,7 @@ fn wait_for_exit(
             None => standing.left,
             Some(limit) if standing.held_back >= limit => {
                 // It may have finished since the last look: then its verdict stands.
-                return Ok(if exited_within(&pidfd, 0)? {
+                return Ok(if output.wait_for_exit(&pidfd, Instant::now())? {
                     Ending::Exited
                 } else {
                     Ending::HeldBack
@@ -200,10 +175,8 @@ fn wait_for_exit(
             // An idle child's wait shows only in the looks.
             Some(limit) => standing.left.min(idle_look_interval(limit)),
         };
-        // Rounded up, so the wait never ends before the deadline; on waking, the deadline
-        // is read again (time the child waited for a CPU moved it).
-        let millis = i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX);
-        if exited_within(&pidfd, millis)? {
+        // On waking, the deadline is read again (time the child waited for a CPU moved it).
+        if output.wait_for_exit(&pidfd, Instant::now() + left)? {
             return Ok(Ending::Exited);
         }
     }
@@ -215,28 +188,8 @@ fn idle_look_interval(held_back_limit: Duration) -> Duration {
     (held_back_limit / 8).clamp(RECHECK, Duration::from_millis(100))
 }
 
-/// Whether the process behind `pidfd` exits within `millis` (a signal ends the wait early,
-/// as not yet).
-fn exited_within(pidfd: &OwnedFd, millis: i32) -> io::Result<bool> {
-    let mut poll = libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: `poll` points to one valid, initialised pollfd for the duration of the call,
-    // and the count passed is 1.
-    let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
-    if ready < 0 {
-        let error = io::Error::last_os_error();
-        if error.kind() != io::ErrorKind::Interrupted {
-            return Err(error);
-        }
-    }
-    Ok(ready > 0)
-}
-
 /// A pidfd for our child `pid`: readable once the process exits.
-fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+pub(super) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
     // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1; no
     // memory is passed. `pid` is our unreaped child, so it names that process.
