@@ -20,8 +20,13 @@ use crate::loader::busy_core::{BusyCore, pin_to};
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A stand-in for `frontdoor probe-artifact`: a shell script that reports its scheduling
-/// policy as the plugin's name (`policy-5` is SCHED_IDLE), or spins forever while idle when
-/// `spin_while_idle`.
+/// policy as the plugin's name (`policy-5` is SCHED_IDLE), or spins while idle when
+/// `spin_while_idle`: until killed, or until the test process is gone ([`SPIN`]).
+/// A shell loop that spins while its parent lives. The real probe dies with the host
+/// (`PR_SET_PDEATHSIG`); a child the idle spawner starts just as the test process exits
+/// would otherwise spin on, orphaned, for ever (one did, on a core benchmarks measure).
+const SPIN: &str = "while kill -0 $PPID 2>/dev/null; do :; done";
+
 fn fake_probe(dir: &Path, spin_while_idle: bool) -> PathBuf {
     let loaded = |plugin: &str| {
         ProbeEvent::Loaded {
@@ -31,9 +36,9 @@ fn fake_probe(dir: &Path, spin_while_idle: bool) -> PathBuf {
     };
     // /proc/PID/stat's 41st field is the policy; the command name ("probe") has no spaces.
     let spin = if spin_while_idle {
-        "if [ \"$policy\" = 5 ]; then while :; do :; done; fi\n"
+        format!("if [ \"$policy\" = 5 ]; then {SPIN}; fi\n")
     } else {
-        ""
+        String::new()
     };
     let script = format!(
         "#!/bin/sh\npolicy=$(cut -d' ' -f41 /proc/$$/stat)\n{spin}printf '%s\\n' '{}'\n",
@@ -52,7 +57,7 @@ fn an_idle_child_held_back_from_its_core_is_killed_as_starved() {
     // nothing: a child that spins would otherwise never end before the deadline.
     pin_to(busy.core);
     let mut command = Command::new("sh");
-    command.args(["-c", "while :; do :; done"]);
+    command.args(["-c", SPIN]);
     // Killed once held back, or (the idle spawner being held back on that core too) never
     // started: either way held back, never run to the deadline.
     let run = process::run_idle(command, TIMEOUT, Duration::from_millis(50)).expect("runs");
