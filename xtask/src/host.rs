@@ -18,7 +18,7 @@ use anyhow::{Context as _, bail};
 
 use crate::{
     cargo::{self, Profile},
-    http,
+    http, system_tools,
     workspace::Workspace,
 };
 
@@ -75,6 +75,7 @@ pub fn build(workspace: &Workspace) -> anyhow::Result<PathBuf> {
 
 /// Builds the `frontdoor` binary with `profile` and returns its path.
 pub fn build_with(workspace: &Workspace, profile: Profile) -> anyhow::Result<PathBuf> {
+    system_tools::ensure_protoc()?;
     cargo::build(&workspace.root, &["frontdoor"], profile)?
         .into_iter()
         .filter(|artifact| artifact.target.is_bin() && artifact.target.name == "frontdoor")

@@ -15,6 +15,7 @@ mod http;
 mod new_plugin;
 mod rustc_wrapper;
 mod sample_backends;
+mod system_tools;
 mod workspace;
 
 use std::process::ExitCode;

@@ -70,6 +70,7 @@ pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<Built> 
         builds_dir,
         &format!("{MODULE}-{version}.so"),
     )?;
+    crate::system_tools::ensure_protoc()?;
     let executable = cargo::build_bench(&workspace.root, HOST_PACKAGE, BENCH)?;
     Ok(Built { executable, module })
 }

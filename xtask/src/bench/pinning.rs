@@ -9,7 +9,7 @@ use std::{
 use anyhow::{Context as _, ensure};
 use serde::Serialize;
 
-use super::tools;
+use crate::system_tools;
 
 /// The placement of the benchmark's processes.
 #[derive(Debug, Clone, Serialize)]
@@ -31,7 +31,7 @@ impl Pinning {
         let cores = thread::available_parallelism().map_or(1, usize::from);
         let (host_core, load_core, description) = if cores < 2 {
             (None, None, format!("not pinned: only {cores} core"))
-        } else if tools::which("taskset").is_none() {
+        } else if system_tools::which("taskset").is_none() {
             (
                 None,
                 None,

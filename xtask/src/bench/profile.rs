@@ -13,9 +13,10 @@ use std::{
 use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::system_tools;
+
 use super::{
     server::Server,
-    tools,
     workloads::W1,
     wrk::{Load, Wrk},
 };
@@ -81,7 +82,7 @@ const MARGIN: Duration = Duration::from_secs(1);
 /// Profiles the host under W1 for `secs` seconds per path; files go to `out_dir`.
 /// Errors are the load generator's; perf's problems make a `Skipped`.
 pub fn record(wrk: &Wrk, server: &Server, out_dir: &Path, secs: u64) -> anyhow::Result<Profile> {
-    if tools::which("perf").is_none() {
+    if system_tools::which("perf").is_none() {
         return Ok(Profile::Skipped {
             reason: "perf is not installed".to_owned(),
         });
