@@ -5,6 +5,7 @@
 //! `main.rs` only parses the command line; everything here is usable from tests.
 
 pub mod admin;
+mod allocator;
 pub mod backends;
 pub mod baseline;
 pub mod cli;

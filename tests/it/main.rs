@@ -6,6 +6,7 @@ mod support;
 mod adaptive_concurrency;
 mod admin;
 mod admin_isolation;
+mod allocator;
 mod artifact_files;
 mod authoring;
 mod backends;
