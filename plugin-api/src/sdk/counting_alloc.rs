@@ -5,6 +5,10 @@
 //! types free memory through their creator's vtable, so a buffer a plugin hands the host is
 //! still freed (and uncounted) by the plugin's allocator: the count is exact per copy.
 //!
+//! "The system allocator" is whatever `malloc` the process binds: inside the Frontdoor host
+//! that is the host's mimalloc, which its executable exports for exactly this (one
+//! allocator per process); in a plugin's own tests it is glibc's.
+//!
 //! Cost: counters are sharded by stack address, so two threads almost never touch the same
 //! cache line and each allocation pays two uncontended relaxed atomic adds. Limits are soft
 //! (the host quarantines a version that keeps growing past its limit): this allocator never
