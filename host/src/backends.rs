@@ -19,6 +19,7 @@ mod breaker;
 mod bulkhead;
 mod config;
 mod hedge;
+mod joined;
 mod metrics;
 mod retry_budget;
 mod scope;
@@ -30,7 +31,12 @@ use bytes::Bytes;
 use frontdoor_plugin_api::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
 use futures_util::FutureExt as _;
 use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::{Method, Request, Uri, header::HeaderName, header::HeaderValue};
+use hyper::{
+    Method, Request, Uri,
+    header::HeaderName,
+    header::HeaderValue,
+    http::uri::{Authority, PathAndQuery, Scheme},
+};
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
@@ -52,6 +58,7 @@ use crate::{
 
 use answer::ReadAnswer;
 use hedge::Hedging;
+use joined::{Joining, Leading};
 use retry_budget::RetryBudget;
 use single_flight::SharedCalls;
 
@@ -63,9 +70,10 @@ const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-/// Every configured backend, by name, sharing one pooled HTTP client.
+/// Every configured backend, by name, sharing one pooled HTTP client. Names are looked up
+/// per call, so with foldhash rather than SipHash; they come from the host's configuration.
 pub struct Backends {
-    by_name: HashMap<String, Arc<Backend>>,
+    by_name: HashMap<String, Arc<Backend>, foldhash::fast::RandomState>,
     client: HttpClient,
     /// The runtime the client's connections live on (the one `new` was called in).
     runtime: Option<tokio::runtime::Handle>,
@@ -74,8 +82,13 @@ pub struct Backends {
 /// One backend: its configuration, protections and metrics.
 pub struct Backend {
     pub config: BackendConfig,
-    /// `scheme://authority[/prefix]` without a trailing slash.
-    base: String,
+    /// The configured name, shared by the keys of its calls.
+    name: Arc<str>,
+    /// Where calls go: `scheme://authority`, parsed once, and the URL's path prefix
+    /// without a trailing slash (usually empty).
+    scheme: Scheme,
+    authority: Authority,
+    prefix: String,
     breaker: Arc<CircuitBreaker>,
     bulkhead: Bulkhead,
     /// `None` for a fixed backend (the bulkhead alone).
@@ -100,7 +113,7 @@ impl Backends {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(std::time::Duration::from_secs(30))
             .build(connector);
-        let mut by_name = HashMap::new();
+        let mut by_name = HashMap::with_hasher(foldhash::fast::RandomState::default());
         for config in configs {
             let invalid = |reason: String| BackendConfigError {
                 name: config.name.clone(),
@@ -110,7 +123,15 @@ impl Backends {
                 .url
                 .parse()
                 .map_err(|error| invalid(format!("url {:?} is invalid: {error}", config.url)))?;
-            if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+            let (Some(scheme), Some(authority), None) =
+                (uri.scheme(), uri.authority(), uri.query())
+            else {
+                return Err(invalid(format!(
+                    "url {:?} must be http://host:port[/prefix]",
+                    config.url
+                )));
+            };
+            if scheme != &Scheme::HTTP {
                 return Err(invalid(format!(
                     "url {:?} must be http://host:port[/prefix]",
                     config.url
@@ -119,7 +140,10 @@ impl Backends {
             let adaptive = adaptive_limit::for_backend(&config).map_err(invalid)?;
             let backend = Backend {
                 adaptive,
-                base: config.url.trim_end_matches('/').to_owned(),
+                name: Arc::from(config.name.as_str()),
+                scheme: scheme.clone(),
+                authority: authority.clone(),
+                prefix: uri.path().trim_end_matches('/').to_owned(),
                 breaker: CircuitBreaker::new(config.breaker.clone()),
                 bulkhead: Bulkhead::new(config.max_concurrent),
                 retry_budget: RetryBudget::new(config.retry.budget_percent),
@@ -153,13 +177,17 @@ impl Backends {
         scope: &Arc<RequestScope>,
         request: BackendRequest,
     ) -> impl Future<Output = CallResult> + Send + 'static {
+        let found = self.by_name.get(request.backend.as_str());
         let ticket = scope.calls.begin(
             scope.origin.as_ref(),
-            request.backend.as_str(),
+            found.map_or_else(
+                || Arc::from(request.backend.as_str()),
+                |backend| backend.name.clone(),
+            ),
             request.method.as_str(),
             request.path.as_str(),
         );
-        let started = match self.by_name.get(request.backend.as_str()) {
+        let started = match found {
             None => Err(BackendError::new(
                 BackendErrorKind::UnknownBackend,
                 format!(
@@ -169,11 +197,11 @@ impl Backends {
             )),
             Some(backend) => self
                 .start(backend, scope, request, ticket)
-                .map(|(under_way, deduplicated)| (backend.clone(), under_way, deduplicated)),
+                .map(|under_way| (backend.clone(), under_way)),
         };
         let scope = scope.clone();
         async move {
-            let (backend, under_way, deduplicated) = match started {
+            let (backend, under_way) = match started {
                 Ok(started) => started,
                 Err(error) => {
                     let result = Err(error);
@@ -181,9 +209,12 @@ impl Backends {
                     return result;
                 }
             };
-            let result = match under_way {
-                UnderWay::Shared(shared) => shared.await,
-                UnderWay::Alone(call) => call.await,
+            let (result, deduplicated) = match under_way {
+                UnderWay::Own(call) => (call.await, false),
+                UnderWay::Joining(joining) => {
+                    let joined = joining.await;
+                    (joined.result, !joined.made_itself)
+                }
             };
             let outcome = result.as_ref().map(|_| ()).map_err(|error| error.kind);
             backend.metrics.for_adapter(&scope.adapter).record(outcome);
@@ -193,60 +224,68 @@ impl Backends {
         }
     }
 
-    /// Starts the call, or joins an identical GET of the same request; says which. A call
-    /// refused before it starts (invalid) is an `Err`, counted like any failed call.
+    /// Starts the call, or joins an identical GET of the same request. A call refused
+    /// before it starts (invalid) is an `Err`, counted like any failed call.
     fn start(
         &self,
         backend: &Arc<Backend>,
         scope: &Arc<RequestScope>,
         request: BackendRequest,
         ticket: CallTicket,
-    ) -> Result<(UnderWay, bool), BackendError> {
+    ) -> Result<UnderWay, BackendError> {
         let mut call = outgoing(backend, scope, &request, &ticket).inspect_err(|error| {
             let outcome = Err(error.kind);
             backend.metrics.for_adapter(&scope.adapter).record(outcome);
             backend.metrics.totals.record(outcome);
         })?;
         call.body = Bytes::from(request.body.into_vec());
-        if call.method == Method::GET && call.body.is_empty() {
-            let path = request.path.as_str();
-            let key = CallKey::new(&backend.config.name, &call.method, path, &call.headers);
-            let shared_key = backend.shared_calls.as_ref().map(|_| key.clone());
-            let (shared, already_made) = scope.get_once(key, || {
-                let backend = backend.clone();
-                let client = self.client.clone();
-                // Weak: the scope holds this future in its table of GETs under way, so a
-                // strong handle here would be a cycle. A device request cancelled mid-call
-                // would then keep its scope, and this future with its bulkhead slot, alive
-                // for ever; after `max_concurrent` disconnects every call was `Rejected`.
-                let scope = Arc::downgrade(scope);
-                async move {
-                    let (result, attempts) =
-                        backend.execute_shared(&client, shared_key, call).await;
-                    if let Some(scope) = scope.upgrade() {
-                        scope.calls.set_attempts(&ticket, attempts);
-                    }
-                    result
-                }
-                .boxed()
-            });
-            if already_made {
-                backend
-                    .metrics
-                    .deduplicated
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            return Ok((UnderWay::Shared(shared), already_made));
+        if call.method != Method::GET || !call.body.is_empty() {
+            return Ok(UnderWay::Own(Leading::alone(
+                self.make(backend, scope, None, call, ticket),
+            )));
         }
-        let backend = backend.clone();
-        let client = self.client.clone();
-        let scope = scope.clone();
-        let alone = async move {
-            let (result, attempts) = backend.execute(&client, call).await;
-            scope.calls.set_attempts(&ticket, attempts);
-            result
+        let key = CallKey::new(
+            &backend.name,
+            &call.method,
+            call.uri.path_and_query(),
+            &call.headers,
+        );
+        let shared_key = backend.shared_calls.as_ref().map(|_| key.clone());
+        let (answer, already_made) = scope.get_once(key);
+        if !already_made {
+            let made = self.make(backend, scope, shared_key, call, ticket);
+            return Ok(UnderWay::Own(Leading::answering(made, answer)));
+        }
+        backend
+            .metrics
+            .deduplicated
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Should the identical GET be abandoned before it ends, this one makes the call.
+        let fallback = {
+            let (client, backend, scope) = (self.client.clone(), backend.clone(), scope.clone());
+            Box::new(move || make_call(client, backend, scope, shared_key, call, ticket))
         };
-        Ok((UnderWay::Alone(alone.boxed()), false))
+        Ok(UnderWay::Joining(Joining::new(answer, fallback)))
+    }
+
+    /// The call's work (with retries, hedges, and for a GET of a backend that shares calls
+    /// across requests, `shared_key`), boxed: it ends by noting its attempts.
+    fn make(
+        &self,
+        backend: &Arc<Backend>,
+        scope: &Arc<RequestScope>,
+        shared_key: Option<CallKey>,
+        call: OutgoingCall,
+        ticket: CallTicket,
+    ) -> futures_util::future::BoxFuture<'static, CallResult> {
+        make_call(
+            self.client.clone(),
+            backend.clone(),
+            scope.clone(),
+            shared_key,
+            call,
+            ticket,
+        )
     }
 
     /// The metrics of every backend, for the admin API.
@@ -261,10 +300,30 @@ impl Backends {
     }
 }
 
-/// A started call: a GET any identical GET of its request shares, or a call of its own.
+/// A started call: one of its own (which identical GETs of its request may join), or a GET
+/// joining an identical one.
 enum UnderWay {
-    Shared(scope::SharedCall),
-    Alone(futures_util::future::BoxFuture<'static, CallResult>),
+    Own(Leading),
+    Joining(Joining),
+}
+
+fn make_call(
+    client: HttpClient,
+    backend: Arc<Backend>,
+    scope: Arc<RequestScope>,
+    shared_key: Option<CallKey>,
+    call: OutgoingCall,
+    ticket: CallTicket,
+) -> futures_util::future::BoxFuture<'static, CallResult> {
+    async move {
+        let (result, attempts) = match shared_key {
+            Some(key) => backend.execute_shared(&client, Some(key), call).await,
+            None => backend.execute(&client, call).await,
+        };
+        scope.calls.set_attempts(&ticket, attempts);
+        result
+    }
+    .boxed()
 }
 
 /// Checks a plugin's call and makes it ready to send (the body is the caller's to move in),
@@ -282,8 +341,8 @@ fn outgoing(
     if !path.starts_with('/') {
         return Err(invalid(format!("path {path:?} must start with '/'")));
     }
-    let uri: Uri = format!("{}{path}", backend.base)
-        .parse()
+    let uri = backend
+        .uri(path)
         .map_err(|error| invalid(format!("path {path:?} is invalid: {error}")))?;
     let mut headers = Vec::with_capacity(request.headers.len());
     for pair in request.headers.iter() {
@@ -331,6 +390,21 @@ struct OutgoingCall {
 }
 
 impl Backend {
+    /// The URI of `path` (which starts with `/`) on this backend: the scheme and authority
+    /// parsed once, only the target parsed per call.
+    fn uri(&self, path: &str) -> Result<Uri, hyper::http::Error> {
+        let target = if self.prefix.is_empty() {
+            PathAndQuery::try_from(path)?
+        } else {
+            PathAndQuery::try_from(format!("{}{path}", self.prefix))?
+        };
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(target)
+            .build()
+    }
+
     /// The call with its retries; also says how many attempts it made.
     async fn execute(&self, client: &HttpClient, call: OutgoingCall) -> (CallResult, u32) {
         let idempotent = call.method == Method::GET || call.method == Method::HEAD;
@@ -363,7 +437,10 @@ impl Backend {
     /// One attempt: deadline, breaker, bulkhead, timeout, then the wire.
     async fn attempt(&self, client: &HttpClient, call: &OutgoingCall) -> CallResult {
         let name = &self.config.name;
-        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        // One reading of the clock serves the deadline check and the latency's start: the
+        // checks between them take well under a microsecond.
+        let started = Instant::now();
+        let remaining = call.deadline.saturating_duration_since(started);
         if remaining.is_zero() {
             return Err(BackendError::new(
                 BackendErrorKind::Timeout,
@@ -388,7 +465,6 @@ impl Backend {
         self.metrics
             .attempts
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let started = Instant::now();
         let result = match tokio::time::timeout(timeout, send(client, call)).await {
             Ok(result) => result,
             Err(_) => Err(BackendError::new(

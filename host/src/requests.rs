@@ -265,11 +265,11 @@ fn request_spans(
         let mut attributes = vec![
             (
                 "frontdoor.backend",
-                AttributeValue::Text(call.backend.clone()),
+                AttributeValue::Text(call.backend.to_string()),
             ),
             (
                 "http.request.method",
-                AttributeValue::Text(call.method.clone()),
+                AttributeValue::Text(call.method.to_string()),
             ),
             ("url.path", AttributeValue::Text(call.path.clone())),
             (

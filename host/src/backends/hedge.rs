@@ -131,7 +131,7 @@ impl Backend {
         };
         // Boxed: a hedged attempt's future holds two attempts and their race, several times
         // an attempt's size, and every call's future would otherwise carry that space; call
-        // futures are moved whole (into `join_all`'s buffer, into a request's shared GETs),
+        // futures are moved whole (into `join_all`'s buffer, into their box when started),
         // so their size was a large share of W3's CPU.
         Box::pin(self.hedged(hedging, client, call)).await
     }

@@ -2,25 +2,33 @@
 //! the GETs already under way (truly identical GETs are made once), what every call
 //! inherits (request id, trace) and the record of its calls.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
-use futures_util::future::{BoxFuture, Shared};
 use hyper::{
     Method,
     header::{HeaderName, HeaderValue},
+    http::uri::PathAndQuery,
 };
 use tokio::time::Instant;
 
-use super::CallResult;
+use super::joined::Answer;
 use crate::requests::{CallLog, CallOrigin};
 
-/// A GET under way, awaited by every identical GET of the same device request.
-pub type SharedCall = Shared<BoxFuture<'static, CallResult>>;
+/// The GETs of one request by what makes them identical. Keys are hashed with foldhash,
+/// not SipHash: a request's table is small and short-lived, and SipHash of every key was
+/// the host's largest hashing cost per backend call.
+type GetsUnderWay = HashMap<CallKey, Arc<Answer>, foldhash::fast::RandomState>;
+
+/// Room for the GETs of most requests without growing the table.
+const GETS_CAPACITY: usize = 16;
 
 pub struct RequestScope {
     pub adapter: String,
     pub deadline: Instant,
-    in_flight_gets: Mutex<HashMap<CallKey, SharedCall>>,
+    gets: Mutex<GetsUnderWay>,
     /// The device request's id and trace, passed to every call (not part of [`CallKey`]:
     /// they differ per call or are the same for all of them).
     pub origin: Option<CallOrigin>,
@@ -34,9 +42,10 @@ pub struct RequestScope {
 /// never share one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CallKey {
-    backend: String,
+    backend: Arc<str>,
     method: Method,
-    path_and_query: String,
+    /// The target as sent (the backend's prefix included, the same for all its calls).
+    path_and_query: Option<PathAndQuery>,
     /// Sorted by name, stably: the order of different names carries no meaning, the order
     /// of several values of one name does (they combine in order), so it is kept. Values
     /// are compared exactly, byte for byte.
@@ -44,18 +53,20 @@ pub struct CallKey {
 }
 
 impl CallKey {
+    /// The key of a call to `backend` with this method, target and headers. Nothing is
+    /// copied but the headers: the name and the target are shared handles.
     pub fn new(
-        backend: &str,
+        backend: &Arc<str>,
         method: &Method,
-        path_and_query: &str,
+        path_and_query: Option<&PathAndQuery>,
         headers: &[(HeaderName, HeaderValue)],
     ) -> Self {
         let mut headers = headers.to_vec();
         headers.sort_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
         Self {
-            backend: backend.to_owned(),
+            backend: backend.clone(),
             method: method.clone(),
-            path_and_query: path_and_query.to_owned(),
+            path_and_query: path_and_query.cloned(),
             headers,
         }
     }
@@ -66,7 +77,10 @@ impl RequestScope {
         Self {
             adapter: adapter.to_owned(),
             deadline,
-            in_flight_gets: Mutex::new(HashMap::new()),
+            gets: Mutex::new(HashMap::with_capacity_and_hasher(
+                GETS_CAPACITY,
+                foldhash::fast::RandomState::default(),
+            )),
             origin: None,
             calls: CallLog::default(),
         }
@@ -78,23 +92,22 @@ impl RequestScope {
         self
     }
 
-    /// The shared call for `key`: the one already made in this request, or the one `start`
-    /// makes now. The flag says whether it was already there.
-    pub fn get_once(
-        &self,
-        key: CallKey,
-        start: impl FnOnce() -> BoxFuture<'static, CallResult>,
-    ) -> (SharedCall, bool) {
+    /// The answer of the GET `key` names in this request: the one an identical GET left or
+    /// is making (`true`: wait for it), or a new one for the caller to make (`false`), also
+    /// when the identical GET was abandoned.
+    pub fn get_once(&self, key: CallKey) -> (Arc<Answer>, bool) {
         let mut gets = self
-            .in_flight_gets
+            .gets
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(shared) = gets.get(&key) {
-            return (shared.clone(), true);
+        if let Some(answer) = gets.get(&key)
+            && !answer.abandoned()
+        {
+            return (answer.clone(), true);
         }
-        let shared = futures_util::FutureExt::shared(start());
-        gets.insert(key, shared.clone());
-        (shared, false)
+        let answer = Arc::new(Answer::default());
+        gets.insert(key, answer.clone());
+        (answer, false)
     }
 }
 

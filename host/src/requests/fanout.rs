@@ -4,7 +4,11 @@
 //! Kept in the request's `RequestScope`, which exists only once a request calls a backend,
 //! so requests that call none pay nothing for it.
 
-use std::{sync::Mutex, time::Duration};
+use std::{
+    borrow::Cow,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use frontdoor_plugin_api::BackendErrorKind;
 use tokio::time::Instant;
@@ -39,8 +43,10 @@ pub enum CallOutcome {
 /// One backend call of a device request.
 #[derive(Debug, Clone)]
 pub struct CallRecord {
-    pub backend: String,
-    pub method: String,
+    /// The backend's name, shared with its configuration (copied only for a name that
+    /// matches no backend): a call pays for no copy of it.
+    pub backend: Arc<str>,
+    pub method: Cow<'static, str>,
     pub path: String,
     /// From the device request's start to this call's.
     pub start_offset: Duration,
@@ -70,12 +76,21 @@ pub struct CallTicket {
     pub span_id: Option<u64>,
 }
 
+/// `method` without a copy when it is one of the methods adapters use.
+fn method_name(method: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .map_or_else(|| Cow::Owned(method.to_owned()), Cow::Borrowed)
+}
+
 impl CallLog {
     /// Notes the start of a call.
     pub fn begin(
         &self,
         origin: Option<&CallOrigin>,
-        backend: &str,
+        backend: Arc<str>,
         method: &str,
         path: &str,
     ) -> CallTicket {
@@ -84,8 +99,8 @@ impl CallLog {
             .and_then(|origin| origin.trace)
             .map(|_| super::random::nonzero_u64());
         let record = CallRecord {
-            backend: backend.to_owned(),
-            method: method.to_owned(),
+            backend,
+            method: method_name(method),
             path: path.to_owned(),
             start_offset: origin.map_or(Duration::ZERO, |origin| {
                 started.saturating_duration_since(origin.started)

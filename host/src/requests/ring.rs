@@ -101,8 +101,8 @@ impl From<&CallRecord> for CallView {
             ),
         };
         Self {
-            backend: call.backend.clone(),
-            method: call.method.clone(),
+            backend: call.backend.to_string(),
+            method: call.method.to_string(),
             path: call.path.clone(),
             start_offset_us: micros(call.start_offset),
             duration_us: call.duration.map(micros),

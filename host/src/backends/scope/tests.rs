@@ -1,4 +1,4 @@
-//! Which calls count as identical.
+//! Which calls count as identical, and which of identical GETs makes the call.
 
 use super::*;
 
@@ -10,7 +10,17 @@ fn header(name: &'static str, value: &'static str) -> (HeaderName, HeaderValue) 
 }
 
 fn key(path: &str, headers: &[(HeaderName, HeaderValue)]) -> CallKey {
-    CallKey::new("catalog", &Method::GET, path, headers)
+    key_of("catalog", &Method::GET, path, headers)
+}
+
+fn key_of(
+    backend: &str,
+    method: &Method,
+    path: &str,
+    headers: &[(HeaderName, HeaderValue)],
+) -> CallKey {
+    let target = PathAndQuery::try_from(path).expect("a valid target");
+    CallKey::new(&Arc::from(backend), method, Some(&target), headers)
 }
 
 #[test]
@@ -43,7 +53,7 @@ fn any_difference_makes_another_call() {
     );
     assert_ne!(
         base,
-        CallKey::new(
+        key_of(
             "profiles",
             &Method::GET,
             "/t",
@@ -52,7 +62,7 @@ fn any_difference_makes_another_call() {
     );
     assert_ne!(
         base,
-        CallKey::new(
+        key_of(
             "catalog",
             &Method::HEAD,
             "/t",
@@ -68,4 +78,37 @@ fn the_order_of_values_of_one_name_matters() {
         key("/t", &[header("accept", "b"), header("accept", "a")]),
         "repeated values combine in order, so their order is part of the call"
     );
+}
+
+#[test]
+fn an_identical_get_joins_the_first_and_another_one_does_not() {
+    let scope = RequestScope::new("adapter", Instant::now());
+    let (first, joined) = scope.get_once(key("/t", &[]));
+    assert!(!joined, "the first GET makes the call");
+    let (same, joined) = scope.get_once(key("/t", &[]));
+    assert!(joined, "an identical GET joins it");
+    assert!(Arc::ptr_eq(&first, &same));
+    let (_, joined) = scope.get_once(key("/u", &[]));
+    assert!(!joined, "another GET makes its own call");
+}
+
+#[test]
+fn after_an_abandoned_get_the_next_identical_one_makes_the_call() {
+    use futures_util::FutureExt as _;
+
+    use super::super::joined::Leading;
+
+    let scope = RequestScope::new("adapter", Instant::now());
+    let (answer, _) = scope.get_once(key("/t", &[]));
+    let never = futures_util::future::pending().boxed();
+    drop(Leading::answering(never, answer.clone()));
+    assert!(answer.abandoned());
+    let (fresh, joined) = scope.get_once(key("/t", &[]));
+    assert!(
+        !joined,
+        "nobody is making the call any more: this GET makes it"
+    );
+    assert!(!Arc::ptr_eq(&answer, &fresh));
+    let (_, joined) = scope.get_once(key("/t", &[]));
+    assert!(joined, "and the next identical GET joins the new one");
 }
