@@ -241,3 +241,96 @@ async fn a_call_future_holds_only_its_handle() {
         assert!(size <= 256, "a call future of {size} bytes");
     }
 }
+
+/// A server on 127.0.0.1 that answers every request `200 ok` after sending its request line
+/// to the test.
+async fn answering_server() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    tokio::task::JoinHandle<()>,
+) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (lines, received) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let lines = lines.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                loop {
+                    let mut request_line = String::new();
+                    if stream.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut header = String::new();
+                        match stream.read_line(&mut header).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if header == "\r\n" => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    lines.send(request_line.trim_end().to_owned()).ok();
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    if stream.get_mut().write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, received, task)
+}
+
+/// `url = "http://host:port/prefix/"`: every call's path follows the prefix, once, with
+/// its query.
+#[tokio::test]
+async fn a_backend_url_prefix_comes_before_every_path() {
+    let (url, mut received, _server) = answering_server().await;
+    let backends = backends_with(BackendConfig::new("api", format!("{url}/v2/")));
+    let scope = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_secs(60),
+    ));
+    let response = backends
+        .call(&scope, get("api", "/titles/7?lang=fr"))
+        .await
+        .unwrap_or_else(|error| panic!("the call is answered: {error:?}"));
+    assert_eq!(response.body(), b"ok");
+    assert_eq!(
+        received.recv().await.expect("the request line"),
+        "GET /v2/titles/7?lang=fr HTTP/1.1"
+    );
+}
+
+#[test]
+fn backend_urls_that_are_not_plain_http_origins_with_a_prefix_are_refused() {
+    for url in [
+        "ftp://example",
+        "https://example",
+        "http://127.0.0.1:9/api?key=1",
+        "/only/a/path",
+        "not a url",
+    ] {
+        let Err(error) = Backends::new(vec![BackendConfig::new("x", url)]) else {
+            panic!("{url:?} is refused");
+        };
+        assert!(
+            error.reason.contains("url"),
+            "{url:?}: the reason names the url: {}",
+            error.reason
+        );
+    }
+    for url in [
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9/",
+        "http://127.0.0.1:9/api/",
+    ] {
+        assert!(
+            Backends::new(vec![BackendConfig::new("x", url)]).is_ok(),
+            "{url:?} is accepted"
+        );
+    }
+}
