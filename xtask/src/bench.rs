@@ -6,7 +6,8 @@
 //! both adapter builds), R1 (reload under load), the recycle run (W2 at full load while the
 //! host hands its sockets to a fresh process again and again; RSS fresh, after swaps and after
 //! a recycle), W1/W2/W3 against bare hyper (`floors.rs`), the chaos run (W3 while its
-//! backend hangs, fixed against adaptive concurrency), the crowd run (W1 among a thousand
+//! backend hangs, fixed against adaptive concurrency), W1/W2/W3 in instructions per
+//! request against bare hyper (`instructions.rs`, callgrind), the crowd run (W1 among a thousand
 //! adapters of 20 routes against W1 alone, and the next adapter's publication; fifty with
 //! `--quick`), and the cost of a shared-module call
 //! (the host's `module_call` benchmark, not with `--quick`). Prints a table and writes
@@ -29,6 +30,7 @@ mod chaos;
 mod crowd;
 mod fanout;
 mod floors;
+mod instructions;
 mod module_call;
 mod pinning;
 mod procfs;
@@ -192,6 +194,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let w3 = fanout::measure(&wrk, &server, &plan, &backends)?;
     let floors = floors::measure(&floor_builds, &wrk, &server, &plan, &backends.setup.url)?;
     server.stop()?;
+    // Counts do not depend on the run's length: the same in both plans (seconds).
+    let instructions = instructions::run(&instructions::InstructionsConfig {
+        frontdoor: &artifacts.frontdoor,
+        floors: &floor_builds,
+        work_dir: &work_dir,
+        backend_url: &backends.setup.url,
+        core: pinning.host_core,
+    })?;
     backends.stop();
     let chaos = chaos::run(&chaos::ChaosConfig {
         launcher: &launcher,
@@ -268,6 +278,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         ],
         traffic,
         floors,
+        instructions,
         profile,
         reload,
         reload_idle,

@@ -125,7 +125,7 @@ pub fn measure(
 }
 
 /// W2's query on bare hyper: the same document as the adapter's.
-const W2_FLOOR_PATH: &str = "/bench/home?profile=123";
+pub const W2_FLOOR_PATH: &str = "/bench/home?profile=123";
 
 /// W3 as a [`Workload`], for the comparison's labels (no static handler exists for it).
 const FANOUT: Workload = Workload {

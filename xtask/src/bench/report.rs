@@ -13,6 +13,7 @@ use super::{
     artifacts::Artifacts,
     fanout::FanOut,
     floors::Floors,
+    instructions::Instructions,
     module_call::ModuleCall,
     pinning::Pinning,
     profile::Profile,
@@ -39,6 +40,8 @@ pub struct Report {
     pub traffic: Traffic,
     /// W1, W2 and W3 against bare hyper: the host's own work per request.
     pub floors: Floors,
+    /// W1, W2 and W3 in instructions per request, host against bare hyper (callgrind).
+    pub instructions: Instructions,
     pub profile: Profile,
     pub reload: Reload,
     /// R1 again with the deployer under `SCHED_IDLE` (`deployer_idle = true`).

@@ -43,6 +43,8 @@ fn render(report: &Report) -> String {
     out.push('\n');
     out.push_str(&floors::block(&report.floors));
     out.push('\n');
+    out.push_str(&crate::bench::instructions::block(&report.instructions));
+    out.push('\n');
     out.push_str(&module_call_block(&report.module_call));
     out.push('\n');
     out.push_str(&profile_lines(&report.profile));
