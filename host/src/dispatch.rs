@@ -381,7 +381,9 @@ struct Target {
 /// `/tv/home` → (`tv`, `/home`); `/tv` → (`tv`, `/`).
 fn split_namespace(path: &str) -> (&str, &str) {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
-    match trimmed.find('/') {
+    // A byte search: `str::find` with a char pattern goes through the generic searcher,
+    // several hundred instructions per request for a path this short.
+    match trimmed.bytes().position(|byte| byte == b'/') {
         Some(slash) => (&trimmed[..slash], &trimmed[slash..]),
         None => (trimmed, "/"),
     }
