@@ -213,6 +213,14 @@ impl Backends {
                 UnderWay::Own(call) => (call.await, false),
                 UnderWay::Joining(joining) => {
                     let joined = joining.await;
+                    // Counted once answered by the identical GET: not when it had to make
+                    // the call itself, nor when its caller gave up waiting.
+                    if !joined.made_itself {
+                        backend
+                            .metrics
+                            .deduplicated
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     (joined.result, !joined.made_itself)
                 }
             };
@@ -256,10 +264,6 @@ impl Backends {
             let made = self.make(backend, scope, shared_key, call, ticket);
             return Ok(UnderWay::Own(Leading::answering(made, answer)));
         }
-        backend
-            .metrics
-            .deduplicated
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Should the identical GET be abandoned before it ends, this one makes the call.
         let fallback = {
             let (client, backend, scope) = (self.client.clone(), backend.clone(), scope.clone());

@@ -334,3 +334,47 @@ fn backend_urls_that_are_not_plain_http_origins_with_a_prefix_are_refused() {
         );
     }
 }
+
+/// Two identical GETs of one request, the first dropped by its caller after it started:
+/// the second, which was waiting for it, makes the call itself and gets its own answer;
+/// it is not counted as answered by the first.
+#[tokio::test]
+async fn an_identical_get_makes_the_call_when_the_first_is_dropped_mid_call() {
+    use std::task::Poll;
+
+    let (url, mut received, _server) = answering_server().await;
+    let backends = backends_with(BackendConfig::new("api", url));
+    let scope = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_secs(60),
+    ));
+    let mut first = Box::pin(backends.call(&scope, get("api", "/same")));
+    let second = backends.call(&scope, get("api", "/same"));
+    let first_pending =
+        std::future::poll_fn(|cx| Poll::Ready(first.as_mut().poll(cx).is_pending())).await;
+    assert!(first_pending, "the first call is under way");
+    drop(first);
+
+    let response = second
+        .await
+        .unwrap_or_else(|error| panic!("the second GET is answered: {error:?}"));
+    assert_eq!(response.body(), b"ok");
+    assert_eq!(
+        received
+            .recv()
+            .await
+            .expect("a request reached the backend"),
+        "GET /same HTTP/1.1"
+    );
+    assert_eq!(
+        backends.view()[0].deduplicated,
+        0,
+        "it was not answered by the first"
+    );
+    let calls = scope.calls.records();
+    assert_eq!(calls.len(), 2);
+    assert!(
+        calls.iter().all(|call| !call.deduplicated),
+        "neither call shared another's answer"
+    );
+}
