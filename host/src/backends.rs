@@ -49,6 +49,7 @@ pub use breaker::{BreakerState, CircuitBreaker, Outcome};
 pub use bulkhead::Bulkhead;
 pub use config::{BackendConfig, BackendFileConfig, BreakerConfig, HedgeConfig, RetryConfig};
 pub use metrics::{BackendMetrics, CountersView, HedgesView, LatencyView};
+use scope::Get;
 pub use scope::{CallKey, RequestScope};
 
 use crate::{
@@ -58,7 +59,7 @@ use crate::{
 
 use answer::ReadAnswer;
 use hedge::Hedging;
-use joined::{Joining, Leading};
+use joined::{Call, Joining, Leading};
 use retry_budget::RetryBudget;
 use single_flight::SharedCalls;
 
@@ -210,18 +211,16 @@ impl Backends {
                 }
             };
             let (result, deduplicated) = match under_way {
-                UnderWay::Own(call) => (call.await, false),
-                UnderWay::Joining(joining) => {
-                    let joined = joining.await;
-                    // Counted once answered by the identical GET: not when it had to make
-                    // the call itself, nor when its caller gave up waiting.
-                    if !joined.made_itself {
-                        backend
-                            .metrics
-                            .deduplicated
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    (joined.result, !joined.made_itself)
+                UnderWay::Alone(call) => (call.await, false),
+                UnderWay::First(leading) => (leading.await, false),
+                UnderWay::Identical(joining) => {
+                    let result = joining.await;
+                    // Counted once answered, not when its caller gave up waiting.
+                    backend
+                        .metrics
+                        .deduplicated
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    (result, true)
                 }
             };
             let outcome = result.as_ref().map(|_| ()).map_err(|error| error.kind);
@@ -248,9 +247,9 @@ impl Backends {
         })?;
         call.body = Bytes::from(request.body.into_vec());
         if call.method != Method::GET || !call.body.is_empty() {
-            return Ok(UnderWay::Own(Leading::alone(
+            return Ok(UnderWay::Alone(
                 self.make(backend, scope, None, call, ticket),
-            )));
+            ));
         }
         let key = CallKey::new(
             &backend.name,
@@ -259,21 +258,21 @@ impl Backends {
             &call.headers,
         );
         let shared_key = backend.shared_calls.as_ref().map(|_| key.clone());
-        let (answer, already_made) = scope.get_once(key);
-        if !already_made {
-            let made = self.make(backend, scope, shared_key, call, ticket);
-            return Ok(UnderWay::Own(Leading::answering(made, answer)));
-        }
-        // Should the identical GET be abandoned before it ends, this one makes the call.
-        let fallback = {
-            let (client, backend, scope) = (self.client.clone(), backend.clone(), scope.clone());
-            Box::new(move || make_call(client, backend, scope, shared_key, call, ticket))
-        };
-        Ok(UnderWay::Joining(Joining::new(answer, fallback)))
+        Ok(
+            match scope.get_once(key, || self.make(backend, scope, shared_key, call, ticket)) {
+                Get::First(leading) => UnderWay::First(leading),
+                Get::Identical(joining) => UnderWay::Identical(joining),
+            },
+        )
     }
 
     /// The call's work (with retries, hedges, and for a GET of a backend that shares calls
     /// across requests, `shared_key`), boxed: it ends by noting its attempts.
+    ///
+    /// It holds its request's scope only weakly: a GET's call is kept in the scope's table
+    /// of GETs, so a strong handle would be a cycle. A device request cancelled mid-call
+    /// would then keep its scope, and the call with its bulkhead slot, alive for ever;
+    /// after `max_concurrent` disconnects every call was `Rejected`.
     fn make(
         &self,
         backend: &Arc<Backend>,
@@ -281,15 +280,20 @@ impl Backends {
         shared_key: Option<CallKey>,
         call: OutgoingCall,
         ticket: CallTicket,
-    ) -> futures_util::future::BoxFuture<'static, CallResult> {
-        make_call(
-            self.client.clone(),
-            backend.clone(),
-            scope.clone(),
-            shared_key,
-            call,
-            ticket,
-        )
+    ) -> Call {
+        let (client, backend, scope) =
+            (self.client.clone(), backend.clone(), Arc::downgrade(scope));
+        async move {
+            let (result, attempts) = match shared_key {
+                Some(key) => backend.execute_shared(&client, Some(key), call).await,
+                None => backend.execute(&client, call).await,
+            };
+            if let Some(scope) = scope.upgrade() {
+                scope.calls.set_attempts(&ticket, attempts);
+            }
+            result
+        }
+        .boxed()
     }
 
     /// The metrics of every backend, for the admin API.
@@ -304,30 +308,12 @@ impl Backends {
     }
 }
 
-/// A started call: one of its own (which identical GETs of its request may join), or a GET
-/// joining an identical one.
+/// A started call: not a GET, the first of identical GETs of its request, or one of the
+/// others.
 enum UnderWay {
-    Own(Leading),
-    Joining(Joining),
-}
-
-fn make_call(
-    client: HttpClient,
-    backend: Arc<Backend>,
-    scope: Arc<RequestScope>,
-    shared_key: Option<CallKey>,
-    call: OutgoingCall,
-    ticket: CallTicket,
-) -> futures_util::future::BoxFuture<'static, CallResult> {
-    async move {
-        let (result, attempts) = match shared_key {
-            Some(key) => backend.execute_shared(&client, Some(key), call).await,
-            None => backend.execute(&client, call).await,
-        };
-        scope.calls.set_attempts(&ticket, attempts);
-        result
-    }
-    .boxed()
+    Alone(Call),
+    First(Leading),
+    Identical(Joining),
 }
 
 /// Checks a plugin's call and makes it ready to send (the body is the caller's to move in),

@@ -1,16 +1,14 @@
 //! A GET under way that identical GETs of the same device request join, so it is made
-//! once. The first caller makes the call in its own future and leaves the result in an
-//! [`Answer`]; identical callers wait on the answer instead of calling.
+//! once. Its call lives in an [`Answer`], kept in the request's table of GETs; whoever
+//! holds a handle to it may drive it, so an identical GET awaited while the first is not
+//! being polled (`let a = get(x); let b = get(x); b.await; a.await`) still gets its answer.
 //!
-//! Most GETs are never duplicated, so the first caller pays only for the answer it leaves
-//! (one allocation, two uncontended locks, a clone of the result): its future is polled
-//! directly, not through a shared future whose every poll and wake-up takes a lock and
-//! goes through a table of wakers (`futures::Shared` did that for every GET, about 6 % of
-//! the host's instructions in a ten-call fan-out).
-//!
-//! A first caller dropped before its call ended (the adapter stopped waiting for it)
-//! abandons the answer: whoever waits on it then makes the call itself, and the next
-//! identical GET of the request makes a new one.
+//! Most GETs are never duplicated, so the first caller polls its call directly, with its
+//! own waker, under one uncontended lock: no shared future whose every poll and wake-up
+//! goes through a table of wakers (`futures::Shared` did that for every GET, about 5 % of
+//! the host's instructions in a ten-call fan-out). Only when an identical GET joins does
+//! the call become a `Shared` future, polled by every caller through its own handle; the
+//! first caller is woken then, so that it polls through its handle too.
 
 use std::{
     future::Future,
@@ -19,79 +17,80 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use futures_util::future::BoxFuture;
+use futures_util::{
+    FutureExt as _,
+    future::{BoxFuture, Shared},
+};
 
 use super::CallResult;
 
-/// Where the first of identical GETs leaves its result.
-#[derive(Default)]
+/// A call's work, as `Backends::start` boxes it.
+pub type Call = BoxFuture<'static, CallResult>;
+
+/// The call of the first of identical GETs, and its result once it ends.
 pub struct Answer {
-    state: Mutex<State>,
+    slot: Mutex<Slot>,
 }
 
-enum State {
-    Pending { waiters: Vec<Waker> },
-    Ready(CallResult),
-    Abandoned,
-}
-
-impl Default for State {
-    fn default() -> Self {
-        Self::Pending {
-            waiters: Vec::new(),
-        }
-    }
+enum Slot {
+    /// Polled by the first caller alone so far; `waker` is the one it last polled with.
+    Alone { call: Call, waker: Option<Waker> },
+    /// Identical GETs joined: each caller polls a handle of its own.
+    Shared(Shared<Call>),
+    /// Ended while the first caller was alone.
+    Done(CallResult),
 }
 
 impl Answer {
-    /// Whether the call this answer waits for was dropped before it ended.
-    pub fn abandoned(&self) -> bool {
-        matches!(*self.lock(), State::Abandoned)
+    /// The answer `call` will give, made by its first caller through [`Leading`].
+    pub fn new(call: Call) -> Arc<Self> {
+        Arc::new(Self {
+            slot: Mutex::new(Slot::Alone { call, waker: None }),
+        })
     }
 
-    fn settle(&self, settled: State) {
-        let waiters = {
-            let mut state = self.lock();
-            match &mut *state {
-                State::Pending { waiters } => {
-                    let waiters = std::mem::take(waiters);
-                    *state = settled;
-                    waiters
-                }
-                // Settled once: a result is never replaced, nor abandoned after it came.
-                State::Ready(_) | State::Abandoned => return,
-            }
+    /// A handle for an identical GET. The first join turns the call into a shared future
+    /// and wakes the first caller, whose waker the call may no longer hold once another
+    /// caller polls it.
+    pub fn join(&self) -> Joining {
+        let mut slot = self.lock();
+        let (call, waker) = match &mut *slot {
+            Slot::Shared(shared) => return Joining::Waiting(shared.clone()),
+            Slot::Done(result) => return Joining::Answered(Some(result.clone())),
+            // A boxed `pending()` is zero-sized: taking the call out allocates nothing.
+            Slot::Alone { call, waker } => (
+                std::mem::replace(call, futures_util::future::pending().boxed()),
+                waker.take(),
+            ),
         };
-        for waiter in waiters {
-            waiter.wake();
+        let shared = call.shared();
+        *slot = Slot::Shared(shared.clone());
+        drop(slot);
+        if let Some(waker) = waker {
+            waker.wake();
         }
+        Joining::Waiting(shared)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-/// A call made by its own caller; when `answer` is set, identical GETs wait for its result
-/// there.
+/// The first caller's handle: its call, polled directly until an identical GET joins.
 pub struct Leading {
-    call: BoxFuture<'static, CallResult>,
-    answer: Option<Arc<Answer>>,
+    answer: Arc<Answer>,
+    /// Its own handle of the shared call, once there is one.
+    shared: Option<Shared<Call>>,
 }
 
 impl Leading {
-    /// A call nobody joins.
-    pub fn alone(call: BoxFuture<'static, CallResult>) -> Self {
-        Self { call, answer: None }
-    }
-
-    /// A call whose result identical GETs get from `answer`.
-    pub fn answering(call: BoxFuture<'static, CallResult>, answer: Arc<Answer>) -> Self {
+    pub fn new(answer: Arc<Answer>) -> Self {
         Self {
-            call,
-            answer: Some(answer),
+            answer,
+            shared: None,
         }
     }
 }
@@ -100,86 +99,55 @@ impl Future for Leading {
     type Output = CallResult;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CallResult> {
-        let result = std::task::ready!(self.call.as_mut().poll(cx));
-        if let Some(answer) = self.answer.take() {
-            answer.settle(State::Ready(result.clone()));
+        if let Some(shared) = self.shared.as_mut() {
+            return shared.poll_unpin(cx);
         }
-        Poll::Ready(result)
+        let mut slot = self.answer.lock();
+        match &mut *slot {
+            Slot::Alone { call, waker } => {
+                if !waker
+                    .as_ref()
+                    .is_some_and(|known| known.will_wake(cx.waker()))
+                {
+                    *waker = Some(cx.waker().clone());
+                }
+                let result = std::task::ready!(call.as_mut().poll(cx));
+                // Kept for an identical GET that comes later in the request.
+                *slot = Slot::Done(result.clone());
+                Poll::Ready(result)
+            }
+            Slot::Shared(shared) => {
+                let mut own = shared.clone();
+                drop(slot);
+                let polled = own.poll_unpin(cx);
+                self.shared = Some(own);
+                polled
+            }
+            Slot::Done(result) => Poll::Ready(result.clone()),
+        }
     }
 }
 
-impl Drop for Leading {
-    fn drop(&mut self) {
-        // Still set: the call was dropped before it ended.
-        if let Some(answer) = self.answer.take() {
-            answer.settle(State::Abandoned);
-        }
-    }
-}
-
-/// The way a joining GET makes its own call, should the one it joined be abandoned.
-pub type Fallback = Box<dyn FnOnce() -> BoxFuture<'static, CallResult> + Send>;
-
-/// A GET waiting for the result of an identical one.
+/// An identical GET's handle: the shared call, or the answer it already gave.
 pub enum Joining {
-    Waiting {
-        answer: Arc<Answer>,
-        fallback: Option<Fallback>,
-    },
-    /// The call it joined was abandoned: it makes its own.
-    Own(BoxFuture<'static, CallResult>),
+    Waiting(Shared<Call>),
+    Answered(Option<CallResult>),
 }
 
-impl Joining {
-    pub fn new(answer: Arc<Answer>, fallback: Fallback) -> Self {
-        Self::Waiting {
-            answer,
-            fallback: Some(fallback),
-        }
-    }
-}
-
-/// What a joining GET ends with, and whether it had to make the call itself.
-pub struct Joined {
-    pub result: CallResult,
-    pub made_itself: bool,
-}
+// Nothing in it is pinned structurally: the shared call is a handle, the answer is moved
+// out whole. (The ABI types in an answer do not implement `Unpin` themselves.)
+impl Unpin for Joining {}
 
 impl Future for Joining {
-    type Output = Joined;
+    type Output = CallResult;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Joined> {
-        if let Self::Waiting { answer, fallback } = &mut *self {
-            let start = {
-                let mut state = answer.lock();
-                match &mut *state {
-                    State::Ready(result) => {
-                        return Poll::Ready(Joined {
-                            result: result.clone(),
-                            made_itself: false,
-                        });
-                    }
-                    State::Pending { waiters } => {
-                        if !waiters.iter().any(|waiter| waiter.will_wake(cx.waker())) {
-                            waiters.push(cx.waker().clone());
-                        }
-                        return Poll::Pending;
-                    }
-                    // Taken once: the state then becomes `Own`.
-                    State::Abandoned => fallback.take(),
-                }
-            };
-            match start {
-                Some(start) => *self = Self::Own(start()),
-                None => return Poll::Pending,
-            }
-        }
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CallResult> {
         match &mut *self {
-            Self::Own(own) => own.as_mut().poll(cx).map(|result| Joined {
-                result,
-                made_itself: true,
-            }),
-            Self::Waiting { .. } => Poll::Pending,
+            Self::Waiting(shared) => shared.poll_unpin(cx),
+            Self::Answered(answered) => match answered.take() {
+                Some(result) => Poll::Ready(result),
+                None => Poll::Pending,
+            },
         }
     }
 }

@@ -14,7 +14,7 @@ use hyper::{
 };
 use tokio::time::Instant;
 
-use super::joined::Answer;
+use super::joined::{Answer, Call, Joining, Leading};
 use crate::requests::{CallLog, CallOrigin};
 
 /// The GETs of one request by what makes them identical. Keys are hashed with foldhash,
@@ -92,23 +92,26 @@ impl RequestScope {
         self
     }
 
-    /// The answer of the GET `key` names in this request: the one an identical GET left or
-    /// is making (`true`: wait for it), or a new one for the caller to make (`false`), also
-    /// when the identical GET was abandoned.
-    pub fn get_once(&self, key: CallKey) -> (Arc<Answer>, bool) {
+    /// The GET `key` names in this request: the first makes `call` and leads it; an
+    /// identical one joins the first's call (under way or ended).
+    pub fn get_once(&self, key: CallKey, call: impl FnOnce() -> Call) -> Get {
         let mut gets = self
             .gets
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(answer) = gets.get(&key)
-            && !answer.abandoned()
-        {
-            return (answer.clone(), true);
+        if let Some(answer) = gets.get(&key) {
+            return Get::Identical(answer.join());
         }
-        let answer = Arc::new(Answer::default());
+        let answer = Answer::new(call());
         gets.insert(key, answer.clone());
-        (answer, false)
+        Get::First(Leading::new(answer))
     }
+}
+
+/// What [`RequestScope::get_once`] found.
+pub enum Get {
+    First(Leading),
+    Identical(Joining),
 }
 
 #[cfg(test)]

@@ -336,10 +336,10 @@ fn backend_urls_that_are_not_plain_http_origins_with_a_prefix_are_refused() {
 }
 
 /// Two identical GETs of one request, the first dropped by its caller after it started:
-/// the second, which was waiting for it, makes the call itself and gets its own answer;
-/// it is not counted as answered by the first.
+/// the call goes on for the second, which gets its answer; one request reached the
+/// backend.
 #[tokio::test]
-async fn an_identical_get_makes_the_call_when_the_first_is_dropped_mid_call() {
+async fn an_identical_get_gets_the_answer_when_the_first_stops_waiting() {
     use std::task::Poll;
 
     let (url, mut received, _server) = answering_server().await;
@@ -366,15 +366,45 @@ async fn an_identical_get_makes_the_call_when_the_first_is_dropped_mid_call() {
             .expect("a request reached the backend"),
         "GET /same HTTP/1.1"
     );
-    assert_eq!(
-        backends.view()[0].deduplicated,
-        0,
-        "it was not answered by the first"
+    assert!(
+        received.try_recv().is_err(),
+        "and only one: the second shared the first's call"
     );
+    assert_eq!(backends.view()[0].deduplicated, 1);
     let calls = scope.calls.records();
     assert_eq!(calls.len(), 2);
     assert!(
-        calls.iter().all(|call| !call.deduplicated),
-        "neither call shared another's answer"
+        calls[1].deduplicated,
+        "the second shared the first's answer"
     );
+}
+
+/// `let a = get(x); let b = get(x); b.await; a.await;`: the first GET is not polled until
+/// the second ends, so the second must drive the call (waiting on the first would never
+/// end).
+#[tokio::test]
+async fn an_identical_get_awaited_before_the_first_drives_the_call() {
+    let (url, mut received, _server) = answering_server().await;
+    let backends = backends_with(BackendConfig::new("api", url));
+    let scope = Arc::new(RequestScope::new(
+        "test",
+        Instant::now() + Duration::from_secs(60),
+    ));
+    let first = backends.call(&scope, get("api", "/same"));
+    let second = backends.call(&scope, get("api", "/same"));
+    let second = second
+        .await
+        .unwrap_or_else(|error| panic!("the second GET is answered: {error:?}"));
+    let first = first
+        .await
+        .unwrap_or_else(|error| panic!("the first GET is answered: {error:?}"));
+    assert_eq!((first.body(), second.body()), (&b"ok"[..], &b"ok"[..]));
+    assert_eq!(
+        received
+            .recv()
+            .await
+            .expect("a request reached the backend"),
+        "GET /same HTTP/1.1"
+    );
+    assert!(received.try_recv().is_err(), "one call for both");
 }

@@ -1,13 +1,10 @@
-//! Identical GETs of one request: the first makes the call, the others get its result, and
-//! a first call dropped before it ends leaves the others to make their own.
+//! Identical GETs of one request: the first makes the call, the others get its result;
+//! any of them may drive the call, so none waits on a caller that is not polling.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use frontdoor_plugin_api::{BackendError, BackendErrorKind, BackendResponse};
-use futures_util::{
-    FutureExt as _,
-    task::{ArcWake, waker},
-};
+use futures_util::task::{ArcWake, waker};
 use tokio::sync::oneshot;
 
 use super::*;
@@ -19,6 +16,12 @@ struct Counting(AtomicUsize);
 impl ArcWake for Counting {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         arc_self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Counting {
+    fn wakes(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -40,139 +43,144 @@ fn body(result: &CallResult) -> String {
     String::from_utf8_lossy(response.body()).into_owned()
 }
 
-/// A call that ends when the test sends its result.
-fn call_ended_by_test() -> (oneshot::Sender<CallResult>, BoxFuture<'static, CallResult>) {
-    let (send, receive) = oneshot::channel();
-    let call = async move {
-        receive.await.unwrap_or_else(|_| {
-            Err(BackendError::new(
-                BackendErrorKind::Transport,
-                "the test dropped the call's sender".to_owned(),
-            ))
+/// A call that ends when the test sends its result, counting its polls.
+fn call_ended_by_test(polls: &Arc<AtomicUsize>) -> (oneshot::Sender<CallResult>, Call) {
+    let (send, mut receive) = oneshot::channel::<CallResult>();
+    let polls = polls.clone();
+    let call = std::future::poll_fn(move |cx| {
+        polls.fetch_add(1, Ordering::SeqCst);
+        Pin::new(&mut receive).poll(cx).map(|received| {
+            received.unwrap_or_else(|_| {
+                Err(BackendError::new(
+                    BackendErrorKind::Transport,
+                    "the test dropped the call's sender".to_owned(),
+                ))
+            })
         })
-    };
+    });
     (send, call.boxed())
 }
 
-/// A fallback that counts how often it is started and answers `body`.
-fn counted_fallback(starts: &Arc<AtomicUsize>, body: &'static str) -> Fallback {
-    let starts = starts.clone();
-    Box::new(move || {
-        starts.fetch_add(1, Ordering::SeqCst);
-        async move { answered(body) }.boxed()
-    })
-}
-
 #[test]
-fn a_joining_get_waits_for_the_first_and_gets_its_answer() {
-    let answer = Arc::new(Answer::default());
-    let (send, call) = call_ended_by_test();
-    let mut leading = Leading::answering(call, answer.clone());
-    let fallbacks = Arc::new(AtomicUsize::new(0));
-    let mut joining = Joining::new(answer, counted_fallback(&fallbacks, "own call"));
-    let (leader_wakes, joiner_wakes) = (Arc::default(), Arc::default());
-
-    assert!(poll(&mut leading, &leader_wakes).is_pending());
-    assert!(poll(&mut joining, &joiner_wakes).is_pending());
-    assert!(
-        poll(&mut joining, &joiner_wakes).is_pending(),
-        "polled again"
-    );
+fn a_first_get_alone_polls_its_call_directly_and_keeps_the_answer() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let (send, call) = call_ended_by_test(&polls);
+    let answer = Answer::new(call);
+    let mut leading = Leading::new(answer.clone());
+    let wakes = Arc::new(Counting::default());
+    assert!(poll(&mut leading, &wakes).is_pending());
     send.send(answered("from the backend")).ok();
-    let Poll::Ready(result) = poll(&mut leading, &leader_wakes) else {
-        panic!("the first call ends with its answer");
+    assert_eq!(wakes.wakes(), 1, "the call woke the first caller itself");
+    let Poll::Ready(result) = poll(&mut leading, &wakes) else {
+        panic!("the call ended");
     };
     assert_eq!(body(&result), "from the backend");
-    assert_eq!(
-        joiner_wakes.0.load(Ordering::SeqCst),
-        1,
-        "the waiting GET is woken once, however often it was polled"
-    );
-    let Poll::Ready(joined) = poll(&mut joining, &joiner_wakes) else {
-        panic!("the joining GET ends with the first one's answer");
+    assert_eq!(polls.load(Ordering::SeqCst), 2);
+
+    let mut later = answer.join();
+    let Poll::Ready(result) = poll(&mut later, &wakes) else {
+        panic!("an identical GET after the end gets the kept answer at once");
     };
-    assert_eq!(body(&joined.result), "from the backend");
-    assert!(!joined.made_itself);
-    assert_eq!(fallbacks.load(Ordering::SeqCst), 0, "no call of its own");
+    assert_eq!(body(&result), "from the backend");
+    assert_eq!(polls.load(Ordering::SeqCst), 2, "without calling again");
 }
 
 #[test]
-fn a_get_joining_after_the_first_ended_gets_its_answer_at_once() {
-    let answer = Arc::new(Answer::default());
-    let mut leading = Leading::answering(async { answered("early") }.boxed(), answer.clone());
-    let wakes = Arc::default();
-    assert!(poll(&mut leading, &wakes).is_ready());
-    drop(leading);
-    assert!(
-        !answer.abandoned(),
-        "an ended call is not abandoned when dropped"
-    );
-
-    let fallbacks = Arc::new(AtomicUsize::new(0));
-    let mut joining = Joining::new(answer, counted_fallback(&fallbacks, "own call"));
-    let Poll::Ready(joined) = poll(&mut joining, &wakes) else {
-        panic!("the answer is there");
-    };
-    assert_eq!(body(&joined.result), "early");
-    assert!(!joined.made_itself);
-    assert_eq!(fallbacks.load(Ordering::SeqCst), 0);
-}
-
-#[test]
-fn a_first_get_dropped_mid_call_leaves_the_waiting_ones_to_call_themselves() {
-    let answer = Arc::new(Answer::default());
-    let (send, call) = call_ended_by_test();
-    let mut leading = Leading::answering(call, answer.clone());
-    let fallbacks = Arc::new(AtomicUsize::new(0));
-    let mut first = Joining::new(answer.clone(), counted_fallback(&fallbacks, "own call"));
-    let mut second = Joining::new(answer.clone(), counted_fallback(&fallbacks, "own call"));
-    let (leader_wakes, first_wakes, second_wakes) =
-        (Arc::default(), Arc::default(), Arc::default());
+fn a_joining_get_shares_the_call_and_the_first_caller_is_woken_to_share_it_too() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let (send, call) = call_ended_by_test(&polls);
+    let answer = Answer::new(call);
+    let mut leading = Leading::new(answer.clone());
+    let (leader_wakes, joiner_wakes) = (Arc::new(Counting::default()), Arc::default());
     assert!(poll(&mut leading, &leader_wakes).is_pending());
-    assert!(poll(&mut first, &first_wakes).is_pending());
-    assert!(poll(&mut second, &second_wakes).is_pending());
 
-    drop(leading);
-    assert!(answer.abandoned());
-    assert_eq!(first_wakes.0.load(Ordering::SeqCst), 1, "woken to call");
-    assert_eq!(second_wakes.0.load(Ordering::SeqCst), 1, "woken to call");
-    assert!(
-        send.is_closed(),
-        "the first call was dropped with its caller"
-    );
-    for joining in [&mut first, &mut second] {
-        let Poll::Ready(joined) = poll(joining, &first_wakes) else {
-            panic!("the fallback answers at once");
-        };
-        assert_eq!(body(&joined.result), "own call");
-        assert!(joined.made_itself);
-    }
+    let mut joining = answer.join();
     assert_eq!(
-        fallbacks.load(Ordering::SeqCst),
-        2,
-        "each made its own call"
+        leader_wakes.wakes(),
+        1,
+        "the first caller is woken to poll the shared call"
     );
+    assert!(poll(&mut joining, &joiner_wakes).is_pending());
+    assert!(poll(&mut leading, &leader_wakes).is_pending());
+    send.send(answered("once")).ok();
+    assert!(
+        leader_wakes.wakes() >= 2 && joiner_wakes.wakes() >= 1,
+        "both woken"
+    );
+    for handle in [&mut leading as &mut dyn FutureResult, &mut joining] {
+        let Poll::Ready(result) = handle.poll_with(&joiner_wakes) else {
+            panic!("both get the answer");
+        };
+        assert_eq!(body(&result), "once");
+    }
 }
 
 #[test]
-fn a_failed_first_get_fails_the_joining_ones_alike() {
-    let answer = Arc::new(Answer::default());
-    let failed = Err(BackendError::status(503, "down".to_owned()));
-    let mut leading = Leading::answering(async move { failed }.boxed(), answer.clone());
+fn an_identical_get_drives_the_call_when_the_first_is_not_polling() {
+    // `let a = get(x); let b = get(x); b.await; a.await;`: `a` is never polled before
+    // `b` ends, so `b` must make the call go.
+    let polls = Arc::new(AtomicUsize::new(0));
+    let (send, call) = call_ended_by_test(&polls);
+    let answer = Answer::new(call);
+    let leading = Leading::new(answer.clone());
+    let mut joining = answer.join();
+    let wakes = Arc::new(Counting::default());
+    assert!(poll(&mut joining, &wakes).is_pending());
+    assert_eq!(
+        polls.load(Ordering::SeqCst),
+        1,
+        "the joining GET polled the call"
+    );
+    send.send(answered("driven")).ok();
+    let Poll::Ready(result) = poll(&mut joining, &wakes) else {
+        panic!("the joining GET gets the answer without the first polling");
+    };
+    assert_eq!(body(&result), "driven");
+    drop(leading);
+}
+
+#[test]
+fn the_call_goes_on_for_the_others_when_the_first_caller_stops_waiting() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let (send, call) = call_ended_by_test(&polls);
+    let answer = Answer::new(call);
+    let mut leading = Leading::new(answer.clone());
+    let wakes = Arc::new(Counting::default());
+    assert!(poll(&mut leading, &wakes).is_pending());
+    let mut joining = answer.join();
+    drop(leading);
+    assert!(poll(&mut joining, &wakes).is_pending());
+    assert!(
+        !send.is_closed(),
+        "the call was not dropped with the first caller"
+    );
+    send.send(answered("still made")).ok();
+    let Poll::Ready(result) = poll(&mut joining, &wakes) else {
+        panic!("the call ends for the one still waiting");
+    };
+    assert_eq!(body(&result), "still made");
+}
+
+#[test]
+fn a_failed_call_fails_every_identical_get_alike() {
+    let answer = Answer::new(async { Err(BackendError::status(503, "down".to_owned())) }.boxed());
+    let mut leading = Leading::new(answer.clone());
     let wakes = Arc::default();
     assert!(poll(&mut leading, &wakes).is_ready());
-    let fallbacks = Arc::new(AtomicUsize::new(0));
-    let mut joining = Joining::new(answer, counted_fallback(&fallbacks, "own call"));
-    let Poll::Ready(joined) = poll(&mut joining, &wakes) else {
-        panic!("the failure is there");
-    };
-    let Err(error) = joined.result else {
+    let mut joining = answer.join();
+    let Poll::Ready(Err(error)) = poll(&mut joining, &wakes) else {
         panic!("the same failure");
     };
     assert_eq!((error.kind, error.status), (BackendErrorKind::Status, 503));
-    assert_eq!(
-        fallbacks.load(Ordering::SeqCst),
-        0,
-        "a failure is an answer, not an abandoned call"
-    );
+}
+
+/// Polls either kind of handle with one waker, for the loop above.
+trait FutureResult {
+    fn poll_with(&mut self, wakes: &Arc<Counting>) -> Poll<CallResult>;
+}
+
+impl<F: Future<Output = CallResult> + Unpin> FutureResult for F {
+    fn poll_with(&mut self, wakes: &Arc<Counting>) -> Poll<CallResult> {
+        poll(self, wakes)
+    }
 }

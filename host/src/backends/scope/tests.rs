@@ -80,35 +80,31 @@ fn the_order_of_values_of_one_name_matters() {
     );
 }
 
-#[test]
-fn an_identical_get_joins_the_first_and_another_one_does_not() {
-    let scope = RequestScope::new("adapter", Instant::now());
-    let (first, joined) = scope.get_once(key("/t", &[]));
-    assert!(!joined, "the first GET makes the call");
-    let (same, joined) = scope.get_once(key("/t", &[]));
-    assert!(joined, "an identical GET joins it");
-    assert!(Arc::ptr_eq(&first, &same));
-    let (_, joined) = scope.get_once(key("/u", &[]));
-    assert!(!joined, "another GET makes its own call");
+/// A call that must not be made: the test only asks which GET leads.
+fn never() -> Call {
+    use futures_util::FutureExt as _;
+    futures_util::future::pending().boxed()
 }
 
 #[test]
-fn after_an_abandoned_get_the_next_identical_one_makes_the_call() {
-    use futures_util::FutureExt as _;
-
-    use super::super::joined::Leading;
-
+fn an_identical_get_joins_the_first_and_another_one_does_not() {
     let scope = RequestScope::new("adapter", Instant::now());
-    let (answer, _) = scope.get_once(key("/t", &[]));
-    let never = futures_util::future::pending().boxed();
-    drop(Leading::answering(never, answer.clone()));
-    assert!(answer.abandoned());
-    let (fresh, joined) = scope.get_once(key("/t", &[]));
+    let mut made = 0;
+    let mut call = || {
+        made += 1;
+        never()
+    };
+    assert!(matches!(
+        scope.get_once(key("/t", &[]), &mut call),
+        Get::First(_)
+    ));
     assert!(
-        !joined,
-        "nobody is making the call any more: this GET makes it"
+        matches!(scope.get_once(key("/t", &[]), &mut call), Get::Identical(_)),
+        "an identical GET joins the first"
     );
-    assert!(!Arc::ptr_eq(&answer, &fresh));
-    let (_, joined) = scope.get_once(key("/t", &[]));
-    assert!(joined, "and the next identical GET joins the new one");
+    assert!(
+        matches!(scope.get_once(key("/u", &[]), &mut call), Get::First(_)),
+        "another GET makes its own call"
+    );
+    assert_eq!(made, 2, "a call is made for each different GET only");
 }
