@@ -130,14 +130,9 @@ pub fn run(config: &InstructionsConfig<'_>) -> anyhow::Result<Instructions> {
         },
         &dir.join("host"),
     )?;
-    let host_counts = [
-        (W1.baseline, W1_REQUESTS),
-        (W2.baseline, W2_REQUESTS),
-        (fanout::STATIC_PATH, W3_REQUESTS),
-    ]
-    .map(|(path, requests)| host.count(path, requests));
-    let [w1_host, w2_host, w3_host] = host_counts;
-    let (w1_host, w2_host, w3_host) = (w1_host?, w2_host?, w3_host?);
+    let w1_host = host.count(W1.baseline, W1_REQUESTS)?;
+    let w2_host = host.count(W2.baseline, W2_REQUESTS)?;
+    let w3_host = host.count(fanout::STATIC_PATH, W3_REQUESTS)?;
     host.stop();
 
     let bare = |path: &Path, backend: Option<&str>, prefix: &str| {
