@@ -124,20 +124,17 @@ impl Backends {
                 .url
                 .parse()
                 .map_err(|error| invalid(format!("url {:?} is invalid: {error}", config.url)))?;
-            let (Some(scheme), Some(authority), None) =
-                (uri.scheme(), uri.authority(), uri.query())
-            else {
-                return Err(invalid(format!(
-                    "url {:?} must be http://host:port[/prefix]",
-                    config.url
-                )));
+            let (scheme, authority) = match (uri.scheme(), uri.authority(), uri.query()) {
+                (Some(scheme), Some(authority), None) if scheme == &Scheme::HTTP => {
+                    (scheme, authority)
+                }
+                _ => {
+                    return Err(invalid(format!(
+                        "url {:?} must be http://host:port[/prefix]",
+                        config.url
+                    )));
+                }
             };
-            if scheme != &Scheme::HTTP {
-                return Err(invalid(format!(
-                    "url {:?} must be http://host:port[/prefix]",
-                    config.url
-                )));
-            }
             let adaptive = adaptive_limit::for_backend(&config).map_err(invalid)?;
             let backend = Backend {
                 adaptive,
@@ -224,8 +221,7 @@ impl Backends {
                 }
             };
             let outcome = result.as_ref().map(|_| ()).map_err(|error| error.kind);
-            backend.metrics.for_adapter(&scope.adapter).record(outcome);
-            backend.metrics.totals.record(outcome);
+            backend.metrics.record_call(&scope.adapter, outcome);
             scope.calls.finish(&ticket, &result, deduplicated);
             result
         }
@@ -241,9 +237,7 @@ impl Backends {
         ticket: CallTicket,
     ) -> Result<UnderWay, BackendError> {
         let mut call = outgoing(backend, scope, &request, &ticket).inspect_err(|error| {
-            let outcome = Err(error.kind);
-            backend.metrics.for_adapter(&scope.adapter).record(outcome);
-            backend.metrics.totals.record(outcome);
+            backend.metrics.record_call(&scope.adapter, Err(error.kind));
         })?;
         call.body = Bytes::from(request.body.into_vec());
         if call.method != Method::GET || !call.body.is_empty() {

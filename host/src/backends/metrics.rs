@@ -96,6 +96,13 @@ pub struct BackendMetrics {
 }
 
 impl BackendMetrics {
+    /// Counts one call of `adapter` that ended with `outcome`, in the backend's totals and
+    /// in the adapter's counters.
+    pub fn record_call(&self, adapter: &str, outcome: Result<(), BackendErrorKind>) {
+        self.for_adapter(adapter).record(outcome);
+        self.totals.record(outcome);
+    }
+
     /// The counters of calls made by `adapter`.
     pub fn for_adapter(&self, adapter: &str) -> Arc<CallCounters> {
         let mut by_adapter = self
