@@ -36,6 +36,11 @@ fn get(backend: &str, path: &str) -> BackendRequest {
     }
 }
 
+/// The scope of a device request whose deadline is `within` from now.
+fn request_due_in(within: Duration) -> Arc<RequestScope> {
+    Arc::new(RequestScope::new("test", Instant::now() + within))
+}
+
 fn backends_with(config: BackendConfig) -> Arc<Backends> {
     Arc::new(Backends::new(vec![config]).expect("valid backend config"))
 }
@@ -46,10 +51,7 @@ async fn a_silent_backend_times_out_at_its_timeout() {
     let mut config = BackendConfig::new("slow", url);
     config.timeout = Duration::from_millis(250);
     let backends = backends_with(config);
-    let scope = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_secs(10),
-    ));
+    let scope = request_due_in(Duration::from_secs(10));
 
     let started = Instant::now();
     let error = backends
@@ -69,10 +71,7 @@ async fn the_device_deadline_cuts_a_longer_timeout_short() {
     let mut config = BackendConfig::new("slow", url);
     config.timeout = Duration::from_secs(5);
     let backends = backends_with(config);
-    let scope = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_millis(300),
-    ));
+    let scope = request_due_in(Duration::from_millis(300));
 
     let started = Instant::now();
     let error = backends
@@ -104,10 +103,7 @@ async fn timeouts_open_the_breaker_which_then_fails_fast() {
         half_open_probes: 1,
     };
     let backends = backends_with(config);
-    let scope = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_secs(60),
-    ));
+    let scope = request_due_in(Duration::from_secs(60));
     for path in ["/a", "/b", "/c"] {
         let error = backends
             .call(&scope, get("slow", path))
@@ -140,10 +136,7 @@ async fn retries_of_idempotent_calls_stay_within_the_budget() {
         budget_percent: 100,
     };
     let backends = backends_with(config);
-    let scope = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_secs(60),
-    ));
+    let scope = request_due_in(Duration::from_secs(60));
     // The first call deposits one token: one retry, not two.
     let error = backends
         .call(&scope, get("slow", "/a"))
@@ -158,10 +151,7 @@ async fn retries_of_idempotent_calls_stay_within_the_budget() {
 #[tokio::test(start_paused = true)]
 async fn unknown_backends_and_bad_paths_are_refused_without_a_call() {
     let backends = backends_with(BackendConfig::new("catalog", "http://127.0.0.1:9"));
-    let scope = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_secs(1),
-    ));
+    let scope = request_due_in(Duration::from_secs(1));
     let error = backends
         .call(&scope, get("nope", "/x"))
         .await
@@ -187,10 +177,7 @@ async fn a_get_cancelled_mid_call_gives_its_bulkhead_slot_back() {
     config.max_concurrent = 1;
     let backends = backends_with(config);
 
-    let scope = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_secs(3600),
-    ));
+    let scope = request_due_in(Duration::from_secs(3600));
     let freed = Arc::downgrade(&scope);
     let device = tokio::spawn({
         let backends = backends.clone();
@@ -205,10 +192,7 @@ async fn a_get_cancelled_mid_call_gives_its_bulkhead_slot_back() {
 
     assert_eq!(backends.view()[0].in_flight, 0, "the attempt is dropped");
     assert!(freed.upgrade().is_none(), "the scope is freed");
-    let next = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_millis(100),
-    ));
+    let next = request_due_in(Duration::from_millis(100));
     let error = backends
         .call(&next, get("slow", "/y"))
         .await
@@ -226,10 +210,7 @@ async fn a_get_cancelled_mid_call_gives_its_bulkhead_slot_back() {
 #[tokio::test]
 async fn a_call_future_holds_only_its_handle() {
     let backends = backends_with(BackendConfig::new("b", "http://127.0.0.1:9"));
-    let scope = Arc::new(RequestScope::new(
-        "a",
-        Instant::now() + std::time::Duration::from_secs(1),
-    ));
+    let scope = request_due_in(Duration::from_secs(1));
     let post = BackendRequest {
         method: RString::from("POST"),
         body: RVec::from(b"{}".to_vec()),
@@ -290,10 +271,7 @@ async fn answering_server() -> (
 async fn a_backend_url_prefix_comes_before_every_path() {
     let (url, mut received, _server) = answering_server().await;
     let backends = backends_with(BackendConfig::new("api", format!("{url}/v2/")));
-    let scope = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_secs(60),
-    ));
+    let scope = request_due_in(Duration::from_secs(60));
     let response = backends
         .call(&scope, get("api", "/titles/7?lang=fr"))
         .await
@@ -344,10 +322,7 @@ async fn an_identical_get_gets_the_answer_when_the_first_stops_waiting() {
 
     let (url, mut received, _server) = answering_server().await;
     let backends = backends_with(BackendConfig::new("api", url));
-    let scope = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_secs(60),
-    ));
+    let scope = request_due_in(Duration::from_secs(60));
     let mut first = Box::pin(backends.call(&scope, get("api", "/same")));
     let second = backends.call(&scope, get("api", "/same"));
     let first_pending =
@@ -386,10 +361,7 @@ async fn an_identical_get_gets_the_answer_when_the_first_stops_waiting() {
 async fn an_identical_get_awaited_before_the_first_drives_the_call() {
     let (url, mut received, _server) = answering_server().await;
     let backends = backends_with(BackendConfig::new("api", url));
-    let scope = Arc::new(RequestScope::new(
-        "test",
-        Instant::now() + Duration::from_secs(60),
-    ));
+    let scope = request_due_in(Duration::from_secs(60));
     let first = backends.call(&scope, get("api", "/same"));
     let second = backends.call(&scope, get("api", "/same"));
     let second = second

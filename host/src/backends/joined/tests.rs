@@ -61,12 +61,34 @@ fn call_ended_by_test(polls: &Arc<AtomicUsize>) -> (oneshot::Sender<CallResult>,
     (send, call.boxed())
 }
 
-#[test]
-fn a_first_get_alone_polls_its_call_directly_and_keeps_the_answer() {
+/// The first of identical GETs, over a call the test ends, with its poll count.
+struct FirstGet {
+    polls: Arc<AtomicUsize>,
+    send: oneshot::Sender<CallResult>,
+    answer: Arc<Answer>,
+    leading: Leading,
+}
+
+fn first_get() -> FirstGet {
     let polls = Arc::new(AtomicUsize::new(0));
     let (send, call) = call_ended_by_test(&polls);
     let answer = Answer::new(call);
-    let mut leading = Leading::new(answer.clone());
+    FirstGet {
+        polls,
+        send,
+        leading: Leading::new(answer.clone()),
+        answer,
+    }
+}
+
+#[test]
+fn a_first_get_alone_polls_its_call_directly_and_keeps_the_answer() {
+    let FirstGet {
+        polls,
+        send,
+        answer,
+        mut leading,
+    } = first_get();
     let wakes = Arc::new(Counting::default());
     assert!(poll(&mut leading, &wakes).is_pending());
     send.send(answered("from the backend")).ok();
@@ -87,10 +109,12 @@ fn a_first_get_alone_polls_its_call_directly_and_keeps_the_answer() {
 
 #[test]
 fn a_joining_get_shares_the_call_and_the_first_caller_is_woken_to_share_it_too() {
-    let polls = Arc::new(AtomicUsize::new(0));
-    let (send, call) = call_ended_by_test(&polls);
-    let answer = Answer::new(call);
-    let mut leading = Leading::new(answer.clone());
+    let FirstGet {
+        send,
+        answer,
+        mut leading,
+        ..
+    } = first_get();
     let (leader_wakes, joiner_wakes) = (Arc::new(Counting::default()), Arc::default());
     assert!(poll(&mut leading, &leader_wakes).is_pending());
 
@@ -107,22 +131,26 @@ fn a_joining_get_shares_the_call_and_the_first_caller_is_woken_to_share_it_too()
         leader_wakes.wakes() >= 2 && joiner_wakes.wakes() >= 1,
         "both woken"
     );
-    for handle in [&mut leading as &mut dyn FutureResult, &mut joining] {
-        let Poll::Ready(result) = handle.poll_with(&joiner_wakes) else {
-            panic!("both get the answer");
-        };
-        assert_eq!(body(&result), "once");
-    }
+    let Poll::Ready(result) = poll(&mut leading, &leader_wakes) else {
+        panic!("the first caller gets the answer");
+    };
+    assert_eq!(body(&result), "once");
+    let Poll::Ready(result) = poll(&mut joining, &joiner_wakes) else {
+        panic!("the joining GET gets the answer");
+    };
+    assert_eq!(body(&result), "once");
 }
 
 #[test]
 fn an_identical_get_drives_the_call_when_the_first_is_not_polling() {
     // `let a = get(x); let b = get(x); b.await; a.await;`: `a` is never polled before
     // `b` ends, so `b` must make the call go.
-    let polls = Arc::new(AtomicUsize::new(0));
-    let (send, call) = call_ended_by_test(&polls);
-    let answer = Answer::new(call);
-    let leading = Leading::new(answer.clone());
+    let FirstGet {
+        polls,
+        send,
+        answer,
+        leading,
+    } = first_get();
     let mut joining = answer.join();
     let wakes = Arc::new(Counting::default());
     assert!(poll(&mut joining, &wakes).is_pending());
@@ -141,10 +169,12 @@ fn an_identical_get_drives_the_call_when_the_first_is_not_polling() {
 
 #[test]
 fn the_call_goes_on_for_the_others_when_the_first_caller_stops_waiting() {
-    let polls = Arc::new(AtomicUsize::new(0));
-    let (send, call) = call_ended_by_test(&polls);
-    let answer = Answer::new(call);
-    let mut leading = Leading::new(answer.clone());
+    let FirstGet {
+        send,
+        answer,
+        mut leading,
+        ..
+    } = first_get();
     let wakes = Arc::new(Counting::default());
     assert!(poll(&mut leading, &wakes).is_pending());
     let mut joining = answer.join();
@@ -172,15 +202,4 @@ fn a_failed_call_fails_every_identical_get_alike() {
         panic!("the same failure");
     };
     assert_eq!((error.kind, error.status), (BackendErrorKind::Status, 503));
-}
-
-/// Polls either kind of handle with one waker, for the loop above.
-trait FutureResult {
-    fn poll_with(&mut self, wakes: &Arc<Counting>) -> Poll<CallResult>;
-}
-
-impl<F: Future<Output = CallResult> + Unpin> FutureResult for F {
-    fn poll_with(&mut self, wakes: &Arc<Counting>) -> Poll<CallResult> {
-        poll(self, wakes)
-    }
 }
