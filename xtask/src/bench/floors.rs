@@ -207,6 +207,44 @@ fn same_answer(
     Ok(())
 }
 
+/// How long a started server may take to answer, and how it is asked.
+pub struct Startup<'a> {
+    /// The server, in the messages.
+    pub what: &'a str,
+    /// Asked with `GET` until it answers 200.
+    pub target: &'a str,
+    pub within: Duration,
+    pub probe_timeout: Duration,
+    pub interval: Duration,
+}
+
+/// Waits until the server that `child` runs answers `GET startup.target` on `addr` with
+/// 200; fails if it exits first or does not answer within `startup.within`.
+pub fn wait_answering(
+    child: &mut Child,
+    addr: SocketAddr,
+    startup: &Startup<'_>,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + startup.within;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!("{} exited at start: {status}", startup.what);
+        }
+        if matches!(http::get(addr, startup.target, startup.probe_timeout), Ok(response) if response.status == 200)
+        {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "{} did not answer on {addr} within {} s",
+                startup.what,
+                startup.within.as_secs()
+            );
+        }
+        thread::sleep(startup.interval);
+    }
+}
+
 /// A running floor server; dropping it kills it.
 struct Floor {
     child: Child,
@@ -238,30 +276,18 @@ impl Floor {
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
         let mut floor = Self { child, addr };
-        floor.wait_ready(binary)?;
+        wait_answering(
+            &mut floor.child,
+            addr,
+            &Startup {
+                what: &binary.display().to_string(),
+                target: "/bench/hello",
+                within: START_TIMEOUT,
+                probe_timeout: PROBE_TIMEOUT,
+                interval: POLL_INTERVAL,
+            },
+        )?;
         Ok(floor)
-    }
-
-    fn wait_ready(&mut self, binary: &Path) -> anyhow::Result<()> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("{} exited at start: {status}", binary.display());
-            }
-            if matches!(http::get(self.addr, "/bench/hello", PROBE_TIMEOUT), Ok(response) if response.status == 200)
-            {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "{} did not answer on {} within {} s",
-                    binary.display(),
-                    self.addr,
-                    START_TIMEOUT.as_secs()
-                );
-            }
-            thread::sleep(POLL_INTERVAL);
-        }
     }
 
     fn pid(&self) -> u32 {

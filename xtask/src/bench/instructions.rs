@@ -23,10 +23,10 @@ use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use serde::Serialize;
 
 use super::{
@@ -298,29 +298,18 @@ impl Counted {
             addr: program.addr,
             prefix: prefix.to_owned(),
         };
-        server.wait_ready(program)?;
+        floors::wait_answering(
+            &mut server.child,
+            server.addr,
+            &floors::Startup {
+                what: &format!("{} under valgrind", program.path.display()),
+                target: program.ready,
+                within: START_TIMEOUT,
+                probe_timeout: REQUEST_TIMEOUT,
+                interval: POLL_INTERVAL,
+            },
+        )?;
         Ok(server)
-    }
-
-    fn wait_ready(&mut self, program: &Program<'_>) -> anyhow::Result<()> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("{} exited under valgrind: {status}", program.path.display());
-            }
-            if matches!(http::get(self.addr, program.ready, REQUEST_TIMEOUT), Ok(response) if response.status == 200)
-            {
-                return Ok(());
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "{} did not answer on {} under valgrind within {} s",
-                program.path.display(),
-                self.addr,
-                START_TIMEOUT.as_secs()
-            );
-            thread::sleep(POLL_INTERVAL);
-        }
     }
 
     /// Instructions per request of `requests` GETs of `target` (after a warm-up), read from
