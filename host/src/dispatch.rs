@@ -23,7 +23,7 @@ use futures_util::FutureExt as _;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{
     Request, Response, StatusCode,
-    body::Incoming,
+    body::{Body as _, Incoming},
     header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue},
 };
 
@@ -40,8 +40,9 @@ use crate::{
     traffic::{ShadowRequest, Ticket, Traffic},
 };
 
-/// The request header that selects a loaded version by semver requirement.
-pub const VERSION_HEADER: &str = "x-frontdoor-version";
+/// The request header that selects a loaded version by semver requirement. A `HeaderName`,
+/// not a `&str`: a lookup by `&str` parses the name again on every request.
+pub const VERSION_HEADER: HeaderName = HeaderName::from_static("x-frontdoor-version");
 /// The response header naming the version that answered.
 pub const ADAPTER_HEADER: HeaderName = HeaderName::from_static("x-frontdoor-adapter");
 
@@ -142,7 +143,7 @@ impl Dispatcher {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
         let (namespace, rest) = split_namespace(path);
-        let requirement = match parts.headers.get(VERSION_HEADER) {
+        let requirement = match parts.headers.get(&VERSION_HEADER) {
             None => None,
             Some(value) => Some(parse_requirement(value).map_err(|error| (error, None))?),
         };
@@ -459,6 +460,11 @@ async fn read_body(
     declared: Option<&HeaderValue>,
     limits: &RequestLimits,
 ) -> Result<Bytes, EdgeError> {
+    // hyper knows from the head that there is no body (a GET, typically): nothing to wait
+    // for, so no timer is armed and no clock is read.
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
     let limit = limits.max_body_bytes;
     let too_large = || {
         EdgeError::new(
@@ -516,8 +522,7 @@ impl Dispatcher {
         let future = {
             // Starting a handler runs author code synchronously too.
             let _mark = watchdog::enter(health, route);
-            let _current = crate::requests::current::enter(request_id);
-            (module.handle())(route, host_request)
+            crate::requests::current::within(&request_id, || (module.handle())(route, host_request))
         };
         let budget = self.limits.handler_timeout;
         let guarded = AssertUnwindSafe(HandlerBudget::new(

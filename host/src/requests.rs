@@ -73,14 +73,17 @@ impl Insight {
     /// used everywhere) and places it in its trace.
     pub fn begin(&self, method: &Method, headers: &mut HeaderMap) -> InFlight {
         let (id, origin) = RequestId::from_headers(headers);
-        let header = match (origin, headers.get(&HEADER)) {
-            (Origin::Device, Some(value)) => value.clone(),
-            _ => {
-                let value = id.header_value();
-                headers.insert(HEADER, value.clone());
-                value
-            }
+        // The device's own value is kept as it came; any other is replaced by the id's (a
+        // lookup only in the first case: most devices send none).
+        let device_value = match origin {
+            Origin::Device => headers.get(&HEADER).cloned(),
+            Origin::Generated | Origin::Replaced(_) => None,
         };
+        let header = device_value.unwrap_or_else(|| {
+            let value = id.header_value();
+            headers.insert(HEADER, value.clone());
+            value
+        });
         if let Origin::Replaced(refusal) = origin {
             tracing::info!(request_id = %id, %refusal, "the device's x-request-id was refused; the request goes by a generated id");
         }

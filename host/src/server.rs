@@ -14,6 +14,7 @@ mod listener_config;
 mod refusal;
 mod stats;
 mod tracked_io;
+mod wake_gate;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

@@ -162,7 +162,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let plugins_dir = work_dir.join("plugins");
     fs::create_dir_all(&plugins_dir)
         .with_context(|| format!("cannot create {}", plugins_dir.display()))?;
-    let installed = plugins_dir.join(format!("{BENCH_PACKAGE}-{}.so", artifacts.base.version));
+    let adapter_file = format!("{BENCH_PACKAGE}-{}.so", artifacts.base.version);
+    let installed = plugins_dir.join(&adapter_file);
     fs::copy(&artifacts.base.library, &installed)
         .with_context(|| format!("cannot copy the bench adapter to {}", installed.display()))?;
     // Dropping them on an error stops them.
@@ -197,6 +198,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // Counts do not depend on the run's length: the same in both plans (seconds).
     let instructions = instructions::run(&instructions::InstructionsConfig {
         frontdoor: &artifacts.frontdoor,
+        adapter: &artifacts.base.library,
+        adapter_file: &adapter_file,
         floors: &floor_builds,
         work_dir: &work_dir,
         backend_url: &backends.setup.url,

@@ -39,7 +39,7 @@ proptest! {
             && let Err(error) = parse_requirement(&value)
         {
             prop_assert_eq!(error.status, StatusCode::BAD_REQUEST);
-            prop_assert!(error.detail.starts_with(VERSION_HEADER));
+            prop_assert!(error.detail.starts_with(VERSION_HEADER.as_str()));
         }
     }
 

@@ -68,10 +68,10 @@ impl RequestId {
             len: 32,
             bytes: [0; MAX_LEN],
         };
-        let words = [random::next_u64(), random::next_u64()];
-        for (i, byte) in words.iter().flat_map(|w| w.to_be_bytes()).enumerate() {
-            id.bytes[2 * i] = HEX[usize::from(byte >> 4)];
-            id.bytes[2 * i + 1] = HEX[usize::from(byte & 0xf)];
+        let bits = (u128::from(random::next_u64()) << 64) | u128::from(random::next_u64());
+        // Most significant digit first; a shift per digit, no per-byte iterator.
+        for (i, digit) in id.bytes[..32].iter_mut().enumerate() {
+            *digit = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
         }
         id
     }

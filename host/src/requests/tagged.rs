@@ -29,19 +29,20 @@ impl<F: Future + Unpin> Future for Tagged<F> {
     type Output = F::Output;
 
     #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let _current = current::enter(self.id);
-        match self.inner.as_mut() {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // `F: Unpin`, so `Tagged<F>` is too: its fields may be borrowed apart.
+        let Self { inner, id } = self.get_mut();
+        current::within(id, || match inner.as_mut() {
             Some(inner) => Pin::new(inner).poll(cx),
             None => Poll::Pending,
-        }
+        })
     }
 }
 
 impl<F> Drop for Tagged<F> {
     fn drop(&mut self) {
         // A plugin future's destructors may log too.
-        let _current = current::enter(self.id);
-        self.inner = None;
+        let Self { inner, id } = self;
+        current::within(id, || *inner = None);
     }
 }

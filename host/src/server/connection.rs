@@ -31,6 +31,7 @@ use super::{
     activity::{Activity, Expiry, RequestGuard},
     head_limit,
     tracked_io::Tracked,
+    wake_gate::WakeGate,
 };
 use crate::error_response::{Body, HostError};
 
@@ -148,19 +149,37 @@ pub async fn serve<F, Fut>(
     let mut closing_until: Option<Instant> = None;
     let mut shutting_down = false;
     let mut goaway_sent = false;
+    // The timer and the shutdown signal are polled only when they woke (`wake_gate.rs`),
+    // not on each of the many wake-ups the connection's requests cause.
+    let gate = WakeGate::default();
+    let mut shutdown_changed = std::pin::pin!(shutdown.changed());
     loop {
-        tokio::select! {
-            result = connection.as_mut() => {
+        let event = std::future::poll_fn(|cx| {
+            if let Poll::Ready(result) = connection.as_mut().poll(cx) {
+                return Poll::Ready(Event::Ended(result));
+            }
+            gate.poll(cx, |cx| {
+                if !shutting_down && shutdown_changed.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Event::ShutdownAsked);
+                }
+                ticks.poll_tick(cx).map(|_| Event::Tick)
+            })
+        })
+        .await;
+        match event {
+            Event::Ended(result) => {
                 if let Err(error) = result {
                     ListenerStats::count(&stats.connection_errors);
                     tracing::debug!(%error, "connection ended with an error");
                 }
                 return;
             }
-            _ = ticks.tick() => {
+            Event::Tick => {
                 let now = Instant::now();
                 if shutting_down && closing_until.is_none() {
-                    let idle = activity.idle_http1_for(now).is_some_and(|idle| idle >= DRAIN_IDLE);
+                    let idle = activity
+                        .idle_http1_for(now)
+                        .is_some_and(|idle| idle >= DRAIN_IDLE);
                     let http2 = activity.http2() == Some(true);
                     if idle || (http2 && !goaway_sent) {
                         goaway_sent = true;
@@ -169,7 +188,9 @@ pub async fn serve<F, Fut>(
                 }
                 if let Some(until) = closing_until {
                     if now >= until {
-                        tracing::debug!("connection still open after its closing period; dropping it");
+                        tracing::debug!(
+                            "connection still open after its closing period; dropping it"
+                        );
                         return;
                     }
                     continue;
@@ -177,7 +198,9 @@ pub async fn serve<F, Fut>(
                 match activity.deadline(&limits) {
                     Some((at, Expiry::HeadTimeout)) if at <= now => {
                         ListenerStats::count(&stats.header_timeouts);
-                        tracing::debug!("request head not received in time; closing the connection");
+                        tracing::debug!(
+                            "request head not received in time; closing the connection"
+                        );
                         return;
                     }
                     Some((at, Expiry::Idle)) if at <= now => {
@@ -188,14 +211,25 @@ pub async fn serve<F, Fut>(
                     _ => {}
                 }
             }
-            _ = shutdown.changed(), if !shutting_down => {
+            Event::ShutdownAsked => {
                 shutting_down = true;
                 draining.store(true, Ordering::Relaxed);
                 // Not `graceful_shutdown` at once: on HTTP/1 it closes an idle connection
                 // while its client may be sending the next request (which would be lost).
                 // The tick does it per protocol, looking more often from now on.
                 ticks = tokio::time::interval(DRAIN_TICK);
+                gate.rearm();
             }
         }
     }
+}
+
+/// What woke the connection's task with something to do.
+enum Event {
+    /// The connection ended (the client left, or it closed after `graceful_shutdown`).
+    Ended(Result<(), Box<dyn std::error::Error + Send + Sync>>),
+    /// The watchdog's tick.
+    Tick,
+    /// The host asked its connections to finish (or its signal was dropped).
+    ShutdownAsked,
 }

@@ -9,12 +9,11 @@
 //! the ratio is of the part of the work a server's own code decides, larger than the CPU
 //! ratio where the kernel's share is large (W1).
 //!
-//! The host serves the static handlers (`/static-bench/...`, `/static-fanout/fanout`): the
-//! same code as the adapter with no ABI in between. An adapter is not loaded because
-//! valgrind does not implement `pidfd_open`, which the load probe needs. The static paths
-//! carry all of the host's per-request work (dispatch, service layer), which is what the
-//! comparison with bare hyper is about; the adapter against its static handler is measured
-//! by the timed stages.
+//! The host serves each workload twice: through the bench adapter (the figure the goals
+//! are about: a device request as teams' adapters serve it) and through its static handler
+//! compiled into the host (the same work with no ABI in between). The host runs with the
+//! load probe off (`[artifacts] probe = false`): valgrind does not implement `pidfd_open`,
+//! which the probe's wait needs, and the probe runs once per artifact, never per request.
 
 use std::{
     ffi::OsStr,
@@ -61,23 +60,31 @@ pub enum Instructions {
     },
 }
 
-/// One workload's count.
+/// One workload's count, in instructions per request.
 #[derive(Debug, Serialize)]
 pub struct Count {
     pub id: &'static str,
-    pub host_path: &'static str,
+    pub adapter_path: &'static str,
+    pub static_path: &'static str,
     pub bare_path: &'static str,
     pub requests: usize,
-    /// Instructions per request.
-    pub host: u64,
+    /// The host, through the bench adapter.
+    pub adapter: u64,
+    /// The host, through the static handler.
+    pub static_handler: u64,
     pub bare_hyper: u64,
-    /// Host over bare hyper.
-    pub ratio: f64,
+    /// The adapter over bare hyper.
+    pub adapter_ratio: f64,
+    /// The static handler over bare hyper.
+    pub static_ratio: f64,
 }
 
 /// Where and how to count.
 pub struct InstructionsConfig<'a> {
     pub frontdoor: &'a Path,
+    /// The bench adapter's library, and the name it is installed under.
+    pub adapter: &'a Path,
+    pub adapter_file: &'a str,
     pub floors: &'a Builds,
     pub work_dir: &'a Path,
     /// The W3 backend (sample backends, 5 ms), as the other stages call it.
@@ -102,6 +109,12 @@ pub fn run(config: &InstructionsConfig<'_>) -> anyhow::Result<Instructions> {
     let plugins_dir = dir.join("plugins");
     fs::create_dir_all(&plugins_dir)
         .with_context(|| format!("cannot create {}", plugins_dir.display()))?;
+    let installed = plugins_dir.join(config.adapter_file);
+    fs::copy(config.adapter, &installed)
+        .with_context(|| format!("cannot copy the bench adapter to {}", installed.display()))?;
+    let host_config = dir.join("frontdoor.toml");
+    fs::write(&host_config, "[artifacts]\nprobe = false\n")
+        .with_context(|| format!("cannot write {}", host_config.display()))?;
 
     let host_addr = host::free_port()?;
     let admin_addr = host::free_port()?;
@@ -113,6 +126,8 @@ pub fn run(config: &InstructionsConfig<'_>) -> anyhow::Result<Instructions> {
             path: config.frontdoor,
             args: &[
                 "serve".as_ref(),
+                "--config".as_ref(),
+                host_config.as_os_str(),
                 "--plugins-dir".as_ref(),
                 plugins_dir.as_os_str(),
                 "--listen".as_ref(),
@@ -126,13 +141,23 @@ pub fn run(config: &InstructionsConfig<'_>) -> anyhow::Result<Instructions> {
             envs: &[("RUST_LOG", "warn")],
             dir: &dir,
             addr: host_addr,
-            ready: W1.baseline,
+            // The adapter answers once the deployer has loaded it.
+            ready: W1.adapter,
         },
         &dir.join("host"),
     )?;
-    let w1_host = host.count(W1.baseline, W1_REQUESTS)?;
-    let w2_host = host.count(W2.baseline, W2_REQUESTS)?;
-    let w3_host = host.count(fanout::STATIC_PATH, W3_REQUESTS)?;
+    let w1_host = (
+        host.count(W1.adapter, W1_REQUESTS)?,
+        host.count(W1.baseline, W1_REQUESTS)?,
+    );
+    let w2_host = (
+        host.count(W2.adapter, W2_REQUESTS)?,
+        host.count(W2.baseline, W2_REQUESTS)?,
+    );
+    let w3_host = (
+        host.count(fanout::PATH, W3_REQUESTS)?,
+        host.count(fanout::STATIC_PATH, W3_REQUESTS)?,
+    );
     host.stop();
 
     let bare = |path: &Path, backend: Option<&str>, prefix: &str| {
@@ -168,25 +193,19 @@ pub fn run(config: &InstructionsConfig<'_>) -> anyhow::Result<Instructions> {
 
     let counts = [
         (
-            W1.id,
-            W1.baseline,
-            W1.adapter,
+            (W1.id, W1.adapter, W1.baseline, W1.adapter),
             W1_REQUESTS,
             w1_host,
             w1_bare,
         ),
         (
-            W2.id,
-            W2.baseline,
-            floors::W2_FLOOR_PATH,
+            (W2.id, W2.adapter, W2.baseline, floors::W2_FLOOR_PATH),
             W2_REQUESTS,
             w2_host,
             w2_bare,
         ),
         (
-            fanout::ID,
-            fanout::STATIC_PATH,
-            fanout::PATH,
+            (fanout::ID, fanout::PATH, fanout::STATIC_PATH, fanout::PATH),
             W3_REQUESTS,
             w3_host,
             w3_bare,
@@ -194,25 +213,44 @@ pub fn run(config: &InstructionsConfig<'_>) -> anyhow::Result<Instructions> {
     ]
     .into_iter()
     .map(
-        |(id, host_path, bare_path, requests, host, bare_hyper)| Count {
-            id,
-            host_path,
-            bare_path,
+        |(
+            (id, adapter_path, static_path, bare_path),
             requests,
-            host,
+            (adapter, static_handler),
             bare_hyper,
-            ratio: host as f64 / bare_hyper.max(1) as f64,
+        )| {
+            let over_bare = |count: u64| count as f64 / bare_hyper.max(1) as f64;
+            Count {
+                id,
+                adapter_path,
+                static_path,
+                bare_path,
+                requests,
+                adapter,
+                static_handler,
+                bare_hyper,
+                adapter_ratio: over_bare(adapter),
+                static_ratio: over_bare(static_handler),
+            }
         },
     )
     .collect::<Vec<_>>();
     for count in &counts {
         eprintln!(
-            "{} instructions per request: host {} ({}), bare hyper {} ({}): {:.2}x",
-            count.id, count.host, count.host_path, count.bare_hyper, count.bare_path, count.ratio
+            "{} instructions per request: adapter {} ({}), static {} ({}), bare hyper {} ({}): {:.2}x, {:.2}x",
+            count.id,
+            count.adapter,
+            count.adapter_path,
+            count.static_handler,
+            count.static_path,
+            count.bare_hyper,
+            count.bare_path,
+            count.adapter_ratio,
+            count.static_ratio
         );
     }
     Ok(Instructions::Counted {
-        what: "user-space instructions per request of the whole server process (callgrind), after a warm-up, on keep-alive connections; the host's static handlers",
+        what: "user-space instructions per request of the whole server process (callgrind), after a warm-up, on keep-alive connections",
         tool,
         counts,
     })
@@ -223,17 +261,21 @@ pub fn block(instructions: &Instructions) -> String {
     match instructions {
         Instructions::Skipped { reason } => format!("instruction counts skipped: {reason}\n"),
         Instructions::Counted { what, tool, counts } => {
-            let mut block =
-                format!("Instructions per request, host / bare hyper ({what}; {tool}):\n");
+            let mut block = format!(
+                "Instructions per request ({what}; {tool}):\n        adapter     static  bare hyper  adapter/bare  static/bare\n"
+            );
             for count in counts {
                 block.push_str(&format!(
-                    "  {:<4}  {:>9} / {:>9}  {:>6.2}  ({} requests; host {}, bare {})\n",
+                    "  {:<4} {:>9} {:>10} {:>11} {:>13.2} {:>12.2}  ({} requests; {}, {}, {})\n",
                     count.id,
-                    count.host,
+                    count.adapter,
+                    count.static_handler,
                     count.bare_hyper,
-                    count.ratio,
+                    count.adapter_ratio,
+                    count.static_ratio,
                     count.requests,
-                    count.host_path,
+                    count.adapter_path,
+                    count.static_path,
                     count.bare_path
                 ));
             }

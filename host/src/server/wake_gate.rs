@@ -1,0 +1,85 @@
+//! Polls rarely-ready futures only after they asked to be polled. A connection's watchdog
+//! timer and its shutdown signal share the connection's task with hyper's connection
+//! future, and a task polls everything it holds on every wake-up: polling the timer and the
+//! signal each time a request woke the task cost several hundred instructions per request
+//! (measured under callgrind), where the check here costs one atomic swap.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll, Wake, Waker},
+};
+
+use futures_util::task::AtomicWaker;
+
+/// Gives the futures polled through it a waker of their own, and polls them again only
+/// once that waker was used (or they completed, so the next one must be polled to arm).
+pub struct WakeGate {
+    signal: Arc<Signal>,
+    waker: Waker,
+}
+
+struct Signal {
+    /// Set by the gated futures' waker; true at first so the first poll arms them.
+    woken: AtomicBool,
+    /// The task polling through the gate, woken in turn.
+    task: AtomicWaker,
+}
+
+impl Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl Default for WakeGate {
+    fn default() -> Self {
+        let signal = Arc::new(Signal {
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
+        Self {
+            waker: Waker::from(signal.clone()),
+            signal,
+        }
+    }
+}
+
+impl WakeGate {
+    /// Runs `poll` (with the gate's waker) if what it polls woke since it last returned
+    /// `Pending`, else returns `Pending` at once; either way the task of `cx` is woken when
+    /// it wakes.
+    pub fn poll<T>(
+        &self,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        // Registered before the flag is read: a wake-up between the two reaches this task.
+        self.signal.task.register(cx.waker());
+        if !self.signal.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        let polled = poll(&mut Context::from_waker(&self.waker));
+        if polled.is_ready() {
+            // What the caller polls next (the next tick, a new timer) has no waker yet.
+            self.rearm();
+        }
+        polled
+    }
+
+    /// Polls on the next call whether woken or not: for a future that replaced one polled
+    /// through the gate.
+    pub fn rearm(&self) {
+        self.signal.woken.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests;
