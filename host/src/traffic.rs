@@ -389,7 +389,7 @@ impl Traffic {
         if let Some((sampler, arm)) = ticket.canary {
             sampler.record(arm, micros, response.status().is_server_error());
         }
-        let (route, mirrored) = ticket.shadow?;
+        let (route, mirrored) = *ticket.shadow?;
         let body = mirrored.body?;
         let Ok(slot) = self.shadow_slots.clone().try_acquire_owned() else {
             route.report.note_skipped_busy();

@@ -53,7 +53,9 @@ pub struct ShadowRoute {
 #[derive(Default)]
 pub struct Ticket {
     pub(super) canary: Option<(Arc<Sampler>, Arm)>,
-    pub(super) shadow: Option<(Arc<ShadowRoute>, Mirrored)>,
+    /// Boxed: a mirrored request is rare, and the ticket lives in every request's future,
+    /// which is moved whole (a copy of the request's head inline made it 264 bytes).
+    pub(super) shadow: Option<Box<(Arc<ShadowRoute>, Mirrored)>>,
 }
 
 /// A copy of the device request for its shadow; taken only when it is mirrored.
@@ -69,7 +71,8 @@ impl Ticket {
     /// Keeps the request body for the shadow, if this request is mirrored (a cheap
     /// reference-counted copy).
     pub fn keep_body(&mut self, body: &Bytes) {
-        if let Some((_, mirrored)) = &mut self.shadow {
+        if let Some(shadow) = &mut self.shadow {
+            let (_, mirrored) = &mut **shadow;
             mirrored.body = Some(body.clone());
         }
     }
@@ -125,7 +128,7 @@ pub fn select<'a>(
         && sticky::random_bucket() < shadow.threshold
     {
         shadow.report.note_chosen();
-        ticket.shadow = Some((
+        ticket.shadow = Some(Box::new((
             shadow.clone(),
             Mirrored {
                 method: head.method.clone(),
@@ -133,7 +136,7 @@ pub fn select<'a>(
                 headers: head.headers.clone(),
                 body: None,
             },
-        ));
+        )));
     }
     chosen
 }
