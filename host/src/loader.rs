@@ -40,6 +40,7 @@ mod probe;
 mod setup;
 mod signed;
 mod source;
+mod waker_relay;
 mod warmup;
 mod work_deadline;
 

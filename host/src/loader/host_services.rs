@@ -24,6 +24,7 @@ use frontdoor_plugin_api::{
 };
 use tokio::{runtime::Handle, time::Instant};
 
+use super::waker_relay::Relayed;
 use crate::{
     backends::{Backends, RequestScope},
     requests::{CallOrigin, RequestId, current},
@@ -301,7 +302,9 @@ impl HostRequest for DeviceRequest {
                 })
                 .clone();
             let call = self.backends.call(&scope, request);
-            let call = async move { call.await.into() };
+            // One waker for the call's life, however async-ffi wraps the plugin's
+            // (`waker_relay.rs`).
+            let call = Relayed::new(async move { call.await.into() });
             match self.backends.runtime() {
                 // The call may be polled from a plugin's own thread: the HTTP client spawns
                 // its connection tasks on the runtime it finds current.
