@@ -14,7 +14,6 @@ mod listener_config;
 mod refusal;
 mod stats;
 mod tracked_io;
-mod wake_gate;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

@@ -302,14 +302,15 @@ impl HostRequest for DeviceRequest {
                 })
                 .clone();
             let call = self.backends.call(&scope, request);
-            // One waker for the call's life, however async-ffi wraps the plugin's
-            // (`waker_relay.rs`).
-            let call = Relayed::new(async move { call.await.into() });
+            let call = async move { call.await.into() };
+            // One waker for the call's life however async-ffi wraps the plugin's, and no
+            // poll until it woke (`waker_relay.rs`): outermost, so a call that did not wake
+            // costs no runtime entry either.
             match self.backends.runtime() {
                 // The call may be polled from a plugin's own thread: the HTTP client spawns
                 // its connection tasks on the runtime it finds current.
-                Some(runtime) => InRuntime::new(runtime.clone(), call).into_ffi(),
-                None => call.into_ffi(),
+                Some(runtime) => Relayed::new(InRuntime::new(runtime.clone(), call)).into_ffi(),
+                None => Relayed::new(call).into_ffi(),
             }
         })
     }

@@ -1,4 +1,5 @@
-//! Gives a host future a plugin awaits one waker for its whole life.
+//! Gives a host future a plugin awaits one waker for its whole life, and polls it only
+//! when it woke.
 //!
 //! A plugin polls a host future (a backend call) through async-ffi, which wraps the
 //! plugin's waker in a new FFI waker on every poll. Everything inside the call that keeps a
@@ -7,46 +8,32 @@
 //! pending call cloned the waker through every layer of the ABI (two allocations per clone)
 //! several times over: under callgrind, about 39 clones per backend call and a sixth of a
 //! W3 device request's instructions. Behind the relay the call sees one waker of the host's
-//! own, so only the relay itself keeps the plugin's current waker (one clone per poll).
+//! own ([`WakeGate`]'s), so only the gate keeps the plugin's current waker (one clone per
+//! poll); and a call that did not wake is not polled at all (`join_all` polls every
+//! pending call each time one answers).
 
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
-    task::{Context, Poll, Wake, Waker},
+    task::{Context, Poll},
 };
 
-use futures_util::task::AtomicWaker;
+use crate::wake_gate::WakeGate;
 
 pin_project_lite::pin_project! {
-    /// `inner`, polled with the relay's waker; the relay wakes whoever polled last.
+    /// `inner`, polled with the gate's waker and only once it woke; the gate wakes
+    /// whoever polled last.
     pub struct Relayed<F> {
-        relay: Arc<Relay>,
-        waker: Waker,
+        gate: WakeGate,
         #[pin]
         inner: F,
     }
 }
 
-/// The waker the inner future keeps: it wakes the waker of the latest poll.
-struct Relay(AtomicWaker);
-
-impl Wake for Relay {
-    fn wake(self: Arc<Self>) {
-        self.0.wake();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.wake();
-    }
-}
-
 impl<F> Relayed<F> {
     pub fn new(inner: F) -> Self {
-        let relay = Arc::new(Relay(AtomicWaker::new()));
         Self {
-            waker: Waker::from(relay.clone()),
-            relay,
+            gate: WakeGate::default(),
             inner,
         }
     }
@@ -57,10 +44,8 @@ impl<F: Future> Future for Relayed<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        // Registered before the inner poll: a wake-up it causes, on any thread, reaches this
-        // poller (AtomicWaker hands a wake-up during registration to the new waker).
-        this.relay.0.register(cx.waker());
-        this.inner.poll(&mut Context::from_waker(this.waker))
+        let inner = this.inner;
+        this.gate.poll(cx, |cx| inner.poll(cx))
     }
 }
 

@@ -31,9 +31,11 @@ use super::{
     activity::{Activity, Expiry, RequestGuard},
     head_limit,
     tracked_io::Tracked,
+};
+use crate::{
+    error_response::{Body, HostError},
     wake_gate::WakeGate,
 };
-use crate::error_response::{Body, HostError};
 
 /// The response body the listener writes: the handler's, holding its request open until
 /// hyper has taken all of it.

@@ -1,9 +1,13 @@
-//! The relayed future keeps one waker however its pollers' wakers change, and its
-//! wake-ups reach the latest poller.
+//! The relayed future keeps one waker however its pollers' wakers change, its wake-ups
+//! reach the latest poller, and it is not polled again until it wakes.
 
 use std::{
     cell::RefCell,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    task::{Wake, Waker},
 };
 
 use super::*;
@@ -42,7 +46,12 @@ impl Future for &Keeps {
 fn the_inner_future_sees_one_waker_across_pollers() {
     let inner = Keeps::default();
     let mut relayed = std::pin::pin!(Relayed::new(&inner));
-    for _ in 0..3 {
+    for round in 0..3 {
+        if round > 0 {
+            // Something the call waits for happened.
+            let kept = inner.wakers.borrow().last().cloned().expect("a kept waker");
+            kept.wake();
+        }
         // A fresh waker per poll, as async-ffi gives.
         let (_poller, waker) = poller();
         assert!(
@@ -100,6 +109,22 @@ fn a_wake_up_reaches_the_latest_poller_only() {
     );
     kept.wake();
     assert_eq!(first.0.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_call_that_did_not_wake_is_not_polled_again() {
+    let inner = Keeps::default();
+    let mut relayed = std::pin::pin!(Relayed::new(&inner));
+    for _ in 0..5 {
+        let (_poller, waker) = poller();
+        assert!(
+            relayed
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+    }
+    assert_eq!(inner.wakers.borrow().len(), 1, "polled once: it never woke");
 }
 
 #[test]

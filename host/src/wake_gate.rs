@@ -1,8 +1,14 @@
-//! Polls rarely-ready futures only after they asked to be polled. A connection's watchdog
-//! timer and its shutdown signal share the connection's task with hyper's connection
-//! future, and a task polls everything it holds on every wake-up: polling the timer and the
-//! signal each time a request woke the task cost several hundred instructions per request
-//! (measured under callgrind), where the check here costs one atomic swap.
+//! Polls futures only after they asked to be polled. A task polls everything it holds on
+//! every wake-up, and some of what it holds is rarely ready or costly to poll:
+//! - a connection's watchdog timer and its shutdown signal, beside hyper's connection
+//!   future in the connection's task: polling them each time a request woke the task cost
+//!   several hundred instructions per request (measured under callgrind);
+//! - a backend call a plugin awaits (`loader/waker_relay.rs`): an adapter's `join_all`
+//!   polls every pending call whenever one answers, and each poll went through the ABI
+//!   and down the call's whole stack of futures to learn it was still pending.
+//!
+//! The check here costs one atomic swap. It relies on what every executor relies on: a
+//! future that returned `Pending` has nothing new to say until it wakes its waker.
 
 use std::{
     sync::{
