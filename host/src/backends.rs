@@ -55,6 +55,7 @@ pub use scope::{CallKey, RequestScope};
 use crate::{
     otel,
     requests::{self, CallTicket},
+    wake_gate::Gated,
 };
 
 use answer::ReadAnswer;
@@ -198,7 +199,8 @@ impl Backends {
                 .map(|under_way| (backend.clone(), under_way)),
         };
         let scope = scope.clone();
-        async move {
+        // Polled only once it woke, with one waker for its life (`wake_gate.rs`).
+        Gated::new(async move {
             let (backend, under_way) = match started {
                 Ok(started) => started,
                 Err(error) => {
@@ -224,7 +226,7 @@ impl Backends {
             backend.metrics.record_call(&scope.adapter, outcome);
             scope.calls.finish(&ticket, &result, deduplicated);
             result
-        }
+        })
     }
 
     /// Starts the call, or joins an identical GET of the same request. A call refused

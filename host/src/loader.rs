@@ -40,7 +40,6 @@ mod probe;
 mod setup;
 mod signed;
 mod source;
-mod waker_relay;
 mod warmup;
 mod work_deadline;
 

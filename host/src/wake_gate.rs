@@ -3,14 +3,25 @@
 //! - a connection's watchdog timer and its shutdown signal, beside hyper's connection
 //!   future in the connection's task: polling them each time a request woke the task cost
 //!   several hundred instructions per request (measured under callgrind);
-//! - a backend call a plugin awaits (`loader/waker_relay.rs`): an adapter's `join_all`
-//!   polls every pending call whenever one answers, and each poll went through the ABI
-//!   and down the call's whole stack of futures to learn it was still pending.
+//! - a backend call ([`Gated`], around every call `Backends::call` makes): an adapter's
+//!   `join_all` polls every pending call whenever one answers, and each poll went down the
+//!   call's whole stack of futures to learn it was still pending.
+//!
+//! A gated future also keeps one waker, the gate's, for its whole life. That matters for a
+//! call a plugin awaits: async-ffi wraps the plugin's waker in a new FFI waker on every
+//! poll, and everything inside the call that keeps a waker (the request's table of
+//! identical GETs, hyper's response channel, tokio's timers) asks `will_wake` first, which
+//! never holds for a fresh wrapper; each poll of each pending call cloned the waker through
+//! every layer of the ABI (two allocations per clone), about 39 clones per backend call
+//! under callgrind, a sixth of a W3 device request's instructions. Behind the gate only the
+//! gate keeps the poller's current waker: one clone per poll.
 //!
 //! The check here costs one atomic swap. It relies on what every executor relies on: a
 //! future that returned `Pending` has nothing new to say until it wakes its waker.
 
 use std::{
+    future::Future,
+    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -84,6 +95,35 @@ impl WakeGate {
     /// through the gate.
     pub fn rearm(&self) {
         self.signal.woken.store(true, Ordering::Release);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// `inner`, polled through a [`WakeGate`]: with the gate's waker, and only once it woke.
+    /// The gate wakes whoever polled last.
+    pub struct Gated<F> {
+        gate: WakeGate,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F> Gated<F> {
+    pub fn new(inner: F) -> Self {
+        Self {
+            gate: WakeGate::default(),
+            inner,
+        }
+    }
+}
+
+impl<F: Future> Future for Gated<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let inner = this.inner;
+        this.gate.poll(cx, |cx| inner.poll(cx))
     }
 }
 

@@ -24,10 +24,10 @@ use frontdoor_plugin_api::{
 };
 use tokio::{runtime::Handle, time::Instant};
 
-use super::waker_relay::Relayed;
 use crate::{
     backends::{Backends, RequestScope},
     requests::{CallOrigin, RequestId, current},
+    wake_gate::Gated,
 };
 use hyper::{HeaderMap, Method, Uri};
 use tracing::level_filters::LevelFilter;
@@ -303,14 +303,14 @@ impl HostRequest for DeviceRequest {
                 .clone();
             let call = self.backends.call(&scope, request);
             let call = async move { call.await.into() };
-            // One waker for the call's life however async-ffi wraps the plugin's, and no
-            // poll until it woke (`waker_relay.rs`): outermost, so a call that did not wake
-            // costs no runtime entry either.
+            // The call is gated (`wake_gate.rs`); gated again out here, so a call that did
+            // not wake costs no runtime entry, and the plugin's ever-new FFI waker is cloned
+            // once per poll, by this gate only.
             match self.backends.runtime() {
                 // The call may be polled from a plugin's own thread: the HTTP client spawns
                 // its connection tasks on the runtime it finds current.
-                Some(runtime) => Relayed::new(InRuntime::new(runtime.clone(), call)).into_ffi(),
-                None => Relayed::new(call).into_ffi(),
+                Some(runtime) => Gated::new(InRuntime::new(runtime.clone(), call)).into_ffi(),
+                None => Gated::new(call).into_ffi(),
             }
         })
     }

@@ -1,4 +1,5 @@
-//! The gate polls only what woke, and never loses a wake-up.
+//! The gate polls only what woke, and never loses a wake-up; a gated future keeps one waker
+//! however its pollers' wakers change, and its wake-ups reach the latest poller.
 
 use std::{
     cell::{Cell, RefCell},
@@ -103,5 +104,130 @@ fn after_a_ready_poll_or_a_rearm_the_next_call_polls() {
         pending_polls.get(),
         2,
         "a rearmed gate polls without a wake-up"
+    );
+}
+
+/// A poller's waker: counts its wake-ups.
+#[derive(Default)]
+struct Poller(AtomicUsize);
+
+impl Wake for Poller {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn poller() -> (Arc<Poller>, Waker) {
+    let poller = Arc::new(Poller::default());
+    (poller.clone(), Waker::from(poller))
+}
+
+/// Pending until told, keeping every waker it is polled with.
+#[derive(Default)]
+struct Keeps {
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Future for &Keeps {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.wakers.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+#[test]
+fn the_inner_future_sees_one_waker_across_pollers() {
+    let inner = Keeps::default();
+    let mut gated = std::pin::pin!(Gated::new(&inner));
+    for round in 0..3 {
+        if round > 0 {
+            // Something the call waits for happened.
+            let kept = inner.wakers.borrow().last().cloned().expect("a kept waker");
+            kept.wake();
+        }
+        // A fresh waker per poll, as async-ffi gives.
+        let (_poller, waker) = poller();
+        assert!(
+            gated
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+    }
+    let wakers = inner.wakers.borrow();
+    assert_eq!(wakers.len(), 3);
+    assert!(
+        wakers.windows(2).all(|pair| pair[0].will_wake(&pair[1])),
+        "every poll of the inner future had the same waker"
+    );
+}
+
+#[test]
+fn a_wake_up_reaches_the_latest_poller_only() {
+    let inner = Keeps::default();
+    let mut gated = std::pin::pin!(Gated::new(&inner));
+    let (first, first_waker) = poller();
+    let (second, second_waker) = poller();
+    assert!(
+        gated
+            .as_mut()
+            .poll(&mut Context::from_waker(&first_waker))
+            .is_pending()
+    );
+    assert!(
+        gated
+            .as_mut()
+            .poll(&mut Context::from_waker(&second_waker))
+            .is_pending()
+    );
+    let kept = inner.wakers.borrow()[0].clone();
+    kept.wake_by_ref();
+    assert_eq!(
+        second.0.load(Ordering::SeqCst),
+        1,
+        "the latest poller is woken"
+    );
+    assert_eq!(
+        first.0.load(Ordering::SeqCst),
+        0,
+        "an earlier poller is not"
+    );
+
+    // Polled again after the wake-up (as a woken poller does), the next one is gated too.
+    assert!(
+        gated
+            .as_mut()
+            .poll(&mut Context::from_waker(&first_waker))
+            .is_pending()
+    );
+    kept.wake();
+    assert_eq!(first.0.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_call_that_did_not_wake_is_not_polled_again() {
+    let inner = Keeps::default();
+    let mut gated = std::pin::pin!(Gated::new(&inner));
+    for _ in 0..5 {
+        let (_poller, waker) = poller();
+        assert!(
+            gated
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+    }
+    assert_eq!(inner.wakers.borrow().len(), 1, "polled once: it never woke");
+}
+
+#[test]
+fn the_output_passes_through() {
+    let (_poller, waker) = poller();
+    let mut gated = std::pin::pin!(Gated::new(std::future::ready(7)));
+    assert_eq!(
+        gated.as_mut().poll(&mut Context::from_waker(&waker)),
+        Poll::Ready(7)
     );
 }
