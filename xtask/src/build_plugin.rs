@@ -99,7 +99,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let profile = if args.debug {
         Profile::Dev
     } else {
-        Profile::Release
+        Profile::Plugin
     };
     if args.all || !members.is_empty() {
         for installed in build(&workspace, &members, profile, &out)? {

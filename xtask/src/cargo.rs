@@ -20,7 +20,22 @@ pub enum Profile {
     /// The workspace's `production` profile: release with fat LTO and one codegen unit,
     /// the host binary as it ships (see the workspace `Cargo.toml`).
     Production,
+    /// A plugin as it ships (`build-plugin`, `publish`, the demo, the bench): release with
+    /// fat LTO and one codegen unit, defined on the command line ([`PLUGIN_PROFILE`]) so it
+    /// applies to a team's crate outside this workspace as well.
+    Plugin,
 }
+
+/// The `plugin` profile's settings, as `--config` values. Whole-program optimisation of a
+/// plugin with its dependencies: under callgrind, W2 through the adapter took 72,200
+/// instructions per request built so, 83,200 built `release` (16 codegen units, no
+/// cross-crate LTO), against 70,600 for the same work compiled into the host; the price
+/// is a slower link (an incremental build of the `tv` adapter 6.6 s instead of 2.2 s).
+pub const PLUGIN_PROFILE: [&str; 3] = [
+    "profile.plugin.inherits=\"release\"",
+    "profile.plugin.lto=\"fat\"",
+    "profile.plugin.codegen-units=1",
+];
 
 impl Profile {
     /// The profile's name in `Cargo.toml` and `--config profile.NAME.*`.
@@ -29,6 +44,7 @@ impl Profile {
             Self::Release => "release",
             Self::Dev => "dev",
             Self::Production => "production",
+            Self::Plugin => "plugin",
         }
     }
 
@@ -49,6 +65,12 @@ impl Profile {
             Self::Dev => {}
             Self::Production => {
                 command.args(["--profile", "production"]);
+            }
+            Self::Plugin => {
+                command.args(["--profile", "plugin"]);
+                for setting in PLUGIN_PROFILE {
+                    command.args(["--config", setting]);
+                }
             }
         }
     }
@@ -162,3 +184,6 @@ pub fn artifacts_with_format_given(
     }
     Ok(artifacts)
 }
+
+#[cfg(test)]
+mod tests;

@@ -59,7 +59,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let installed = build_plugin::build(
         &workspace,
         &workspace.plugins(),
-        Profile::Release,
+        Profile::Plugin,
         &plugins_dir,
     )?;
     for artifact in &installed {

@@ -91,7 +91,7 @@ fn build_bench(
     builds_dir: &Path,
 ) -> anyhow::Result<BenchBuild> {
     let artifacts =
-        cargo::build_with_env(&workspace.root, &[BENCH_PACKAGE], Profile::Release, &[env])?;
+        cargo::build_with_env(&workspace.root, &[BENCH_PACKAGE], Profile::Plugin, &[env])?;
     let library = copy_library(
         &artifacts,
         BENCH_PACKAGE,

@@ -94,7 +94,7 @@ pub struct IdleCpu {
 /// Builds `plugins/crowd` in release and strips its debug information (a thousand copies of
 /// line tables would be gigabytes).
 pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<CrowdBuild> {
-    let artifacts = cargo::build(&workspace.root, &[CROWD_PACKAGE], Profile::Release)?;
+    let artifacts = cargo::build(&workspace.root, &[CROWD_PACKAGE], Profile::Plugin)?;
     let library = copy_library(&artifacts, CROWD_PACKAGE, builds_dir, "crowd-stamp.so")?;
     strip_debug(&library, &library)?;
     Ok(CrowdBuild { library })

@@ -62,7 +62,7 @@ struct Figures {
 /// Builds `artwork` in release (copied to `builds_dir`) and the benchmark's executable.
 pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<Built> {
     let version = &workspace.find_plugin(MODULE)?.version;
-    let artifacts = cargo::build(&workspace.root, &[MODULE], Profile::Release)?;
+    let artifacts = cargo::build(&workspace.root, &[MODULE], Profile::Plugin)?;
     // An absolute path: the benchmark is not run from the workspace root.
     let module = copy_library(
         &artifacts,

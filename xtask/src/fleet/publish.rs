@@ -62,10 +62,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     check_config_trusts(&config, &args.team, &key)?;
 
     let workspace = Workspace::load()?;
-    let profile = if args.debug {
-        Profile::Dev
+    // The plugin builds as `build-plugin` builds it; the host as `release`.
+    let (profile, host_profile) = if args.debug {
+        (Profile::Dev, Profile::Dev)
     } else {
-        Profile::Release
+        (Profile::Plugin, Profile::Release)
     };
     // Removed when dropped, on success as on error, unless a dry run keeps it.
     let mut temp_dir = None;
@@ -101,7 +102,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     println!("signature: {}", signed.signature_path.display());
 
     if args.dry_run {
-        let frontdoor = expected_host_binary(&workspace, profile);
+        let frontdoor = expected_host_binary(&workspace, host_profile);
         let command = publish_command(&frontdoor, &config, &installed.path);
         println!("would run: {}", shell_line(&command));
         if let Some(temp_dir) = temp_dir {
@@ -111,7 +112,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let frontdoor = host::build_with(&workspace, profile)?;
+    let frontdoor = host::build_with(&workspace, host_profile)?;
     let mut command = publish_command(&frontdoor, &config, &installed.path);
     let status = command
         .status()
