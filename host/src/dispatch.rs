@@ -123,7 +123,7 @@ impl Dispatcher {
         let elapsed = tally.started().elapsed();
         self.metrics
             .record_request(tally, response.status(), elapsed);
-        self.insight.finish(insight, &mut response, elapsed);
+        self.insight.finish(&insight, &mut response, elapsed);
         if let Some(shadow) = self.traffic.finish(ticket, &response, elapsed) {
             let me = self.clone();
             self.isolation

@@ -109,7 +109,9 @@ impl Insight {
     /// Stamps the response with the request id, keeps the request in its adapter's ring if
     /// it qualifies, and hands its spans to the exporter.
     /// `latency` is read once by the caller, for the metrics and a canary's judge as well.
-    pub fn finish(&self, request: InFlight, response: &mut Response<Body>, latency: Duration) {
+    /// The request is borrowed: moving it (300 bytes) cost more than anything done here
+    /// for a request that is neither kept nor traced.
+    pub fn finish(&self, request: &InFlight, response: &mut Response<Body>, latency: Duration) {
         response
             .headers_mut()
             .insert(HEADER, request.header.clone());
@@ -160,7 +162,7 @@ impl Insight {
         }
         if let (Some(spans), Some((trace, start))) = (&self.spans, traced) {
             spans.push(request_spans(
-                &request, trace, start, latency, status, &calls,
+                request, trace, start, latency, status, &calls,
             ));
         }
     }

@@ -68,10 +68,14 @@ impl RequestId {
             len: 32,
             bytes: [0; MAX_LEN],
         };
-        let bits = (u128::from(random::next_u64()) << 64) | u128::from(random::next_u64());
-        // Most significant digit first; a shift per digit, no per-byte iterator.
-        for (i, digit) in id.bytes[..32].iter_mut().enumerate() {
-            *digit = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
+        let mut random = [0; 16];
+        random[..8].copy_from_slice(&random::next_u64().to_be_bytes());
+        random[8..].copy_from_slice(&random::next_u64().to_be_bytes());
+        // Two digits per byte, most significant first, over fixed-size arrays (no bounds
+        // checks, no iterator adapters).
+        for (pair, byte) in id.bytes[..32].chunks_exact_mut(2).zip(random) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0xf)];
         }
         id
     }

@@ -94,7 +94,10 @@ pub struct IdleCpu {
 /// Builds `plugins/crowd` in release and strips its debug information (a thousand copies of
 /// line tables would be gigabytes).
 pub fn build(workspace: &Workspace, builds_dir: &Path) -> anyhow::Result<CrowdBuild> {
-    let artifacts = cargo::build(&workspace.root, &[CROWD_PACKAGE], Profile::Plugin)?;
+    // `release`, not the shipping `plugin` profile: whole-program optimisation may fold the
+    // name stamp's bytes into code (it did: the stamp was no longer in the library), and
+    // this stage is about routing among many adapters, not the adapters' own code.
+    let artifacts = cargo::build(&workspace.root, &[CROWD_PACKAGE], Profile::Release)?;
     let library = copy_library(&artifacts, CROWD_PACKAGE, builds_dir, "crowd-stamp.so")?;
     strip_debug(&library, &library)?;
     Ok(CrowdBuild { library })
