@@ -340,7 +340,7 @@ fn outgoing(
     }
     let mut inherited = Vec::new();
     if let Some(origin) = &scope.origin {
-        inherited.push((requests::HEADER, origin.request_id.header_value()));
+        inherited.push((requests::HEADER, origin.header.clone()));
         if let (Some(trace), Some(span_id)) = (origin.trace, ticket.span_id) {
             inherited.push((
                 otel::traceparent::HEADER,

@@ -267,11 +267,7 @@ impl Dispatcher {
         // shadow is in no trace and in no ring.
         let call = Call {
             deadline: started + self.limits.deadline,
-            origin: CallOrigin {
-                request_id: RequestId::from_headers(&request.headers).0,
-                started,
-                trace: None,
-            },
+            origin: CallOrigin::new(RequestId::from_headers(&request.headers).0, started, None),
             shadow: true,
         };
         let head = (request.method, request.uri, request.headers);

@@ -183,6 +183,7 @@ impl InFlight {
     pub fn call_origin(&self) -> CallOrigin {
         CallOrigin {
             request_id: self.id,
+            header: self.header.clone(),
             started: self.started,
             trace: self.trace.map(|(trace, _)| trace),
         }

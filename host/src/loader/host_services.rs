@@ -298,7 +298,9 @@ impl HostRequest for DeviceRequest {
                     } else {
                         std::borrow::Cow::Borrowed(self.identity.name.as_str())
                     };
-                    Arc::new(RequestScope::new(&adapter, self.deadline).with_origin(self.origin))
+                    Arc::new(
+                        RequestScope::new(&adapter, self.deadline).with_origin(self.origin.clone()),
+                    )
                 })
                 .clone();
             let call = self.backends.call(&scope, request);

@@ -173,11 +173,11 @@ pub(super) fn entry_request(
         body: Bytes::new(),
         request_id: 0,
         // Its own id, so its backend calls and log lines can be told apart; in no trace.
-        origin: crate::requests::CallOrigin {
-            request_id: crate::requests::RequestId::generate(),
-            started: tokio::time::Instant::now(),
-            trace: None,
-        },
+        origin: crate::requests::CallOrigin::new(
+            crate::requests::RequestId::generate(),
+            tokio::time::Instant::now(),
+            None,
+        ),
         identity: library.identity.clone(),
         modules: RArc::new(BindingSet::empty()),
         backends: services.backends.clone(),

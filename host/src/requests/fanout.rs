@@ -13,17 +13,34 @@ use std::{
 use frontdoor_plugin_api::BackendErrorKind;
 use tokio::time::Instant;
 
+use hyper::header::HeaderValue;
+
 use super::RequestId;
 use crate::{backends::CallResult, otel::TraceContext};
 
 /// What a backend call inherits from its device request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CallOrigin {
     pub request_id: RequestId,
+    /// The id as its header value, shared: each call's `x-request-id` counts a reference
+    /// instead of copying the id into a new allocation.
+    pub header: HeaderValue,
     /// When the device request started (offsets are counted from here).
     pub started: Instant,
     /// `Some` when traces are recorded.
     pub trace: Option<TraceContext>,
+}
+
+impl CallOrigin {
+    /// The origin of calls made under `request_id` (its header value made here).
+    pub fn new(request_id: RequestId, started: Instant, trace: Option<TraceContext>) -> Self {
+        Self {
+            header: request_id.header_value(),
+            request_id,
+            started,
+            trace,
+        }
+    }
 }
 
 /// How a call ended.
