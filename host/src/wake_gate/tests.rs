@@ -8,7 +8,7 @@ use std::{
 
 use super::*;
 
-/// The polling task's waker: counts its wake-ups.
+/// A polling task's waker: counts its wake-ups.
 #[derive(Default)]
 struct Task(AtomicUsize);
 
@@ -107,21 +107,6 @@ fn after_a_ready_poll_or_a_rearm_the_next_call_polls() {
     );
 }
 
-/// A poller's waker: counts its wake-ups.
-#[derive(Default)]
-struct Poller(AtomicUsize);
-
-impl Wake for Poller {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn poller() -> (Arc<Poller>, Waker) {
-    let poller = Arc::new(Poller::default());
-    (poller.clone(), Waker::from(poller))
-}
-
 /// Pending until told, keeping every waker it is polled with.
 #[derive(Default)]
 struct Keeps {
@@ -148,7 +133,7 @@ fn the_inner_future_sees_one_waker_across_pollers() {
             kept.wake();
         }
         // A fresh waker per poll, as async-ffi gives.
-        let (_poller, waker) = poller();
+        let (_poller, waker) = task();
         assert!(
             gated
                 .as_mut()
@@ -168,8 +153,8 @@ fn the_inner_future_sees_one_waker_across_pollers() {
 fn a_wake_up_reaches_the_latest_poller_only() {
     let inner = Keeps::default();
     let mut gated = std::pin::pin!(Gated::new(&inner));
-    let (first, first_waker) = poller();
-    let (second, second_waker) = poller();
+    let (first, first_waker) = task();
+    let (second, second_waker) = task();
     assert!(
         gated
             .as_mut()
@@ -211,7 +196,7 @@ fn a_call_that_did_not_wake_is_not_polled_again() {
     let inner = Keeps::default();
     let mut gated = std::pin::pin!(Gated::new(&inner));
     for _ in 0..5 {
-        let (_poller, waker) = poller();
+        let (_poller, waker) = task();
         assert!(
             gated
                 .as_mut()
@@ -224,7 +209,7 @@ fn a_call_that_did_not_wake_is_not_polled_again() {
 
 #[test]
 fn the_output_passes_through() {
-    let (_poller, waker) = poller();
+    let (_poller, waker) = task();
     let mut gated = std::pin::pin!(Gated::new(std::future::ready(7)));
     assert_eq!(
         gated.as_mut().poll(&mut Context::from_waker(&waker)),
