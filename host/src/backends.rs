@@ -21,11 +21,15 @@ mod config;
 mod hedge;
 mod joined;
 mod metrics;
+mod pool;
 mod retry_budget;
 mod scope;
 mod single_flight;
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Weak},
+};
 
 use bytes::Bytes;
 use frontdoor_plugin_api::{BackendError, BackendErrorKind, BackendRequest, BackendResponse};
@@ -35,11 +39,7 @@ use hyper::{
     Method, Request, Uri,
     header::HeaderName,
     header::HeaderValue,
-    http::uri::{Authority, PathAndQuery, Scheme},
-};
-use hyper_util::{
-    client::legacy::{Client, connect::HttpConnector},
-    rt::TokioExecutor,
+    http::uri::{PathAndQuery, Scheme},
 };
 use serde::Serialize;
 use tokio::time::Instant;
@@ -61,6 +61,7 @@ use crate::{
 use answer::ReadAnswer;
 use hedge::Hedging;
 use joined::{Call, Joining, Leading};
+use pool::ConnectionPool;
 use retry_budget::RetryBudget;
 use single_flight::SharedCalls;
 
@@ -70,13 +71,11 @@ pub type CallResult = Result<BackendResponse, BackendError>;
 /// Largest backend answer read into memory.
 const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-/// Every configured backend, by name, sharing one pooled HTTP client. Names are looked up
-/// per call, so with foldhash rather than SipHash; they come from the host's configuration.
+/// Every configured backend, by name, each with its own pool of connections. Names are
+/// looked up per call, so with foldhash rather than SipHash; they come from the host's
+/// configuration.
 pub struct Backends {
     by_name: HashMap<String, Arc<Backend>, foldhash::fast::RandomState>,
-    client: HttpClient,
     /// The runtime the client's connections live on (the one `new` was called in).
     runtime: Option<tokio::runtime::Handle>,
 }
@@ -86,10 +85,9 @@ pub struct Backend {
     pub config: BackendConfig,
     /// The configured name, shared by the keys of its calls.
     name: Arc<str>,
-    /// Where calls go: `scheme://authority`, parsed once, and the URL's path prefix
-    /// without a trailing slash (usually empty).
-    scheme: Scheme,
-    authority: Authority,
+    /// Where calls go: the connections to the URL's host and port, and the URL's path
+    /// prefix without a trailing slash (usually empty).
+    pool: ConnectionPool,
     prefix: String,
     breaker: Arc<CircuitBreaker>,
     bulkhead: Bulkhead,
@@ -110,11 +108,6 @@ pub struct BackendConfigError {
 
 impl Backends {
     pub fn new(configs: Vec<BackendConfig>) -> Result<Self, BackendConfigError> {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(std::time::Duration::from_secs(30))
-            .build(connector);
         let mut by_name = HashMap::with_hasher(foldhash::fast::RandomState::default());
         for config in configs {
             let invalid = |reason: String| BackendConfigError {
@@ -125,10 +118,8 @@ impl Backends {
                 .url
                 .parse()
                 .map_err(|error| invalid(format!("url {:?} is invalid: {error}", config.url)))?;
-            let (scheme, authority) = match (uri.scheme(), uri.authority(), uri.query()) {
-                (Some(scheme), Some(authority), None) if scheme == &Scheme::HTTP => {
-                    (scheme, authority)
-                }
+            let authority = match (uri.scheme(), uri.authority(), uri.query()) {
+                (Some(scheme), Some(authority), None) if scheme == &Scheme::HTTP => authority,
                 _ => {
                     return Err(invalid(format!(
                         "url {:?} must be http://host:port[/prefix]",
@@ -137,11 +128,17 @@ impl Backends {
                 }
             };
             let adaptive = adaptive_limit::for_backend(&config).map_err(invalid)?;
+            // More idle connections than calls at once are never needed.
+            let pool = ConnectionPool::new(
+                authority.host(),
+                authority.port_u16().unwrap_or(80),
+                config.max_concurrent.max(1),
+            )
+            .map_err(invalid)?;
             let backend = Backend {
                 adaptive,
                 name: Arc::from(config.name.as_str()),
-                scheme: scheme.clone(),
-                authority: authority.clone(),
+                pool,
                 prefix: uri.path().trim_end_matches('/').to_owned(),
                 breaker: CircuitBreaker::new(config.breaker.clone()),
                 bulkhead: Bulkhead::new(config.max_concurrent),
@@ -153,11 +150,13 @@ impl Backends {
             };
             by_name.insert(backend.config.name.clone(), Arc::new(backend));
         }
-        Ok(Self {
-            by_name,
-            client,
-            runtime: tokio::runtime::Handle::try_current().ok(),
-        })
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        if let Some(runtime) = &runtime {
+            runtime.spawn(sweep_idle_connections(
+                by_name.values().map(Arc::downgrade).collect(),
+            ));
+        }
+        Ok(Self { by_name, runtime })
     }
 
     /// The runtime backend calls run on, for calls polled from a plugin's own thread.
@@ -243,9 +242,9 @@ impl Backends {
         })?;
         call.body = Bytes::from(request.body.into_vec());
         if call.method != Method::GET || !call.body.is_empty() {
-            return Ok(UnderWay::Alone(
-                self.make(backend, scope, None, call, ticket),
-            ));
+            return Ok(UnderWay::Alone(Self::make(
+                backend, scope, None, call, ticket,
+            )));
         }
         let key = CallKey::new(
             &backend.name,
@@ -255,7 +254,7 @@ impl Backends {
         );
         let shared_key = backend.shared_calls.as_ref().map(|_| key.clone());
         Ok(
-            match scope.get_once(key, || self.make(backend, scope, shared_key, call, ticket)) {
+            match scope.get_once(key, || Self::make(backend, scope, shared_key, call, ticket)) {
                 Get::First(leading) => UnderWay::First(leading),
                 Get::Identical(joining) => UnderWay::Identical(joining),
             },
@@ -270,19 +269,17 @@ impl Backends {
     /// would then keep its scope, and the call with its bulkhead slot, alive for ever;
     /// after `max_concurrent` disconnects every call was `Rejected`.
     fn make(
-        &self,
         backend: &Arc<Backend>,
         scope: &Arc<RequestScope>,
         shared_key: Option<CallKey>,
         call: OutgoingCall,
         ticket: CallTicket,
     ) -> Call {
-        let (client, backend, scope) =
-            (self.client.clone(), backend.clone(), Arc::downgrade(scope));
+        let (backend, scope) = (backend.clone(), Arc::downgrade(scope));
         async move {
             let (result, attempts) = match shared_key {
-                Some(key) => backend.execute_shared(&client, Some(key), call).await,
-                None => backend.execute(&client, call).await,
+                Some(key) => backend.execute_shared(Some(key), call).await,
+                None => backend.execute(call).await,
             };
             if let Some(scope) = scope.upgrade() {
                 scope.calls.set_attempts(&ticket, attempts);
@@ -376,23 +373,19 @@ struct OutgoingCall {
 }
 
 impl Backend {
-    /// The URI of `path` (which starts with `/`) on this backend: the scheme and authority
-    /// parsed once, only the target parsed per call.
+    /// The origin-form URI of `path` (which starts with `/`) on this backend, as sent on
+    /// its connections (the pool sets `Host`).
     fn uri(&self, path: &str) -> Result<Uri, hyper::http::Error> {
         let target = if self.prefix.is_empty() {
             PathAndQuery::try_from(path)?
         } else {
             PathAndQuery::try_from(format!("{}{path}", self.prefix))?
         };
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(target)
-            .build()
+        Ok(Uri::from(target))
     }
 
     /// The call with its retries; also says how many attempts it made.
-    async fn execute(&self, client: &HttpClient, call: OutgoingCall) -> (CallResult, u32) {
+    async fn execute(&self, call: OutgoingCall) -> (CallResult, u32) {
         let idempotent = call.method == Method::GET || call.method == Method::HEAD;
         let attempts = if idempotent {
             self.config.retry.attempts.max(1)
@@ -402,7 +395,7 @@ impl Backend {
         self.retry_budget.deposit();
         let mut attempt = 1;
         loop {
-            let result = self.attempt_or_hedge(client, &call).await;
+            let result = self.attempt_or_hedge(&call).await;
             let retryable = matches!(&result, Err(error) if retryable(error));
             if retryable
                 && attempt < attempts
@@ -421,7 +414,7 @@ impl Backend {
     }
 
     /// One attempt: deadline, breaker, bulkhead, timeout, then the wire.
-    async fn attempt(&self, client: &HttpClient, call: &OutgoingCall) -> CallResult {
+    async fn attempt(&self, call: &OutgoingCall) -> CallResult {
         let name = &self.config.name;
         // One reading of the clock serves the deadline check and the latency's start: the
         // checks between them take well under a microsecond.
@@ -451,7 +444,7 @@ impl Backend {
         self.metrics
             .attempts
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = match tokio::time::timeout(timeout, send(client, call)).await {
+        let result = match tokio::time::timeout(timeout, send(&self.pool, call)).await {
             Ok(result) => result,
             Err(_) => Err(BackendError::new(
                 BackendErrorKind::Timeout,
@@ -482,6 +475,7 @@ impl Backend {
                 .metrics
                 .in_flight
                 .load(std::sync::atomic::Ordering::Relaxed),
+            idle_connections: self.pool.idle_count(),
             totals: self.metrics.totals.view(),
             attempts: self
                 .metrics
@@ -541,8 +535,9 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Sends one request and reads the whole answer (bounded).
-async fn send(client: &HttpClient, call: &OutgoingCall) -> CallResult {
+/// Sends one request and reads the whole answer (bounded); the connection goes back to the
+/// pool only then.
+async fn send(pool: &ConnectionPool, call: &OutgoingCall) -> CallResult {
     let mut request = Request::new(Full::new(call.body.clone()));
     *request.method_mut() = call.method.clone();
     *request.uri_mut() = call.uri.clone();
@@ -552,7 +547,7 @@ async fn send(client: &HttpClient, call: &OutgoingCall) -> CallResult {
     for (name, value) in &call.inherited {
         request.headers_mut().insert(name.clone(), value.clone());
     }
-    let response = client.request(request).await.map_err(|error| {
+    let (response, lease) = pool.send(request).await.map_err(|error| {
         BackendError::new(BackendErrorKind::Transport, transport_message(&error))
     })?;
     let status = response.status().as_u16();
@@ -567,6 +562,7 @@ async fn send(client: &HttpClient, call: &OutgoingCall) -> CallResult {
             )
         })?
         .to_bytes();
+    lease.give_back();
     if !(200..300).contains(&status) {
         let excerpt = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
         return Err(BackendError::status(status, excerpt));
@@ -576,8 +572,8 @@ async fn send(client: &HttpClient, call: &OutgoingCall) -> CallResult {
     Ok(ReadAnswer::response(status, parts.headers, body))
 }
 
-/// hyper's error with its cause ("client error (Connect)" alone says little).
-fn transport_message(error: &hyper_util::client::legacy::Error) -> String {
+/// The error with its causes (hyper's "connection error" alone says little).
+fn transport_message(error: &pool::SendError) -> String {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
@@ -586,6 +582,26 @@ fn transport_message(error: &hyper_util::client::legacy::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+/// Closes each backend's long-idle connections every [`pool::SWEEP_INTERVAL`], for as long
+/// as any of the backends lives.
+async fn sweep_idle_connections(backends: Vec<Weak<Backend>>) {
+    let mut every = tokio::time::interval(pool::SWEEP_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is at once.
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let mut any_alive = false;
+        for backend in backends.iter().filter_map(Weak::upgrade) {
+            backend.pool.sweep();
+            any_alive = true;
+        }
+        if !any_alive {
+            return;
+        }
+    }
 }
 
 /// One backend as `/admin/backends` shows it.
@@ -598,6 +614,8 @@ pub struct BackendView {
     pub concurrency: ConcurrencyView,
     pub breaker: &'static str,
     pub in_flight: i64,
+    /// Open connections waiting for the next call.
+    pub idle_connections: usize,
     pub totals: CountersView,
     pub attempts: u64,
     pub retries: u64,

@@ -20,7 +20,7 @@ use frontdoor_plugin_api::BackendErrorKind;
 use hyper::Method;
 use tokio::time::{Duration, Instant};
 
-use super::{Backend, CallResult, HedgeConfig, HttpClient, OutgoingCall, retryable};
+use super::{Backend, CallResult, HedgeConfig, OutgoingCall, retryable};
 
 /// A backend's hedging: when to hedge, and the latencies that estimate it.
 pub struct Hedging {
@@ -120,31 +120,22 @@ where
 impl Backend {
     /// One attempt, hedged when the backend hedges, the call is idempotent and the attempt
     /// is slower than the hedge delay.
-    pub(super) async fn attempt_or_hedge(
-        &self,
-        client: &HttpClient,
-        call: &OutgoingCall,
-    ) -> CallResult {
+    pub(super) async fn attempt_or_hedge(&self, call: &OutgoingCall) -> CallResult {
         let idempotent = call.method == Method::GET || call.method == Method::HEAD;
         let Some(hedging) = self.hedging.as_ref().filter(|_| idempotent) else {
-            return self.attempt(client, call).await;
+            return self.attempt(call).await;
         };
         // Boxed: a hedged attempt's future holds two attempts and their race, several times
         // an attempt's size, and every call's future would otherwise carry that space; call
         // futures are moved whole (into `join_all`'s buffer, into their box when started),
         // so their size was a large share of W3's CPU.
-        Box::pin(self.hedged(hedging, client, call)).await
+        Box::pin(self.hedged(hedging, call)).await
     }
 
     /// [`Self::attempt_or_hedge`] for a call this backend hedges.
-    async fn hedged(
-        &self,
-        hedging: &Hedging,
-        client: &HttpClient,
-        call: &OutgoingCall,
-    ) -> CallResult {
+    async fn hedged(&self, hedging: &Hedging, call: &OutgoingCall) -> CallResult {
         let Some(delay) = hedging.delay() else {
-            return hedging.timed(self.attempt(client, call)).await;
+            return hedging.timed(self.attempt(call)).await;
         };
         // The hedge ends when the first attempt would: at its timeout or the deadline.
         let hedge_call = OutgoingCall {
@@ -168,10 +159,10 @@ impl Backend {
             granted
         };
         let (result, outcome) = race(
-            hedging.timed(self.attempt(client, call)),
+            hedging.timed(self.attempt(call)),
             delay,
             may_hedge,
-            || hedging.timed(self.attempt(client, &hedge_call)),
+            || hedging.timed(self.attempt(&hedge_call)),
             settles,
         )
         .await;

@@ -29,7 +29,7 @@ use futures_util::{
 };
 use tokio::{runtime::Handle, sync::oneshot, time::Instant};
 
-use super::{Backend, CallKey, CallResult, HttpClient, OutgoingCall};
+use super::{Backend, CallKey, CallResult, OutgoingCall};
 
 /// Calls in flight by key, each awaited by every caller that asked for it meanwhile.
 pub struct SingleFlight<K, V> {
@@ -141,7 +141,6 @@ impl Backend {
     /// when it joined another device request's call).
     pub(super) async fn execute_shared(
         self: &Arc<Self>,
-        client: &HttpClient,
         key: Option<CallKey>,
         call: OutgoingCall,
     ) -> (CallResult, u32) {
@@ -151,17 +150,16 @@ impl Backend {
             .filter(|_| Instant::now() < call.deadline);
         let (Some(shared_calls), Some(key), Some(runtime)) = (&self.shared_calls, key, runtime)
         else {
-            return self.execute(client, call).await;
+            return self.execute(call).await;
         };
         let deadline = call.deadline;
         let (answer, role) = shared_calls.join_or_start(key, &runtime, || {
             let backend = self.clone();
-            let client = client.clone();
             let call = OutgoingCall {
                 deadline: self.detached_deadline(deadline),
                 ..call
             };
-            async move { backend.execute(&client, call).await }
+            async move { backend.execute(call).await }
         });
         if role == Role::Follower {
             self.metrics
