@@ -55,8 +55,8 @@ pub use scope::{CallKey, RequestScope};
 use crate::{
     otel,
     requests::{self, CallTicket},
-    wake_gate::Gated,
 };
+use frontdoor_plugin_api::wake_gate::Gated;
 
 use answer::ReadAnswer;
 use hedge::Hedging;

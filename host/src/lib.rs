@@ -27,7 +27,6 @@ pub mod requests;
 pub mod router;
 pub mod server;
 pub mod traffic;
-mod wake_gate;
 
 pub use config::HostConfig;
 pub use server::{RunningHost, start, start_with};

@@ -20,6 +20,7 @@ pub mod routing;
 pub mod sdk;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod wake_gate;
 
 pub use abi::{
     ABI_VERSION, ABI_VERSION_INIT, BindingSet, BoundModule, CheckedInterface, HandlerError,

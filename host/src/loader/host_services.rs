@@ -27,8 +27,8 @@ use tokio::{runtime::Handle, time::Instant};
 use crate::{
     backends::{Backends, RequestScope},
     requests::{CallOrigin, RequestId, current},
-    wake_gate::Gated,
 };
+use frontdoor_plugin_api::wake_gate::Gated;
 use hyper::{HeaderMap, Method, Uri};
 use tracing::level_filters::LevelFilter;
 

@@ -32,10 +32,8 @@ use super::{
     head_limit,
     tracked_io::Tracked,
 };
-use crate::{
-    error_response::{Body, HostError},
-    wake_gate::WakeGate,
-};
+use crate::error_response::{Body, HostError};
+use frontdoor_plugin_api::wake_gate::WakeGate;
 
 /// The response body the listener writes: the handler's, holding its request open until
 /// hyper has taken all of it.

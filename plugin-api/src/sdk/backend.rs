@@ -1,12 +1,17 @@
 //! The author's side of backend calls: `ctx.backend("catalog").get_json::<T>("/titles/1")`.
 //!
 //! Each call is one host call returning a future; awaiting several with `join` runs them in
-//! parallel on the host's runtime.
+//! parallel on the host's runtime. Each is gated (`wake_gate.rs`): `join` polls every
+//! pending call whenever one answers, and a call that did not wake is then not polled across
+//! the ABI.
 
 use abi_stable::std_types::{RString, RVec, Tuple2};
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{BackendError, BackendErrorKind, BackendRequest, BackendResponse, HostRequestObj};
+use crate::{
+    BackendError, BackendErrorKind, BackendRequest, BackendResponse, HostRequestObj,
+    wake_gate::Gated,
+};
 
 /// A named backend, reached through the host for the current request.
 #[derive(Clone, Copy)]
@@ -66,7 +71,7 @@ impl<'a> Backend<'a> {
                 .collect::<RVec<_>>(),
             body: RVec::from(body),
         };
-        self.host.backend(request).await.into_result()
+        Gated::new(self.host.backend(request)).await.into_result()
     }
 }
 

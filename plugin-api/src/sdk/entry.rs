@@ -19,7 +19,7 @@ use super::{
 use crate::{
     HandlerError, HandlerErrorKind, HostRequestObj, LogLevel, Manifest, ModuleExport,
     PanicStrategy, PluginHostObj, PluginKind, PluginStats, Requirement, RouteSpec,
-    abi::HandlerFuture,
+    abi::HandlerFuture, wake_gate::Gated,
 };
 
 /// A route's entry point as stored in the macro-generated table.
@@ -124,7 +124,9 @@ pub fn handle(handlers: &[HandlerFn], route: u32, request: HostRequestObj) -> Ha
 }
 
 /// Runs an author's `async fn(Request, Ctx)` behind the ABI: the future is boxed once into
-/// an `FfiFuture`, and every poll of it is guarded against panics.
+/// an `FfiFuture`, and every poll of it is guarded against panics. It is gated
+/// (`wake_gate.rs`): polled only once it woke, and with one waker for its life, so what it
+/// awaits keeps that waker instead of cloning async-ffi's new wrapper on each poll.
 pub fn run<H, A, Fut, R>(handler: H, request: HostRequestObj) -> HandlerFuture
 where
     H: FnOnce(Request, Ctx<A>) -> Fut,
@@ -133,9 +135,9 @@ where
 {
     let ctx = Ctx::new(HostRequestObj::from_sabi(request.obj.shallow_clone()));
     let future = handler(Request::new(request), ctx);
-    FfiFuture::new(catch_panic::CatchPanic::new(async move {
+    FfiFuture::new(Gated::new(catch_panic::CatchPanic::new(async move {
         future.await.into_response()
-    }))
+    })))
 }
 
 /// Waits on the host's timer.

@@ -1,20 +1,28 @@
-//! Polls futures only after they asked to be polled. A task polls everything it holds on
-//! every wake-up, and some of what it holds is rarely ready or costly to poll:
+//! Polls futures only after they asked to be polled, with one waker for their life; used
+//! on both sides of the ABI (the host's connections and backend calls, the SDK's handlers
+//! and backend calls).
+//!
+//! A task polls everything it holds on every wake-up, and some of what it holds is rarely
+//! ready or costly to poll:
 //! - a connection's watchdog timer and its shutdown signal, beside hyper's connection
 //!   future in the connection's task: polling them each time a request woke the task cost
 //!   several hundred instructions per request (measured under callgrind);
-//! - a backend call ([`Gated`], around every call `Backends::call` makes): an adapter's
-//!   `join_all` polls every pending call whenever one answers, and each poll went down the
-//!   call's whole stack of futures to learn it was still pending.
+//! - a backend call: an adapter's `join_all` polls every pending call whenever one
+//!   answers, and each poll went down the call's whole stack of futures to learn it was
+//!   still pending. The host gates every call `Backends::call` makes; the SDK gates each
+//!   call on the plugin's side too, so a pending call that did not wake is not polled
+//!   across the ABI at all.
 //!
-//! A gated future also keeps one waker, the gate's, for its whole life. That matters for a
-//! call a plugin awaits: async-ffi wraps the plugin's waker in a new FFI waker on every
-//! poll, and everything inside the call that keeps a waker (the request's table of
-//! identical GETs, hyper's response channel, tokio's timers) asks `will_wake` first, which
-//! never holds for a fresh wrapper; each poll of each pending call cloned the waker through
-//! every layer of the ABI (two allocations per clone), about 39 clones per backend call
-//! under callgrind, a sixth of a W3 device request's instructions. Behind the gate only the
-//! gate keeps the poller's current waker: one clone per poll.
+//! A gated future also keeps one waker, the gate's, for its whole life. That matters across
+//! the ABI: async-ffi wraps the poller's waker in a new FFI waker on every poll, and
+//! everything that keeps a waker (the request's table of identical GETs, hyper's response
+//! channel, tokio's timers, an adapter's `join_all`) asks `will_wake` first, which never
+//! holds for a fresh wrapper. Each poll of each pending call cloned the waker through every
+//! layer of the ABI (two allocations per clone), about 39 clones per backend call under
+//! callgrind, a sixth of a W3 device request's instructions. Behind a gate only the gate
+//! keeps the poller's current waker: one clone per poll that crosses. The SDK gates an
+//! adapter's whole handler too, so everything inside it sees the gate's stable waker, and
+//! only the gate clones the host's wrapper, once per poll of the handler.
 //!
 //! The check here costs one atomic swap. It relies on what every executor relies on: a
 //! future that returned `Pending` has nothing new to say until it wakes its waker.
@@ -109,6 +117,7 @@ pin_project_lite::pin_project! {
 }
 
 impl<F> Gated<F> {
+    /// `inner`, to be polled through a gate of its own.
     pub fn new(inner: F) -> Self {
         Self {
             gate: WakeGate::default(),
