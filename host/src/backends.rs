@@ -416,8 +416,9 @@ impl Backend {
     /// One attempt: deadline, breaker, bulkhead, timeout, then the wire.
     async fn attempt(&self, call: &OutgoingCall) -> CallResult {
         let name = &self.config.name;
-        // One reading of the clock serves the deadline check and the latency's start: the
-        // checks between them take well under a microsecond.
+        // One reading of the clock serves the deadline check, the breaker, the timeout and
+        // the latency's start, and one more its end (the breaker and the timeout each read
+        // it again before): the checks between them take well under a microsecond.
         let started = Instant::now();
         let remaining = call.deadline.saturating_duration_since(started);
         if remaining.is_zero() {
@@ -426,7 +427,7 @@ impl Backend {
                 format!("{name}: the device request's deadline has passed"),
             ));
         }
-        let permit = self.breaker.try_acquire().map_err(|_| {
+        let permit = self.breaker.try_acquire(started).map_err(|_| {
             BackendError::new(
                 BackendErrorKind::CircuitOpen,
                 format!("{name}: circuit open, not called"),
@@ -444,22 +445,28 @@ impl Backend {
         self.metrics
             .attempts
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = match tokio::time::timeout(timeout, send(&self.pool, call)).await {
+        let result = match tokio::time::timeout_at(started + timeout, send(&self.pool, call)).await
+        {
             Ok(result) => result,
             Err(_) => Err(BackendError::new(
                 BackendErrorKind::Timeout,
                 format!("{name}: no answer within {} ms", timeout.as_millis()),
             )),
         };
-        self.metrics.observe_latency(started.elapsed());
+        let finished = Instant::now();
+        self.metrics
+            .observe_latency(finished.saturating_duration_since(started));
         admission.record(&result);
-        permit.record(match &result {
-            Ok(_) => Outcome::Success,
-            Err(error) if error.kind == BackendErrorKind::Status && error.status < 500 => {
-                Outcome::Success
-            }
-            Err(_) => Outcome::Failure,
-        });
+        permit.record(
+            match &result {
+                Ok(_) => Outcome::Success,
+                Err(error) if error.kind == BackendErrorKind::Status && error.status < 500 => {
+                    Outcome::Success
+                }
+                Err(_) => Outcome::Failure,
+            },
+            finished,
+        );
         result
     }
 

@@ -65,6 +65,7 @@ impl Wake for Signal {
 }
 
 impl Default for WakeGate {
+    #[inline]
     fn default() -> Self {
         let signal = Arc::new(Signal {
             woken: AtomicBool::new(true),
@@ -81,6 +82,7 @@ impl WakeGate {
     /// Runs `poll` (with the gate's waker) if what it polls woke since it last returned
     /// `Pending`, else returns `Pending` at once; either way the task of `cx` is woken when
     /// it wakes.
+    #[inline]
     pub fn poll<T>(
         &self,
         cx: &mut Context<'_>,
@@ -101,6 +103,7 @@ impl WakeGate {
 
     /// Polls on the next call whether woken or not: for a future that replaced one polled
     /// through the gate.
+    #[inline]
     pub fn rearm(&self) {
         self.signal.woken.store(true, Ordering::Release);
     }
@@ -118,6 +121,7 @@ pin_project_lite::pin_project! {
 
 impl<F> Gated<F> {
     /// `inner`, to be polled through a gate of its own.
+    #[inline]
     pub fn new(inner: F) -> Self {
         Self {
             gate: WakeGate::default(),
@@ -129,6 +133,7 @@ impl<F> Gated<F> {
 impl<F: Future> Future for Gated<F> {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let inner = this.inner;

@@ -126,10 +126,10 @@ impl CircuitBreaker {
         })
     }
 
-    /// Asks to make a call. The permit must be given its outcome with
+    /// Asks to make a call at `now` (the caller's reading of the clock, which it also times
+    /// the call from: one reading serves both). The permit must be given its outcome with
     /// [`BreakerPermit::record`]; dropping it unrecorded counts as [`Outcome::Ignored`].
-    pub fn try_acquire(self: &Arc<Self>) -> Result<BreakerPermit, CircuitOpen> {
-        let now = Instant::now();
+    pub fn try_acquire(&self, now: Instant) -> Result<BreakerPermit<'_>, CircuitOpen> {
         let mut inner = self.lock();
         let probe = match inner.state {
             State::Closed => false,
@@ -145,7 +145,7 @@ impl CircuitBreaker {
             State::HalfOpen { .. } => return Err(CircuitOpen),
         };
         Ok(BreakerPermit {
-            breaker: self.clone(),
+            breaker: self,
             probe,
             recorded: false,
         })
@@ -159,8 +159,7 @@ impl CircuitBreaker {
         }
     }
 
-    fn record(&self, probe: bool, outcome: Outcome) {
-        let now = Instant::now();
+    fn record(&self, probe: bool, outcome: Outcome, now: Instant) {
         let mut inner = self.lock();
         if probe {
             match outcome {
@@ -208,24 +207,26 @@ impl CircuitBreaker {
 }
 
 /// Permission for one call; carries whether it is a half-open probe.
-pub struct BreakerPermit {
-    breaker: Arc<CircuitBreaker>,
+pub struct BreakerPermit<'breaker> {
+    breaker: &'breaker CircuitBreaker,
     probe: bool,
     recorded: bool,
 }
 
-impl BreakerPermit {
-    pub fn record(mut self, outcome: Outcome) {
+impl BreakerPermit<'_> {
+    /// The call's outcome, as of `now` (when the call ended).
+    pub fn record(mut self, outcome: Outcome, now: Instant) {
         self.recorded = true;
-        self.breaker.record(self.probe, outcome);
+        self.breaker.record(self.probe, outcome, now);
     }
 }
 
-impl Drop for BreakerPermit {
+impl Drop for BreakerPermit<'_> {
     fn drop(&mut self) {
         // A cancelled call must not leave a half-open probe slot taken forever.
         if !self.recorded {
-            self.breaker.record(self.probe, Outcome::Ignored);
+            self.breaker
+                .record(self.probe, Outcome::Ignored, Instant::now());
         }
     }
 }

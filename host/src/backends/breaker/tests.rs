@@ -1,6 +1,6 @@
 //! The breaker's state machine, on tokio's paused clock.
 
-use tokio::time::{Duration, advance};
+use tokio::time::{Duration, Instant, advance};
 
 use super::*;
 
@@ -15,7 +15,9 @@ fn config() -> BreakerConfig {
 }
 
 fn call(breaker: &Arc<CircuitBreaker>, outcome: Outcome) -> Result<(), CircuitOpen> {
-    breaker.try_acquire().map(|permit| permit.record(outcome))
+    breaker
+        .try_acquire(Instant::now())
+        .map(|permit| permit.record(outcome, Instant::now()))
 }
 
 #[tokio::test(start_paused = true)]
@@ -79,10 +81,15 @@ async fn half_open_probe_closes_or_reopens() {
     );
 
     advance(Duration::from_secs(1)).await;
-    let probe = breaker.try_acquire().expect("one probe passes");
+    let probe = breaker
+        .try_acquire(Instant::now())
+        .expect("one probe passes");
     assert_eq!(breaker.state(), BreakerState::HalfOpen);
-    assert!(breaker.try_acquire().is_err(), "only one probe at a time");
-    probe.record(Outcome::Failure);
+    assert!(
+        breaker.try_acquire(Instant::now()).is_err(),
+        "only one probe at a time"
+    );
+    probe.record(Outcome::Failure, Instant::now());
     assert_eq!(
         breaker.state(),
         BreakerState::Open,
@@ -91,9 +98,9 @@ async fn half_open_probe_closes_or_reopens() {
 
     advance(Duration::from_secs(5)).await;
     breaker
-        .try_acquire()
+        .try_acquire(Instant::now())
         .expect("probe")
-        .record(Outcome::Success);
+        .record(Outcome::Success, Instant::now());
     assert_eq!(
         breaker.state(),
         BreakerState::Closed,
@@ -113,9 +120,9 @@ async fn a_cancelled_probe_frees_its_slot() {
         call(&breaker, Outcome::Failure).expect("closed");
     }
     advance(Duration::from_secs(5)).await;
-    drop(breaker.try_acquire().expect("probe"));
+    drop(breaker.try_acquire(Instant::now()).expect("probe"));
     assert!(
-        breaker.try_acquire().is_ok(),
+        breaker.try_acquire(Instant::now()).is_ok(),
         "the dropped probe did not keep the slot"
     );
 }
