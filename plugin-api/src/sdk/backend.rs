@@ -94,3 +94,6 @@ fn decode<T: DeserializeOwned>(response: BackendResponse) -> Result<T, BackendEr
         )
     })
 }
+
+#[cfg(test)]
+mod tests;
