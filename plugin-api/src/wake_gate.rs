@@ -80,23 +80,37 @@ impl Default for WakeGate {
 
 impl WakeGate {
     /// Runs `poll` (with the gate's waker) if what it polls woke since it last returned
-    /// `Pending`, else returns `Pending` at once; either way the task of `cx` is woken when
-    /// it wakes.
+    /// `Pending`, else returns `Pending` at once; either way, while it is pending, the task
+    /// of `cx` is woken when it wakes.
     #[inline]
     pub fn poll<T>(
         &self,
         cx: &mut Context<'_>,
         poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
     ) -> Poll<T> {
-        // Registered before the flag is read: a wake-up between the two reaches this task.
-        self.signal.task.register(cx.waker());
         if !self.signal.woken.swap(false, Ordering::AcqRel) {
-            return Poll::Pending;
+            // Not woken. This poller is the one to wake from now on; the flag is read again
+            // after registering it, so a wake-up that came in between (and went to the
+            // previous poller, or to none) is not lost.
+            self.signal.task.register(cx.waker());
+            if !self.signal.woken.swap(false, Ordering::AcqRel) {
+                return Poll::Pending;
+            }
         }
         let polled = poll(&mut Context::from_waker(&self.waker));
         if polled.is_ready() {
-            // What the caller polls next (the next tick, a new timer) has no waker yet.
+            // What the caller polls next (the next tick, a new timer) has no waker yet. Its
+            // poller was not registered: nothing is left to wake it for, and registering
+            // clones its waker (through the ABI, an allocation), which a handler that answers
+            // in its first poll would pay on every request.
             self.rearm();
+            return polled;
+        }
+        // Pending: this poller is the one to wake. A wake-up during the poll set the flag
+        // (and woke the previous poller, or none): then this one is woken at once too.
+        self.signal.task.register(cx.waker());
+        if self.signal.woken.load(Ordering::Acquire) {
+            cx.waker().wake_by_ref();
         }
         polled
     }

@@ -107,6 +107,27 @@ fn after_a_ready_poll_or_a_rearm_the_next_call_polls() {
     );
 }
 
+#[test]
+fn a_poll_that_is_ready_at_once_keeps_no_waker_of_the_poller() {
+    // Across the ABI keeping one is a clone through async-ffi's layers (an allocation), and
+    // a handler that answers in its first poll has nothing to be woken for.
+    let gate = WakeGate::default();
+    let (task, waker) = task();
+    let mut cx = Context::from_waker(&waker);
+    assert!(gate.poll(&mut cx, |_| Poll::Ready(())).is_ready());
+    assert_eq!(
+        Arc::strong_count(&task),
+        2,
+        "the task and the test's waker only"
+    );
+    assert!(gate.poll(&mut cx, |_| Poll::<()>::Pending).is_pending());
+    assert_eq!(
+        Arc::strong_count(&task),
+        3,
+        "a pending poll keeps the poller's waker"
+    );
+}
+
 /// Pending until told, keeping every waker it is polled with.
 #[derive(Default)]
 struct Keeps {
