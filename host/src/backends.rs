@@ -1,14 +1,14 @@
 //! The API service layer: every backend call an adapter makes goes through here.
 //!
 //! Per call: the device request's deadline → circuit breaker (fail fast when open) →
-//! bulkhead (reject beyond the concurrency limit) → timeout → the pooled HTTP client; then
-//! retries for idempotent calls within a budget. Identical GETs of one device request
-//! (same path and query, same headers) are made once; opted in per backend, identical GETs
-//! of different device requests share one call in flight (`single_flight`), and slow
-//! idempotent attempts are hedged (`hedge`). Each concern is a small type in its own file
-//! with a synchronous decision API (`breaker`, `bulkhead`, `retry_budget`), composed in
-//! [`Backend::attempt`]; that keeps them testable on tokio's paused clock without tower's
-//! generic plumbing.
+//! bulkhead (reject beyond the concurrency limit) → timeout → the backend's own pool of
+//! keep-alive connections (`pool`); then retries for idempotent calls within a budget.
+//! Identical GETs of one device request (same path and query, same headers) are made
+//! once; opted in per backend, identical GETs of different device requests share one call
+//! in flight (`single_flight`), and slow idempotent attempts are hedged (`hedge`). Each
+//! concern is a small type in its own file with a synchronous decision API (`breaker`,
+//! `bulkhead`, `retry_budget`), composed in [`Backend::attempt`]; that keeps them testable
+//! on tokio's paused clock without tower's generic plumbing.
 //!
 //! **Invariant:** a backend call never waits longer than its backend's timeout, nor past
 //! the device request's deadline.

@@ -4,8 +4,9 @@
 //! Why not hyper-util's pooled client: it keeps one pool for every backend, keyed by scheme
 //! and authority and hashed with SipHash on each checkout and return; it formats the `Host`
 //! header and rewrites the URI of every request, and spawns a task per call to wait until
-//! the connection is ready again. Together about 7,000 instructions per backend call (W3
-//! makes ten per device request). A backend has one authority, so its pool is a stack of
+//! the connection is ready again. Together about 10,000 instructions per backend call
+//! (under callgrind, W3's ten calls per device request cost 385k instructions through it
+//! and 281k through this pool). A backend has one authority, so its pool is a stack of
 //! idle connections behind a mutex, its `Host` value is made once, and a connection that is
 //! not yet ready when given back is waited for by the next call that takes it.
 //!
