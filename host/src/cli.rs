@@ -62,6 +62,8 @@ pub fn main() -> ExitCode {
     let log_control = init_logging(args.log_format);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Polls of host futures a plugin awaits on these threads need not enter the runtime.
+        .on_thread_start(crate::loader::mark_runtime_thread)
         .build()
         .context("cannot start the tokio runtime")
         .and_then(|runtime| runtime.block_on(serve(*args, log_control)));

@@ -7,11 +7,8 @@
 //! runtime explicitly instead of relying on the calling thread's context.
 
 use std::{
-    future::Future,
     panic::{AssertUnwindSafe, catch_unwind},
-    pin::Pin,
     sync::{Arc, OnceLock},
-    task::{Context, Poll},
     time::Duration,
 };
 
@@ -24,6 +21,7 @@ use frontdoor_plugin_api::{
 };
 use tokio::{runtime::Handle, time::Instant};
 
+use super::in_runtime::InRuntime;
 use crate::{
     backends::{Backends, RequestScope},
     requests::{CallOrigin, RequestId, current},
@@ -124,32 +122,6 @@ fn contained<T>(service: &'static str, fallback: T, body: impl FnOnce() -> T) ->
             );
             fallback
         }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// Polls a host future inside the host's runtime context, for plugins that poll it from
-    /// a thread of their own (timers and the HTTP client look their runtime up per poll).
-    struct InRuntime<F> {
-        runtime: Handle,
-        #[pin]
-        inner: F,
-    }
-}
-
-impl<F> InRuntime<F> {
-    fn new(runtime: Handle, inner: F) -> Self {
-        Self { runtime, inner }
-    }
-}
-
-impl<F: Future> Future for InRuntime<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let _entered = this.runtime.enter();
-        this.inner.poll(cx)
     }
 }
 
