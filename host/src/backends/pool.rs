@@ -174,19 +174,15 @@ impl ConnectionPool {
     }
 
     async fn connect(&self) -> Result<Sender, SendError> {
+        let connect_failed = |source| SendError::Connect {
+            address: self.address.clone(),
+            source,
+        };
         let stream = tokio::net::TcpStream::connect(self.address.as_str())
             .await
-            .map_err(|source| SendError::Connect {
-                address: self.address.clone(),
-                source,
-            })?;
+            .map_err(connect_failed)?;
         // Requests are small and answered at once: Nagle's delay would hold each one back.
-        stream
-            .set_nodelay(true)
-            .map_err(|source| SendError::Connect {
-                address: self.address.clone(),
-                source,
-            })?;
+        stream.set_nodelay(true).map_err(connect_failed)?;
         let (sender, connection) =
             http1::handshake(TokioIo::new(stream))
                 .await

@@ -48,8 +48,9 @@ fn on_thread_of(id: Id) -> bool {
         ThreadRuntime::Of(runtime) => runtime == id,
         ThreadRuntime::Marked => match Handle::try_current() {
             Ok(current) => {
-                THREAD_RUNTIME.set(ThreadRuntime::Of(current.id()));
-                current.id() == id
+                let runtime = current.id();
+                THREAD_RUNTIME.set(ThreadRuntime::Of(runtime));
+                runtime == id
             }
             // Not inside its runtime yet: ask again on the next poll.
             Err(_) => false,

@@ -11,9 +11,8 @@ use std::{
 };
 
 use frontdoor_plugin_api::BackendErrorKind;
-use tokio::time::Instant;
-
 use hyper::header::HeaderValue;
+use tokio::time::Instant;
 
 use super::RequestId;
 use crate::{backends::CallResult, otel::TraceContext};
