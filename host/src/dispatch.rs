@@ -24,7 +24,7 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{
     Request, Response, StatusCode,
     body::{Body as _, Incoming},
-    header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue},
+    header::{CONTENT_TYPE, HeaderName, HeaderValue},
 };
 
 use crate::{
@@ -101,16 +101,54 @@ impl Dispatcher {
     /// in the metrics and for a canary's judge, noted (recent requests, spans), and a
     /// mirrored request's shadow call starts on the isolation runtime, holding nothing of
     /// the device's.
-    pub async fn serve(self: &Arc<Self>, mut request: Request<Incoming>) -> Response<Body> {
+    ///
+    /// The request is routed here, synchronously; the returned future holds only what must
+    /// wait (the body, the handler). Why not one `async fn`: a future keeps each by-value
+    /// argument of each `async fn` it awaits for its whole life, beside every local the
+    /// argument was moved into, and the request's future had grown to 2.8 KiB. It is boxed
+    /// per request, and past 1 KiB the allocator leaves its fast path and the box is a
+    /// long copy.
+    pub fn serve(
+        self: &Arc<Self>,
+        mut request: Request<Incoming>,
+    ) -> impl Future<Output = Response<Body>> + Send + use<> {
         let method = request.method().clone();
-        let mut insight = self.insight.begin(&method, request.headers_mut());
-        // Every answer, the static baseline's included, is counted here and only here.
-        let mut tally = RequestTally::starting_at(insight.started);
-        let mut ticket = Ticket::default();
-        let mut response = match self
-            .route_and_call(request, &mut tally, &mut ticket, &mut insight)
-            .await
-        {
+        let insight = self.insight.begin(&method, request.headers_mut());
+        let mut exchange = Box::new(Exchange {
+            // Every answer, the static baseline's included, is counted here and only here.
+            tally: RequestTally::starting_at(insight.started),
+            ticket: Ticket::default(),
+            insight,
+        });
+        let routed = self.route(request, &mut exchange);
+        let me = self.clone();
+        async move {
+            let outcome = match routed {
+                Ok((prepared, body)) => {
+                    let Exchange {
+                        ticket, insight, ..
+                    } = &mut *exchange;
+                    me.answer(prepared, body, ticket, &mut insight.scope).await
+                }
+                Err(refused) => Err(refused),
+            };
+            me.conclude(outcome, exchange)
+        }
+    }
+
+    /// The response for `outcome`, counted and noted.
+    fn conclude(
+        self: &Arc<Self>,
+        outcome: Result<Response<Body>, Refused>,
+        exchange: Box<Exchange>,
+    ) -> Response<Body> {
+        // Taken out field by field: the insight is only read, so it stays in the box.
+        let Exchange {
+            tally,
+            ticket,
+            ref insight,
+        } = *exchange;
+        let mut response = match outcome {
             Ok(response) => response,
             Err((error, answered_by)) => {
                 let mut response = error.into_response();
@@ -123,7 +161,7 @@ impl Dispatcher {
         let elapsed = tally.started().elapsed();
         self.metrics
             .record_request(tally, response.status(), elapsed);
-        self.insight.finish(&insight, &mut response, elapsed);
+        self.insight.finish(insight, &mut response, elapsed);
         if let Some(shadow) = self.traffic.finish(ticket, &response, elapsed) {
             let me = self.clone();
             self.isolation
@@ -132,13 +170,18 @@ impl Dispatcher {
         response
     }
 
-    async fn route_and_call(
+    /// Finds what serves `request`: namespace, version (by requirement, canary split or
+    /// default), route. Nothing here waits.
+    fn route(
         &self,
         request: Request<Incoming>,
-        tally: &mut RequestTally,
-        ticket: &mut Ticket,
-        insight: &mut InFlight,
-    ) -> Result<Response<Body>, (EdgeError, Option<HeaderValue>)> {
+        exchange: &mut Exchange,
+    ) -> Result<(Box<Prepared>, Incoming), Refused> {
+        let Exchange {
+            tally,
+            ticket,
+            insight,
+        } = exchange;
         let started = tally.started();
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
@@ -176,8 +219,7 @@ impl Dispatcher {
         };
         tally.version_chosen(version.series);
         insight.version = Some(version.health);
-        let answered_by = Some(version.adapter_header.clone());
-        let fail = |error: EdgeError| (error, answered_by.clone());
+        let fail = |error: EdgeError| (error, Some(version.adapter_header.clone()));
 
         let (route, params) = match version.route(&parts.method, rest) {
             RouteMatch::Found { route, params } => {
@@ -202,28 +244,44 @@ impl Dispatcher {
             }
         };
         tally.route_matched(route);
+        let path_offset = 1 + namespace.len();
+        let prepared = Box::new(Prepared {
+            target: Target {
+                version,
+                modules,
+                in_use,
+                route,
+                params,
+                path_offset,
+            },
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            call: Call {
+                deadline: started + self.limits.deadline,
+                origin: insight.call_origin(),
+                shadow: false,
+            },
+        });
+        Ok((prepared, body))
+    }
 
-        let body = read_body(body, parts.headers.get(CONTENT_LENGTH), &self.limits)
-            .await
-            .map_err(fail)?;
+    /// Reads the body of a routed request, then calls its handler.
+    async fn answer(
+        &self,
+        prepared: Box<Prepared>,
+        body: Incoming,
+        ticket: &mut Ticket,
+        calls: &mut Option<Arc<RequestScope>>,
+    ) -> Result<Response<Body>, Refused> {
+        let body = match read_body(body, &self.limits).await {
+            Ok(body) => body,
+            Err(error) => {
+                return Err((error, Some(prepared.target.version.adapter_header.clone())));
+            }
+        };
         ticket.keep_body(&body);
-        let target = Target {
-            version,
-            modules,
-            in_use,
-            route,
-            params,
-            path_offset: 1 + namespace.len(),
-        };
-        let head = (parts.method, parts.uri, parts.headers);
-        let call = Call {
-            deadline: started + self.limits.deadline,
-            origin: insight.call_origin(),
-            shadow: false,
-        };
-        self.call_version(target, head, body, call, &mut insight.scope)
-            .await
-            .map_err(fail)
+        self.call_version(prepared, body, calls).await
     }
 
     /// Serves a mirrored request with the shadow version; the answer is compared, then
@@ -254,14 +312,7 @@ impl Dispatcher {
             return EdgeError::not_found(format!("{} has no such route", version.identity.label))
                 .into_response();
         };
-        let target = Target {
-            path_offset: 1 + namespace.len(),
-            version,
-            modules,
-            in_use,
-            route,
-            params,
-        };
+        let path_offset = 1 + namespace.len();
         // The shadow's backend calls carry the device request's id (the mirrored headers
         // hold it), so both sides of a comparison can be found in the backends' logs; the
         // shadow is in no trace and in no ring.
@@ -270,34 +321,53 @@ impl Dispatcher {
             origin: CallOrigin::new(RequestId::from_headers(&request.headers).0, started, None),
             shadow: true,
         };
-        let head = (request.method, request.uri, request.headers);
-        self.call_version(target, head, request.body, call, &mut None)
+        let prepared = Box::new(Prepared {
+            target: Target {
+                path_offset,
+                version,
+                modules,
+                in_use,
+                route,
+                params,
+            },
+            method: request.method,
+            uri: request.uri,
+            headers: request.headers,
+            call,
+        });
+        self.call_version(prepared, request.body, &mut None)
             .await
-            .unwrap_or_else(EdgeError::into_response)
+            .unwrap_or_else(|(error, _)| error.into_response())
     }
 
     /// Calls the handler of a chosen version and route, counted in flight in it and in every
-    /// module bound to it.
+    /// module bound to it. An error carries the version's name for `x-frontdoor-adapter`.
     async fn call_version(
         &self,
-        target: Target,
-        (method, uri, headers): (hyper::Method, hyper::Uri, hyper::HeaderMap),
+        prepared: Box<Prepared>,
         body: Bytes,
-        Call {
-            deadline,
-            origin,
-            shadow,
-        }: Call,
         calls: &mut Option<Arc<RequestScope>>,
-    ) -> Result<Response<Body>, EdgeError> {
-        let Target {
-            version,
-            modules,
-            in_use,
-            route,
-            params,
-            path_offset,
-        } = target;
+    ) -> Result<Response<Body>, Refused> {
+        let Prepared {
+            target:
+                Target {
+                    version,
+                    modules,
+                    in_use,
+                    route,
+                    params,
+                    path_offset,
+                },
+            method,
+            uri,
+            headers,
+            call:
+                Call {
+                    deadline,
+                    origin,
+                    shadow,
+                },
+        } = *prepared;
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let guard = InflightGuard::enter(version);
         let version = guard.version();
@@ -317,6 +387,8 @@ impl Dispatcher {
                 let scope = Arc::new(
                     RequestScope::new(&version.identity.name, deadline).with_origin(origin),
                 );
+                // Dropped before the wait, so the future does not keep them.
+                drop((method, uri, headers, params, modules, body));
                 let (status, body) = handler(self.backends.clone(), scope.clone()).await;
                 *calls = Some(scope);
                 json_bytes_response(status, body)
@@ -345,7 +417,7 @@ impl Dispatcher {
                     .call_plugin(version, *module, route, device_request.clone())
                     .await;
                 *calls = device_request.scope.get().cloned();
-                answer?
+                answer.map_err(|error| (error, Some(version.adapter_header.clone())))?
             }
         };
         response
@@ -353,6 +425,28 @@ impl Dispatcher {
             .insert(ADAPTER_HEADER, version.adapter_header.clone());
         Ok(response)
     }
+}
+
+/// What `Dispatcher::serve` keeps of a request from its start to its answer. Boxed: the
+/// request's future holds a pointer to it rather than its 360 bytes.
+struct Exchange {
+    tally: RequestTally,
+    ticket: Ticket,
+    insight: InFlight,
+}
+
+/// A refusal, with the `x-frontdoor-adapter` value of the version that refused, if one was
+/// chosen.
+type Refused = (EdgeError, Option<HeaderValue>);
+
+/// A routed request, ready for its handler once its body is read. Boxed, so the futures
+/// awaiting its body and its handler hold a pointer.
+struct Prepared {
+    target: Target,
+    method: hyper::Method,
+    uri: hyper::Uri,
+    headers: hyper::HeaderMap,
+    call: Call,
 }
 
 /// How a chosen version's handler is called: by when, on whose behalf, and whether as a
@@ -451,11 +545,7 @@ fn no_matching_version(
 /// Reads the body, refusing more than `max_body_bytes` (early, from `content-length`, when
 /// the client declares it) and a body that takes longer than `body_read_timeout` to arrive
 /// (a client that stalls mid-body would otherwise hold the request open forever).
-async fn read_body(
-    body: Incoming,
-    declared: Option<&HeaderValue>,
-    limits: &RequestLimits,
-) -> Result<Bytes, EdgeError> {
+async fn read_body(body: Incoming, limits: &RequestLimits) -> Result<Bytes, EdgeError> {
     // hyper knows from the head that there is no body (a GET, typically): nothing to wait
     // for, so no timer is armed and no clock is read.
     if body.is_end_stream() {
@@ -469,18 +559,11 @@ async fn read_body(
             format!("the body exceeds {limit} bytes"),
         )
     };
-    if let Some(length) = declared {
-        let length: u64 = length
-            .to_str()
-            .ok()
-            .and_then(|text| text.parse().ok())
-            .ok_or_else(|| EdgeError::bad_request("content-length is not a number"))?;
-        if length > limit as u64 {
-            return Err(too_large());
-        }
-        if length == 0 {
-            return Ok(Bytes::new());
-        }
+    // A declared length is in the body's size hint: hyper read `content-length` from the
+    // head and refused the request if it was malformed, so the header is not looked up
+    // (or parsed) again here.
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large());
     }
     let timeout = limits.body_read_timeout;
     match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {

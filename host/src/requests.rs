@@ -72,13 +72,9 @@ impl Insight {
     /// Names the request (fixing its `x-request-id` header so the plugin reads the name
     /// used everywhere) and places it in its trace.
     pub fn begin(&self, method: &Method, headers: &mut HeaderMap) -> InFlight {
-        let (id, origin) = RequestId::from_headers(headers);
-        // The device's own value is kept as it came; any other is replaced by the id's (a
-        // lookup only in the first case: most devices send none).
-        let device_value = match origin {
-            Origin::Device => headers.get(&HEADER).cloned(),
-            Origin::Generated | Origin::Replaced(_) => None,
-        };
+        let (id, origin, device_value) = RequestId::from_headers_with_value(headers);
+        // The device's own value is kept as it came; any other is replaced by the id's.
+        let device_value = device_value.cloned();
         let header = device_value.unwrap_or_else(|| {
             let value = id.header_value();
             headers.insert(HEADER, value.clone());

@@ -19,10 +19,15 @@ pub use policy::OperatorPolicy;
 // does.
 pub use frontdoor_plugin_api::routing::{Params, RouteMatch, RoutePattern, RouteTree, match_route};
 
+/// Adapters by namespace. Hashed with foldhash, not std's SipHash: the table is looked up
+/// on every device request (SipHash cost about 190 instructions for a short namespace), and
+/// its keys are the operator's adapter names, which no device can choose.
+pub type AdapterEntries = HashMap<Arc<str>, Arc<AdapterVersions>, foldhash::fast::RandomState>;
+
 /// An immutable snapshot of everything routable.
 #[derive(Default)]
 pub struct RoutingTable {
-    adapters: HashMap<Arc<str>, Arc<AdapterVersions>>,
+    adapters: AdapterEntries,
 }
 
 /// The versions of one adapter that take new requests, highest first.
@@ -61,7 +66,7 @@ impl Routed {
 }
 
 impl RoutingTable {
-    pub fn new(adapters: HashMap<Arc<str>, Arc<AdapterVersions>>) -> Self {
+    pub fn new(adapters: AdapterEntries) -> Self {
         Self { adapters }
     }
 
@@ -76,7 +81,7 @@ impl RoutingTable {
     }
 
     /// Every entry, to start the next publication's table from.
-    pub fn entries(&self) -> &HashMap<Arc<str>, Arc<AdapterVersions>> {
+    pub fn entries(&self) -> &AdapterEntries {
         &self.adapters
     }
 

@@ -363,13 +363,10 @@ pub async fn start_with(
     .context("cannot start the admin thread")?;
     let device = tokio::spawn(accept_loop(
         device_listener,
-        move |request| {
-            let dispatcher = dispatcher.clone();
-            // Boxed once here: the request's future is about 3.5 KiB, and hyper moves what
-            // the service returns into its connection state; a pointer moves instead of the
-            // whole future (4 % less CPU per trivial request, measured).
-            Box::pin(async move { dispatcher.serve(request).await })
-        },
+        // Boxed once here: hyper moves what the service returns into its connection state,
+        // so a pointer moves instead of the whole future (4 % less CPU per trivial request,
+        // measured). `serve` routes the request at once and keeps the rest under 1 KiB.
+        move |request| Box::pin(dispatcher.serve(request)),
         limits,
         listeners.device.clone(),
         accepting_rx,

@@ -79,3 +79,17 @@ fn header_values_carry_the_id_and_share_one_buffer_when_cloned() {
         assert_eq!(copy.as_bytes().as_ptr(), value.as_bytes().as_ptr());
     }
 }
+
+#[test]
+fn hex_digits_match_the_formatter_at_the_edges_and_between() {
+    let mut samples = vec![0, 1, 9, 10, 15, 16, u64::MAX, u64::MAX - 1, 1 << 63];
+    samples.extend((0..64).map(|shift| 0xa5a5_5a5a_0f0f_f0f0_u64.rotate_left(shift)));
+    samples.extend((0..1000).map(|_| random::next_u64()));
+    for value in samples {
+        assert_eq!(
+            hex_digits(value),
+            format!("{value:016x}").as_bytes(),
+            "{value:#x}"
+        );
+    }
+}
