@@ -64,37 +64,45 @@ impl HostServices {
 
 impl PluginHost for HostServices {
     fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
-        contained("log", (), || {
-            // No request in the call: the one whose future this thread polls, if any.
-            emit(
-                level,
-                &self.identity.label,
-                target.as_str(),
-                current::current(),
-                message.as_str(),
-            );
-        });
+        contained(
+            "log",
+            || (),
+            || {
+                // No request in the call: the one whose future this thread polls, if any.
+                emit(
+                    level,
+                    &self.identity.label,
+                    target.as_str(),
+                    current::current(),
+                    message.as_str(),
+                );
+            },
+        );
     }
 
     fn max_level(&self) -> LogLevel {
-        contained("max_level", LogLevel::Info, host_max_level)
+        contained("max_level", || LogLevel::Info, host_max_level)
     }
 
     fn sleep(&self, nanos: u64) -> FfiFuture<()> {
-        contained("sleep", std::future::ready(()).into_ffi(), || {
-            let Some(runtime) = &self.runtime else {
-                // No runtime (the load probe): a timer there would panic; end at once.
-                return std::future::ready(()).into_ffi();
-            };
-            // A plugin may wait from a thread of its own: the timer is made, and polled,
-            // inside the host's runtime, whichever thread this is.
-            let _entered = runtime.enter();
-            InRuntime::new(
-                runtime.clone(),
-                tokio::time::sleep(Duration::from_nanos(nanos)),
-            )
-            .into_ffi()
-        })
+        contained(
+            "sleep",
+            || std::future::ready(()).into_ffi(),
+            || {
+                let Some(runtime) = &self.runtime else {
+                    // No runtime (the load probe): a timer there would panic; end at once.
+                    return std::future::ready(()).into_ffi();
+                };
+                // A plugin may wait from a thread of its own: the timer is made, and polled,
+                // inside the host's runtime, whichever thread this is.
+                let _entered = runtime.enter();
+                InRuntime::new(
+                    runtime.clone(),
+                    tokio::time::sleep(Duration::from_nanos(nanos)),
+                )
+                .into_ffi()
+            },
+        )
     }
 }
 
@@ -111,8 +119,14 @@ pub fn host_max_level() -> LogLevel {
 
 /// Runs host code a plugin called. It runs inside an `extern "C"` shim, where an unwinding
 /// panic ends the process, so a panic (a bug of the host's, or a runtime that is shutting
-/// down) becomes `fallback` and a log line instead.
-fn contained<T>(service: &'static str, fallback: T, body: impl FnOnce() -> T) -> T {
+/// down) becomes `fallback`'s value and a log line instead. The fallback is made only then:
+/// made up front, a backend call's (an error and a boxed future) cost two allocations per
+/// call for nothing.
+fn contained<T>(
+    service: &'static str,
+    fallback: impl FnOnce() -> T,
+    body: impl FnOnce() -> T,
+) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,
         Err(_) => {
@@ -120,7 +134,7 @@ fn contained<T>(service: &'static str, fallback: T, body: impl FnOnce() -> T) ->
                 service,
                 "a host service called by a plugin panicked; the plugin got a neutral answer"
             );
-            fallback
+            fallback()
         }
     }
 }
@@ -164,65 +178,85 @@ impl DeviceRequest {
 
 impl HostRequest for DeviceRequest {
     fn method(&self) -> RStr<'_> {
-        contained("method", RStr::from(""), || {
-            RStr::from(self.method.as_str())
-        })
+        contained(
+            "method",
+            || RStr::from(""),
+            || RStr::from(self.method.as_str()),
+        )
     }
 
     fn path(&self) -> RStr<'_> {
-        contained("path", RStr::from("/"), || {
-            RStr::from(self.path_below_namespace())
-        })
+        contained(
+            "path",
+            || RStr::from("/"),
+            || RStr::from(self.path_below_namespace()),
+        )
     }
 
     fn query(&self) -> RStr<'_> {
-        contained("query", RStr::from(""), || {
-            RStr::from(self.uri.query().unwrap_or(""))
-        })
+        contained(
+            "query",
+            || RStr::from(""),
+            || RStr::from(self.uri.query().unwrap_or("")),
+        )
     }
 
     fn param(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
-        contained("param", ROption::RNone, || {
-            self.params
-                .get(self.path_below_namespace(), name.as_str())
-                .map(RStr::from)
-                .into()
-        })
+        contained(
+            "param",
+            || ROption::RNone,
+            || {
+                self.params
+                    .get(self.path_below_namespace(), name.as_str())
+                    .map(RStr::from)
+                    .into()
+            },
+        )
     }
 
     fn header(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
-        contained("header", ROption::RNone, || {
-            self.headers
-                .get(name.as_str())
-                .and_then(|value| value.to_str().ok())
-                .map(RStr::from)
-                .into()
-        })
+        contained(
+            "header",
+            || ROption::RNone,
+            || {
+                self.headers
+                    .get(name.as_str())
+                    .and_then(|value| value.to_str().ok())
+                    .map(RStr::from)
+                    .into()
+            },
+        )
     }
 
     fn header_count(&self) -> usize {
-        contained("header_count", 0, || self.headers.len())
+        contained("header_count", || 0, || self.headers.len())
     }
 
     fn header_at(&self, index: usize) -> ROption<Tuple2<RStr<'_>, RStr<'_>>> {
-        contained("header_at", ROption::RNone, || {
-            self.headers
-                .iter()
-                .nth(index)
-                .map(|(name, value)| {
-                    Tuple2(
-                        RStr::from(name.as_str()),
-                        RStr::from(value.to_str().unwrap_or("")),
-                    )
-                })
-                .into()
-        })
+        contained(
+            "header_at",
+            || ROption::RNone,
+            || {
+                self.headers
+                    .iter()
+                    .nth(index)
+                    .map(|(name, value)| {
+                        Tuple2(
+                            RStr::from(name.as_str()),
+                            RStr::from(value.to_str().unwrap_or("")),
+                        )
+                    })
+                    .into()
+            },
+        )
     }
 
     fn body(&self) -> RSlice<'_, u8> {
-        contained("body", RSlice::from(&[][..]), || {
-            RSlice::from(&self.body[..])
-        })
+        contained(
+            "body",
+            || RSlice::from(&[][..]),
+            || RSlice::from(&self.body[..]),
+        )
     }
 
     fn request_id(&self) -> u64 {
@@ -230,24 +264,32 @@ impl HostRequest for DeviceRequest {
     }
 
     fn log(&self, level: LogLevel, message: RStr<'_>) {
-        contained("request log", (), || {
-            emit(
-                level,
-                &self.identity.label,
-                "request",
-                Some(self.origin.request_id),
-                message.as_str(),
-            );
-        });
+        contained(
+            "request log",
+            || (),
+            || {
+                emit(
+                    level,
+                    &self.identity.label,
+                    "request",
+                    Some(self.origin.request_id),
+                    message.as_str(),
+                );
+            },
+        );
     }
 
     fn module(&self, index: u32) -> ROption<&BoundModule> {
-        contained("module", ROption::RNone, || {
-            usize::try_from(index)
-                .ok()
-                .and_then(|index| self.modules.get(index))
-                .into()
-        })
+        contained(
+            "module",
+            || ROption::RNone,
+            || {
+                usize::try_from(index)
+                    .ok()
+                    .and_then(|index| self.modules.get(index))
+                    .into()
+            },
+        )
     }
 
     fn backend(
@@ -261,7 +303,7 @@ impl HostRequest for DeviceRequest {
             )))
             .into_ffi()
         };
-        contained("backend", refused(), || {
+        contained("backend", refused, || {
             let scope = self
                 .scope
                 .get_or_init(|| {
@@ -290,10 +332,14 @@ impl HostRequest for DeviceRequest {
     }
 
     fn deadline_remaining_ms(&self) -> u64 {
-        contained("deadline_remaining_ms", 0, || {
-            let remaining = self.deadline.saturating_duration_since(Instant::now());
-            u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX)
-        })
+        contained(
+            "deadline_remaining_ms",
+            || 0,
+            || {
+                let remaining = self.deadline.saturating_duration_since(Instant::now());
+                u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX)
+            },
+        )
     }
 }
 
