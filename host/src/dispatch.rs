@@ -106,8 +106,7 @@ impl Dispatcher {
     /// wait (the body, the handler). Why not one `async fn`: a future keeps each by-value
     /// argument of each `async fn` it awaits for its whole life, beside every local the
     /// argument was moved into, and the request's future had grown to 2.8 KiB. It is boxed
-    /// per request, and past 1 KiB the allocator leaves its fast path and the box is a
-    /// long copy.
+    /// per request (`server.rs`), a copy of its whole size; it is now 880 bytes.
     pub fn serve(
         self: &Arc<Self>,
         mut request: Request<Incoming>,
