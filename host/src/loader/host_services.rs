@@ -361,3 +361,6 @@ fn emit(level: LogLevel, plugin: &str, target: &str, request_id: Option<RequestI
         LogLevel::Trace => at!(tracing::Level::TRACE),
     }
 }
+
+#[cfg(test)]
+mod tests;
