@@ -203,11 +203,18 @@ impl Dispatcher {
                 .traffic
                 .select(namespace, &parts, requirement.as_ref(), adapter, ticket)
             {
-                Some(routed) => (
-                    routed.version.clone(),
-                    routed.modules.clone(),
-                    routed.in_use.clone(),
-                ),
+                Some(routed) => {
+                    if !insight.id_in_headers {
+                        // A shadow's backend calls carry the device request's id, which
+                        // they read from the mirrored headers.
+                        ticket.mirror_header(crate::requests::HEADER, insight.id_header());
+                    }
+                    (
+                        routed.version.clone(),
+                        routed.modules.clone(),
+                        routed.in_use.clone(),
+                    )
+                }
                 None => {
                     return Err((
                         no_healthy_version(namespace, requirement.as_ref(), &adapter.versions),
@@ -260,6 +267,7 @@ impl Dispatcher {
                 deadline: started + self.limits.deadline,
                 origin: insight.call_origin(),
                 shadow: false,
+                id_header_virtual: !insight.id_in_headers,
             },
         });
         Ok((prepared, body))
@@ -319,6 +327,8 @@ impl Dispatcher {
             deadline: started + self.limits.deadline,
             origin: CallOrigin::new(RequestId::from_headers(&request.headers).0, started, None),
             shadow: true,
+            // The mirrored headers hold it (`Dispatcher::route`).
+            id_header_virtual: false,
         };
         let prepared = Box::new(Prepared {
             target: Target {
@@ -365,6 +375,7 @@ impl Dispatcher {
                     deadline,
                     origin,
                     shadow,
+                    id_header_virtual,
                 },
         } = *prepared;
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
@@ -409,6 +420,7 @@ impl Dispatcher {
                     deadline,
                     scope: std::sync::OnceLock::new(),
                     shadow,
+                    id_header_virtual,
                 };
                 // The host keeps a handle on the request to read its backend calls after.
                 let device_request = RArc::new(device_request);
@@ -454,6 +466,9 @@ struct Call {
     deadline: tokio::time::Instant,
     origin: CallOrigin,
     shadow: bool,
+    /// The device sent no `x-request-id` and none was added to the headers: the plugin
+    /// reads `origin.header` under that name.
+    id_header_virtual: bool,
 }
 
 /// A version chosen for a request, with the route matched in it.

@@ -82,6 +82,22 @@ async fn a_request_id_reaches_the_plugin_the_backend_and_the_response() {
         "no traces without an endpoint"
     );
 
+    // The plugin reads the generated one as well.
+    let seen = send(
+        Method::POST,
+        &host.url("/echo/items/1/parts/2"),
+        &[],
+        Vec::new(),
+    )
+    .await;
+    let generated = response_id(&seen);
+    assert!(is_generated(&generated), "{generated}");
+    assert_eq!(
+        seen.json()["request_id"],
+        generated.as_str(),
+        "the plugin reads the generated id"
+    );
+
     // A device's own id is used everywhere, as is.
     let reply = get_with_id(&host.url("/echo/call/recorder?path=/b"), b"device-id-42").await;
     assert_eq!(response_id(&reply), "device-id-42");

@@ -555,6 +555,8 @@ async fn a_shadow_with_a_changed_body_reports_diffs_while_devices_see_the_primar
         .iter()
         .filter_map(|d| d["at"].as_str())
         .collect();
+    // Not `/request_id` either: the shadow reads the device request's id (here the host's
+    // generated one, which it never added to the device's headers) from its copy.
     assert_eq!(
         places,
         ["/items/2"],

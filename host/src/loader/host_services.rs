@@ -166,9 +166,19 @@ pub struct DeviceRequest {
     /// A mirrored copy served by a shadow version: its backend calls are real, and counted
     /// apart, under `{adapter} (shadow)`.
     pub shadow: bool,
+    /// The device sent no `x-request-id`, and the host did not add one to `headers` (an
+    /// insert per request, for the few plugins that read it): the plugin still reads the
+    /// request's id under that name, last of the headers, from `origin.header`.
+    pub id_header_virtual: bool,
 }
 
 impl DeviceRequest {
+    /// `x-request-id` and its value when it is not in `headers` (`id_header_virtual`).
+    fn virtual_id_header(&self) -> Option<(&'static str, &hyper::header::HeaderValue)> {
+        self.id_header_virtual
+            .then_some((crate::requests::HEADER_NAME, &self.origin.header))
+    }
+
     /// The path below the adapter's namespace, as routed: `/tv/home` → `/home`; `/tv` → `/`.
     pub fn path_below_namespace(&self) -> &str {
         let path = self.uri.path().get(self.path_offset..).unwrap_or("");
@@ -219,8 +229,13 @@ impl HostRequest for DeviceRequest {
             "header",
             || ROption::RNone,
             || {
-                self.headers
-                    .get(name.as_str())
+                let value = match self.virtual_id_header() {
+                    Some((id_name, value)) if name.as_str().eq_ignore_ascii_case(id_name) => {
+                        Some(value)
+                    }
+                    _ => self.headers.get(name.as_str()),
+                };
+                value
                     .and_then(|value| value.to_str().ok())
                     .map(RStr::from)
                     .into()
@@ -229,7 +244,11 @@ impl HostRequest for DeviceRequest {
     }
 
     fn header_count(&self) -> usize {
-        contained("header_count", || 0, || self.headers.len())
+        contained(
+            "header_count",
+            || 0,
+            || self.headers.len() + usize::from(self.id_header_virtual),
+        )
     }
 
     fn header_at(&self, index: usize) -> ROption<Tuple2<RStr<'_>, RStr<'_>>> {
@@ -239,12 +258,11 @@ impl HostRequest for DeviceRequest {
             || {
                 self.headers
                     .iter()
+                    .map(|(name, value)| (name.as_str(), value))
+                    .chain(self.virtual_id_header())
                     .nth(index)
                     .map(|(name, value)| {
-                        Tuple2(
-                            RStr::from(name.as_str()),
-                            RStr::from(value.to_str().unwrap_or("")),
-                        )
+                        Tuple2(RStr::from(name), RStr::from(value.to_str().unwrap_or("")))
                     })
                     .into()
             },

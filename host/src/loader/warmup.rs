@@ -183,6 +183,8 @@ pub(super) fn entry_request(
         backends: services.backends.clone(),
         deadline: tokio::time::Instant::now() + timeout,
         scope: OnceLock::new(),
+        // Its headers are empty, and stay so: no id header, as before publication.
+        id_header_virtual: false,
         shadow: false,
     };
     HostRequestObj::from_ptr(RArc::new(request), TD_Opaque)

@@ -17,7 +17,11 @@ use hyper::{
 use super::random;
 
 /// The header that carries the request id, in and out.
-pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+pub const HEADER: HeaderName = HeaderName::from_static(HEADER_NAME);
+
+/// [`HEADER`]'s name as a `&'static str` (a `HeaderName` constant lends its text only for as
+/// long as the temporary it makes).
+pub const HEADER_NAME: &str = "x-request-id";
 
 /// The longest id accepted from a device, in bytes.
 pub const MAX_LEN: usize = 128;

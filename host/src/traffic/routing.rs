@@ -6,7 +6,11 @@
 use std::{collections::HashMap, sync::Arc};
 
 use bytes::Bytes;
-use hyper::{HeaderMap, Method, Uri, http::request::Parts};
+use hyper::{
+    HeaderMap, Method, Uri,
+    header::{HeaderName, HeaderValue},
+    http::request::Parts,
+};
 
 use super::{
     compare::Ignored,
@@ -68,6 +72,15 @@ pub struct Mirrored {
 }
 
 impl Ticket {
+    /// Sets a header of the mirrored copy, if this request is mirrored: the request id,
+    /// which the host does not add to a device's request that came without one.
+    pub fn mirror_header(&mut self, name: HeaderName, value: &HeaderValue) {
+        if let Some(shadow) = &mut self.shadow {
+            let (_, mirrored) = &mut **shadow;
+            mirrored.headers.insert(name, value.clone());
+        }
+    }
+
     /// Keeps the request body for the shadow, if this request is mirrored (a cheap
     /// reference-counted copy).
     pub fn keep_body(&mut self, body: &Bytes) {
