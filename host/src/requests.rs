@@ -89,7 +89,8 @@ impl Insight {
                 headers.insert(HEADER, value.clone());
                 (value, true)
             }
-            (Origin::Generated | Origin::Device, _) => (id.header_value(), false),
+            // None sent (a device's own id always comes with its value).
+            _ => (id.header_value(), false),
         };
         if let Origin::Replaced(refusal) = origin {
             tracing::info!(request_id = %id, %refusal, "the device's x-request-id was refused; the request goes by a generated id");
@@ -187,12 +188,12 @@ impl Insight {
 }
 
 impl InFlight {
-    /// What the request's backend calls inherit.
     /// The id as the value of its header, the device's own when it sent an acceptable one.
     pub fn id_header(&self) -> &HeaderValue {
         &self.header
     }
 
+    /// What the request's backend calls inherit.
     pub fn call_origin(&self) -> CallOrigin {
         CallOrigin {
             request_id: self.id,
