@@ -24,6 +24,8 @@ use std::{
 
 use libmimalloc_sys as mi;
 
+mod read_buffers;
+
 /// The alignment `mi_malloc` gives every block of at least this many bytes: C's
 /// `max_align_t` on x86-64 and aarch64 (mimalloc's `MI_MAX_ALIGN_SIZE`), which it must give
 /// as the process's `malloc`.
@@ -35,6 +37,12 @@ const MALLOC_ALIGN: usize = 16;
 static ALLOCATOR: Mimalloc = Mimalloc;
 
 struct Mimalloc;
+
+/// A layout served from the per-thread cache of 8 KiB blocks (`read_buffers.rs`).
+#[inline]
+fn is_read_buffer(layout: Layout) -> bool {
+    layout.size() == read_buffers::BLOCK_SIZE && layout.align() <= MALLOC_ALIGN
+}
 
 /// Whether `mi_malloc` of `size` bytes is aligned enough for `align`: the rule Rust's own
 /// `System` allocator applies to `malloc` (a block smaller than `MALLOC_ALIGN` may be less
@@ -51,6 +59,11 @@ fn malloc_suffices(align: usize, size: usize) -> bool {
 unsafe impl GlobalAlloc for Mimalloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if is_read_buffer(layout)
+            && let Some(block) = read_buffers::take()
+        {
+            return block;
+        }
         // SAFETY: plain C calls with a size (and a power-of-two alignment, from `Layout`).
         let block = unsafe {
             if malloc_suffices(layout.align(), layout.size()) {
@@ -76,7 +89,12 @@ unsafe impl GlobalAlloc for Mimalloc {
     }
 
     #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // An 8 KiB block of at most `MALLOC_ALIGN` came from `mi_malloc` or `mi_realloc`,
+        // so it serves any later allocation of that layout.
+        if is_read_buffer(layout) && read_buffers::give(ptr) {
+            return;
+        }
         // SAFETY: `ptr` was returned by this allocator (the caller's contract), so by mimalloc.
         unsafe { mi::mi_free(ptr.cast::<c_void>()) }
     }
