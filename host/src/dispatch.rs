@@ -185,7 +185,7 @@ impl Dispatcher {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
         let (namespace, rest) = split_namespace(path);
-        let requirement = match parts.headers.get(&VERSION_HEADER) {
+        let requirement = match crate::header_scan::get(&parts.headers, &VERSION_HEADER) {
             None => None,
             Some(value) => Some(parse_requirement(value).map_err(|error| (error, None))?),
         };

@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod dispatch;
 pub mod error_response;
 pub mod fleet;
+mod header_scan;
 pub mod loader;
 pub mod logging;
 pub mod metrics;

@@ -105,7 +105,9 @@ impl RequestId {
     /// As [`Self::from_headers`], with the device's header value when it was accepted, so
     /// a caller keeping it as it came does not look it up a second time.
     pub fn from_headers_with_value(headers: &HeaderMap) -> (Self, Origin, Option<&HeaderValue>) {
-        let mut values = headers.get_all(&HEADER).iter();
+        let mut values = crate::header_scan::get_all(headers, &HEADER)
+            .into_iter()
+            .flatten();
         let Some(first) = values.next() else {
             return (Self::generate(), Origin::Generated, None);
         };
