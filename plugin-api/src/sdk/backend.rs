@@ -26,8 +26,12 @@ impl<'a> Backend<'a> {
     }
 
     /// `GET path`; identical GETs within one device request reach the backend once.
-    pub async fn get(&self, path: &str) -> Result<BackendResponse, BackendError> {
-        self.send("GET", path, &[], Vec::new()).await
+    ///
+    /// Not an `async fn`: it hands back [`Self::send`]'s future itself, one state machine
+    /// fewer per call (an adapter's fan-out keeps many in its `join_all`, moving and
+    /// resuming each). Nothing happens until it is first polled, as before.
+    pub fn get(&self, path: &str) -> impl Future<Output = Result<BackendResponse, BackendError>> {
+        self.send("GET", path, &[], Vec::new())
     }
 
     /// `GET path`, the 2xx body decoded as JSON.
