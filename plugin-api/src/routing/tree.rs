@@ -182,7 +182,9 @@ impl<M: PartialEq + Clone> RouteTree<M> {
             .into_iter()
             .map(|text| {
                 let start = literal_routes.len();
-                self.matching_routes(0, segments(&text), &mut literal_routes);
+                self.each_end(0, segments(&text), &mut |ends| {
+                    literal_routes.extend_from_slice(ends);
+                });
                 literal_routes[start..].sort_unstable();
                 let routes = span(start, literal_routes.len() - start);
                 LiteralPath { text, routes }
@@ -194,22 +196,13 @@ impl<M: PartialEq + Clone> RouteTree<M> {
 }
 
 /// A pattern's text when it has no parameter (`/items/new`; `/` for the root), as a
-/// request path is written.
+/// request path is written: what the pattern prints.
 fn literal_text(pattern: &RoutePattern) -> Option<Box<str>> {
-    let mut text = String::new();
-    for segment in &pattern.segments {
-        match segment {
-            Segment::Literal(literal) => {
-                text.push('/');
-                text.push_str(literal);
-            }
-            Segment::Param(_) => return None,
-        }
-    }
-    if text.is_empty() {
-        text.push('/');
-    }
-    Some(text.into())
+    let literal = pattern
+        .segments
+        .iter()
+        .all(|segment| matches!(segment, Segment::Literal(_)));
+    literal.then(|| pattern.to_string().into())
 }
 
 fn span(start: usize, len: usize) -> Span {
@@ -265,21 +258,32 @@ impl<M: PartialEq> RouteTree<M> {
         if let Some(found) = self.find_literal(method, path) {
             return found;
         }
-        let mut search = Search {
-            tree: self,
-            method,
-            best: None,
-            path_exists: false,
-        };
-        search.walk(0, segments(path));
-        match search.best {
+        // The lowest-numbered route that matches the path and the method, and whether any
+        // route matches the path whatever its method.
+        let mut best: Option<u32> = None;
+        let mut path_exists = false;
+        self.each_end(0, segments(path), &mut |ends| {
+            if ends.is_empty() {
+                return;
+            }
+            path_exists = true;
+            // Declaration order: the first route ending here with the method is this node's
+            // best; across nodes the lowest index wins.
+            if let Some(&route) = ends
+                .iter()
+                .find(|&&route| self.methods[route as usize] == *method)
+            {
+                best = Some(best.map_or(route, |known| known.min(route)));
+            }
+        });
+        match best {
             Some(route) => match self.captures(route, path) {
                 Some(params) => RouteMatch::Found { route, params },
                 // The walk matched this route against these very segments, so capturing
                 // cannot fail; were it to, the path is not served rather than misrouted.
                 None => RouteMatch::NotFound,
             },
-            None if search.path_exists => RouteMatch::MethodNotAllowed,
+            None if path_exists => RouteMatch::MethodNotAllowed,
             None => RouteMatch::NotFound,
         }
     }
@@ -307,25 +311,27 @@ impl<M: PartialEq> RouteTree<M> {
         }
     }
 
-    /// Adds every route whose pattern matches the remaining segments from `node`, whatever
-    /// its method, following literal edges and parameters alike (as [`Search::walk`]).
-    fn matching_routes<'p>(
+    /// Calls `on_end` with the routes ending at each node the remaining segments lead to
+    /// from `node`: every branch they can take, since a segment may match a literal edge and
+    /// the parameter both.
+    fn each_end<'p>(
         &self,
         node: u32,
         mut rest: impl Iterator<Item = &'p str> + Clone,
-        found: &mut Vec<u32>,
+        on_end: &mut impl FnMut(&[u32]),
     ) {
         let node = &self.nodes[node as usize];
         let Some(segment) = rest.next() else {
-            found.extend_from_slice(node.ends.of(&self.ends));
+            on_end(node.ends.of(&self.ends));
             return;
         };
         let edges = node.edges.of(&self.edges);
         if let Ok(at) = edges.binary_search_by(|edge| self.edge_text(edge).cmp(segment)) {
-            self.matching_routes(edges[at].node, rest.clone(), found);
+            self.each_end(edges[at].node, rest.clone(), on_end);
         }
+        // A parameter takes any segment that decodes (as the reference matcher requires).
         if node.param != NO_NODE && decodes(segment) {
-            self.matching_routes(node.param, rest, found);
+            self.each_end(node.param, rest, on_end);
         }
     }
 
@@ -392,47 +398,6 @@ impl<'a> Iterator for Segments<'a> {
             }
         }
         None
-    }
-}
-
-struct Search<'a, M> {
-    tree: &'a RouteTree<M>,
-    method: &'a M,
-    /// The lowest-numbered route found so far that matches the path and the method.
-    best: Option<u32>,
-    /// Some route matches the path, whatever its method.
-    path_exists: bool,
-}
-
-impl<M: PartialEq> Search<'_, M> {
-    /// Follows every branch the remaining segments can take: a segment may match a literal
-    /// edge and the parameter both, and the lowest route index wins across both.
-    fn walk<'p>(&mut self, node: u32, mut rest: impl Iterator<Item = &'p str> + Clone) {
-        let tree = self.tree;
-        let node = &tree.nodes[node as usize];
-        let Some(segment) = rest.next() else {
-            let ends = node.ends.of(&tree.ends);
-            if !ends.is_empty() {
-                self.path_exists = true;
-                // Declaration order: the first route ending here with the method is this
-                // node's best.
-                if let Some(&route) = ends
-                    .iter()
-                    .find(|&&route| tree.methods[route as usize] == *self.method)
-                {
-                    self.best = Some(self.best.map_or(route, |best| best.min(route)));
-                }
-            }
-            return;
-        };
-        let edges = node.edges.of(&tree.edges);
-        if let Ok(at) = edges.binary_search_by(|edge| tree.edge_text(edge).cmp(segment)) {
-            self.walk(edges[at].node, rest.clone());
-        }
-        // A parameter takes any segment that decodes (as the reference matcher requires).
-        if node.param != NO_NODE && decodes(segment) {
-            self.walk(node.param, rest);
-        }
     }
 }
 
