@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use crate::support::SAFETY;
+use crate::support::{SAFETY, fixed_base_ports};
 
 /// Starts the binary on `base`; `None` when it exits early (the port was taken).
 fn launch(base: u16) -> Option<(Child, Vec<String>)> {
@@ -58,12 +58,8 @@ fn raw_get(port: u16, path: &str) -> String {
 
 #[test]
 fn announces_serves_and_stops_on_sigterm() {
-    let first = 30_000 + u16::try_from(std::process::id() % 2_000).expect("small") * 10;
-    let (mut child, lines, base) = (0..20)
-        .find_map(|attempt| {
-            let base = first + attempt * 7;
-            launch(base).map(|(child, lines)| (child, lines, base))
-        })
+    let (mut child, lines, base) = fixed_base_ports(1)
+        .find_map(|base| launch(base).map(|(child, lines)| (child, lines, base)))
         .expect("some base port is free");
     assert_eq!(
         lines,

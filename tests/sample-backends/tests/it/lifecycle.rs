@@ -4,7 +4,7 @@ use frontdoor_sample_backends::{Faults, SampleConfig, Service};
 use hyper::Method;
 use tokio::net::TcpStream;
 
-use crate::support::{backends, bounded, eventually, get, try_send};
+use crate::support::{backends, bounded, eventually, fixed_base_ports, get, try_send};
 
 #[tokio::test]
 async fn shutdown_completes_with_a_hung_connection_open() {
@@ -52,10 +52,8 @@ async fn dropping_the_backends_stops_them() {
 #[tokio::test]
 async fn a_base_port_lays_the_services_out_in_order() {
     // Ports are shared with everything else on the machine: try a few bases.
-    let first = 20_000 + u16::try_from(std::process::id() % 2_000).expect("small") * 10;
     let mut started = None;
-    for attempt in 0..20 {
-        let base = first + attempt * 7;
+    for base in fixed_base_ports(0) {
         if let Ok(backends) = frontdoor_sample_backends::start(SampleConfig {
             base_port: Some(base),
         })

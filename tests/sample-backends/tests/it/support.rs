@@ -126,3 +126,34 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     })
     .await;
 }
+
+/// Base ports to try, in order, for a test that needs the services on fixed ports; `lane`
+/// (0 or 1) keeps two such tests of this process apart.
+///
+/// Below the kernel's ephemeral range: a client connection's local port there can sit in
+/// `TIME_WAIT` after the test suite's other connections, and a listener cannot bind beside
+/// it (the client socket had no `SO_REUSEADDR`). With bases in that range this failed once
+/// enough connections had been made on the machine.
+pub fn fixed_base_ports(lane: u16) -> impl Iterator<Item = u16> {
+    const LOWEST: u16 = 10_000;
+    const ATTEMPTS: u16 = 20;
+    const STRIDE: u16 = 7;
+    // Every port of every attempt stays below the ephemeral range.
+    let room = ephemeral_range_start()
+        .saturating_sub(LOWEST + ATTEMPTS * STRIDE + 10)
+        .max(20);
+    // Half the room per lane, so two lanes' attempts never overlap; within a lane the
+    // process id spreads parallel test processes.
+    let lane_slots = u32::from(room / 10 / 2);
+    let slot = std::process::id() % lane_slots + u32::from(lane % 2) * lane_slots;
+    let first = LOWEST + u16::try_from(slot).expect("fewer slots than ports") * 10;
+    (0..ATTEMPTS).map(move |attempt| first + attempt * STRIDE)
+}
+
+/// The first port Linux hands out to outgoing connections (32768 when it cannot be read).
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
