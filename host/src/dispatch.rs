@@ -18,24 +18,27 @@ use abi_stable::{
     std_types::{RArc, RCow, RResult},
 };
 use bytes::Bytes;
-use frontdoor_plugin_api::{HandlerErrorKind, HostRequestObj, PluginModuleRef};
+use frontdoor_plugin_api::{
+    HandlerErrorKind, HostRequestObj, PluginModuleRef, response::HOST_OWNED_HEADERS,
+};
 use futures_util::FutureExt as _;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{
     Request, Response, StatusCode,
     body::{Body as _, Incoming},
-    header::{CONTENT_TYPE, HeaderName, HeaderValue},
+    header::{HeaderName, HeaderValue},
 };
 
 use crate::{
     backends::Backends,
     backends::RequestScope,
     containment::{Failure, HandlerBudget, Offloaded, Watched, watchdog},
-    error_response::{Body, EdgeError, JSON},
+    error_response::{Body, EdgeError},
     loader::DeviceRequest,
     metrics::{HostMetrics, RequestTally},
     registry::{Handler, InflightGuard, PluginVersion, Registry},
     requests::{CallOrigin, InFlight, Insight, RequestId, Tagged},
+    response_head::ResponseHead,
     router::{self, RouteMatch},
     traffic::{ShadowRequest, Ticket, Traffic},
 };
@@ -388,10 +391,12 @@ impl Dispatcher {
             .map(|module| InflightGuard::enter(module.clone()))
             .collect();
 
-        let mut response = match &version.handler {
+        // Every answer built here starts from the version's head, which names it in
+        // `x-frontdoor-adapter` (`response_head.rs`).
+        let response = match &version.handler {
             Handler::Builtin(handler) => {
                 let (status, body) = handler(route, uri.query().unwrap_or(""));
-                json_bytes_response(status, body)
+                json_bytes_response(status, body, &version.response_head)
             }
             Handler::BuiltinCalls(handler) => {
                 let scope = Arc::new(
@@ -401,7 +406,7 @@ impl Dispatcher {
                 drop((method, uri, headers, params, modules, body));
                 let (status, body) = handler(self.backends.clone(), scope.clone()).await;
                 *calls = Some(scope);
-                json_bytes_response(status, body)
+                json_bytes_response(status, body, &version.response_head)
             }
             Handler::Plugin(module) => {
                 // `/{namespace}` is skipped, not copied: the plugin reads the rest in place.
@@ -431,9 +436,6 @@ impl Dispatcher {
                 answer.map_err(|error| (error, Some(version.adapter_header.clone())))?
             }
         };
-        response
-            .headers_mut()
-            .insert(ADAPTER_HEADER, version.adapter_header.clone());
         Ok(response)
     }
 }
@@ -641,7 +643,7 @@ impl Dispatcher {
             guarded.await
         };
         match outcome {
-            Ok(Ok(RResult::ROk(response))) => convert_response(response).map_err(|reason| {
+            Ok(Ok(RResult::ROk(response))) => convert_response(response, &version.response_head).map_err(|reason| {
                 tracing::error!(plugin = %label, %request_id, %reason, "adapter returned an invalid response");
                 EdgeError::internal(format!("the adapter returned an invalid response (request {request_id})"))
             }),
@@ -684,22 +686,10 @@ impl Dispatcher {
     }
 }
 
-/// Headers a plugin may not set. Framing is the host's business (a plugin's value could
-/// desynchronise the connection), the connection-specific ones are forbidden in HTTP/2 (a
-/// response carrying one is a stream reset for the device), and `x-frontdoor-adapter` is
-/// the host's word on who answered. They are dropped rather than trusted.
-const HOST_OWNED_HEADERS: [&str; 8] = [
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "upgrade",
-    "te",
-    "x-frontdoor-adapter",
-];
-
-fn convert_response(response: frontdoor_plugin_api::Response) -> Result<Response<Body>, String> {
+fn convert_response(
+    response: frontdoor_plugin_api::Response,
+    head: &ResponseHead,
+) -> Result<Response<Body>, String> {
     let status = StatusCode::from_u16(response.status)
         .ok()
         .filter(|status| (200..=599).contains(&status.as_u16()))
@@ -711,20 +701,14 @@ fn convert_response(response: frontdoor_plugin_api::Response) -> Result<Response
         // The plugin's buffer, wrapped as is; freed through its own allocator's vtable.
         RCow::Owned(bytes) => Bytes::from_owner(bytes),
     };
-    let mut out = Response::new(Full::new(body));
-    *out.status_mut() = status;
-    let headers = out.headers_mut();
-    match response.content_type.as_str() {
-        "" => {}
-        "application/json" => {
-            headers.insert(CONTENT_TYPE, JSON);
-        }
-        other => {
-            let value = HeaderValue::from_str(other)
-                .map_err(|_| format!("content type {other:?} is invalid"))?;
-            headers.insert(CONTENT_TYPE, value);
-        }
-    }
+    let mut headers = match response.content_type.as_str() {
+        "application/json" => head.json(),
+        "" => head.with_content_type(None),
+        other => head.with_content_type(Some(
+            HeaderValue::from_str(other)
+                .map_err(|_| format!("content type {other:?} is invalid"))?,
+        )),
+    };
     for header in response.headers.iter() {
         let name = HeaderName::from_bytes(header.name.as_bytes())
             .map_err(|_| format!("header name {:?} is invalid", header.name.as_str()))?;
@@ -735,14 +719,17 @@ fn convert_response(response: frontdoor_plugin_api::Response) -> Result<Response
             .map_err(|_| format!("header {name} has an invalid value"))?;
         headers.append(name, value);
     }
+    let mut out = Response::new(Full::new(body));
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
     Ok(out)
 }
 
-fn json_bytes_response(status: u16, body: Bytes) -> Response<Body> {
+fn json_bytes_response(status: u16, body: Bytes, head: &ResponseHead) -> Response<Body> {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(CONTENT_TYPE, JSON);
+    *response.headers_mut() = head.json();
     response
 }
 

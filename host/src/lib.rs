@@ -25,6 +25,7 @@ pub mod otel;
 pub mod recycle;
 pub mod registry;
 pub mod requests;
+mod response_head;
 pub mod router;
 pub mod server;
 pub mod traffic;

@@ -121,9 +121,7 @@ impl Insight {
     /// The request is borrowed: moving it (300 bytes) cost more than anything done here
     /// for a request that is neither kept nor traced.
     pub fn finish(&self, request: &InFlight, response: &mut Response<Body>, latency: Duration) {
-        response
-            .headers_mut()
-            .insert(HEADER, request.header.clone());
+        crate::response_head::set_request_id(response.headers_mut(), request.header.clone());
         let status = response.status().as_u16();
         let calls = request.scope.as_ref().map(|scope| &scope.calls);
         let failed_call = calls.is_some_and(CallLog::any_failed);

@@ -33,6 +33,23 @@ pub struct Header {
 
 const JSON: &str = "application/json";
 
+/// Headers the host drops from a handler's response rather than trusting them: framing
+/// (a plugin's value could desynchronise the connection), the connection-specific ones
+/// (forbidden in HTTP/2, where one resets the device's stream), and the host's own
+/// `x-frontdoor-adapter` (who answered) and `x-request-id` (the request's id, which the host
+/// sets on every answer). Lower case, as header names are compared.
+pub const HOST_OWNED_HEADERS: [&str; 9] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "upgrade",
+    "te",
+    "x-frontdoor-adapter",
+    "x-request-id",
+];
+
 impl Response {
     /// An empty response with `status`.
     pub fn new(status: u16) -> Self {

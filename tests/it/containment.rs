@@ -10,7 +10,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::support::{Fixture, TestHost, eventually, get, send, within};
+use crate::support::{Fixture, Reply, TestHost, eventually, get, send, within};
 
 const ECHO: Fixture = Fixture::Echo("1.0.0");
 const BAD_V1: Fixture = Fixture::Misbehaver("1.0.0");
@@ -399,6 +399,42 @@ async fn connection_specific_headers_a_plugin_sets_are_dropped() {
         );
     }
     assert_eq!(reply.header("x-misbehaver"), Some("kept"));
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_cannot_forge_who_answered_or_the_request_id() {
+    let host = TestHost::with(&[BAD_V1]).await;
+    let url = host.url("/misbehaver/headers");
+    let values = |reply: &Reply, name: &str| -> Vec<String> {
+        reply
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|value| value.to_str().expect("ASCII").to_owned())
+            .collect()
+    };
+    let generated = get(&url).await;
+    assert_eq!(
+        values(&generated, "x-frontdoor-adapter"),
+        ["misbehaver@1.0.0"]
+    );
+    let ids = values(&generated, "x-request-id");
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(
+        ids[0].len(),
+        32,
+        "a generated id, not the plugin's: {ids:?}"
+    );
+    let device = send(
+        Method::GET,
+        &url,
+        &[("x-request-id", "device-chosen-7")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(values(&device, "x-request-id"), ["device-chosen-7"]);
+    assert_eq!(values(&device, "content-type"), ["application/json"]);
     host.stop().await;
 }
 

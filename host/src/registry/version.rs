@@ -93,6 +93,8 @@ pub struct PluginVersion {
     pub health: &'static VersionHealth,
     /// `x-frontdoor-adapter` for every response of this version, built once.
     pub adapter_header: HeaderValue,
+    /// The headers each of its answers starts with (`response_head.rs`).
+    pub response_head: crate::response_head::ResponseHead,
     /// Its request counters per route, built once so a request looks up no label (never
     /// freed, like `health`).
     pub series: &'static crate::metrics::VersionSeries,
@@ -208,6 +210,7 @@ impl PluginVersion {
             export: None,
             handler,
             health,
+            response_head: crate::response_head::ResponseHead::new(adapter_header.clone()),
             adapter_header,
             series,
             loaded_at: SystemTime::now(),

@@ -6,20 +6,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::{BackendCall, LogLine};
-use crate::{HandlerError, Response};
-
-/// Headers the host drops from a handler's response (framing, connection-specific ones,
-/// and its own `x-frontdoor-adapter`).
-const HOST_OWNED_HEADERS: [&str; 8] = [
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "upgrade",
-    "te",
-    "x-frontdoor-adapter",
-];
+use crate::{HandlerError, Response, response::HOST_OWNED_HEADERS};
 
 /// The answer to a [`super::TestRequest`].
 #[derive(Debug, Clone)]
