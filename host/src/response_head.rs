@@ -34,8 +34,7 @@ const CONTENT_TYPE_SLOT: usize = 2;
 impl ResponseHead {
     /// The head for answers of the version whose `x-frontdoor-adapter` value is `adapter`.
     pub fn new(adapter: HeaderValue) -> Self {
-        // Not `with_capacity`: a copy's table is as large as the template's, and a larger
-        // one costs its copy on every answer.
+        // The smallest table that holds these three: each copy gets one as large.
         let mut json = HeaderMap::new();
         json.insert(requests::HEADER, HeaderValue::from_static(""));
         json.insert(ADAPTER_HEADER, adapter);

@@ -74,3 +74,54 @@ async fn on_http2_reads_alone_do_not_end_idleness() {
         Some((idle_since + Duration::from_secs(60), Expiry::Idle))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn hyper_may_answer_only_on_http1_with_nothing_in_progress_once_flushed() {
+    let activity = Activity::new();
+    assert!(!activity.hyper_may_answer(), "protocol not known yet");
+    activity.bytes_read(b"GET / HTTP/1.1\r\n");
+    assert!(activity.hyper_may_answer(), "nothing served yet on HTTP/1");
+    let request = RequestGuard::start(&activity);
+    activity.flushed();
+    assert!(!activity.hyper_may_answer(), "a request is in progress");
+    drop(request);
+    assert!(
+        !activity.hyper_may_answer(),
+        "its answer may not be flushed yet"
+    );
+    activity.flushed();
+    assert!(activity.hyper_may_answer());
+
+    let http2 = Activity::new();
+    http2.bytes_read(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    http2.flushed();
+    assert!(!http2.hyper_may_answer(), "never on HTTP/2");
+}
+
+#[test]
+fn requests_started_and_ended_on_many_threads_at_once_all_count() {
+    const THREADS: usize = 4;
+    const REQUESTS: usize = 20_000;
+    let activity = Activity::new();
+    activity.bytes_read(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    let held = RequestGuard::start(&activity);
+    let start = std::sync::Barrier::new(THREADS);
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                start.wait();
+                for _ in 0..REQUESTS {
+                    let request = RequestGuard::start(&activity);
+                    activity.flushed();
+                    drop(request);
+                }
+            });
+        }
+    });
+    assert_eq!(activity.lock().active, 1, "only the held request is left");
+    assert_eq!(activity.deadline(&limits()), None);
+    drop(held);
+    assert_eq!(activity.lock().active, 0);
+    assert_eq!(activity.lock().phase, Phase::Idle);
+    assert!(activity.deadline(&limits()).is_some());
+}
