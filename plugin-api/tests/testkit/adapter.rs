@@ -163,6 +163,7 @@ async fn echo(request: Request, ctx: Ctx) -> Response {
         "number": ctx.request_id(),
     }))
     .with_header("x-frontdoor-adapter", "forged")
+    .with_header("x-request-id", "forged-id")
     .with_header("x-echo", "yes")
 }
 

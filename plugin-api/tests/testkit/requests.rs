@@ -69,8 +69,14 @@ fn a_request_carries_method_query_headers_body_and_an_id() {
         32,
         "a generated id, as the host's"
     );
-    // The host's headers are the host's: the handler's forged one is dropped.
+    // The host's headers are the host's: the handler's forged ones are dropped.
     assert_eq!(answer.header("x-frontdoor-adapter"), Some("testkit@0.1.0"));
+    let ids: Vec<_> = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| name == "x-request-id")
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
     assert_eq!(answer.header("x-echo"), Some("yes"));
     assert_eq!(answer.header("content-type"), Some("application/json"));
 
