@@ -9,8 +9,9 @@
 //!
 //! The request id differs per request, so the template holds an empty value in its first
 //! entry, which [`set_request_id`] overwrites in place. `Dispatcher::conclude` sets it on
-//! every answer it sends; a plugin cannot set `x-request-id` itself (a host-owned header
-//! in `dispatch.rs`), so the slot is the only value of that name.
+//! every answer it sends; a plugin cannot set `x-request-id` itself (one of the
+//! `HOST_OWNED_HEADERS` of `plugin-api/src/response.rs`, which `dispatch.rs` drops), so the
+//! slot is the only value of that name.
 
 use hyper::{
     HeaderMap,
@@ -51,11 +52,13 @@ impl ResponseHead {
     pub fn with_content_type(&self, content_type: Option<HeaderValue>) -> HeaderMap {
         let mut headers = self.json.clone();
         match content_type {
-            Some(value) => {
-                if let Some((_, slot)) = headers.iter_mut().nth(CONTENT_TYPE_SLOT) {
-                    *slot = value;
+            Some(value) => match headers.iter_mut().nth(CONTENT_TYPE_SLOT) {
+                Some((name, slot)) if *name == CONTENT_TYPE => *slot = value,
+                // Not where the template put it (the template changed): by name instead.
+                _ => {
+                    headers.insert(CONTENT_TYPE, value);
                 }
-            }
+            },
             None => {
                 headers.remove(CONTENT_TYPE);
             }

@@ -114,3 +114,18 @@ fn a_first_id_with_more_values_is_replaced_whole() {
     assert_eq!(values(&headers, &requests::HEADER), ["req-7"]);
     assert_eq!(values(&headers, &CONTENT_TYPE), ["application/json"]);
 }
+
+#[test]
+fn the_template_puts_its_slots_where_the_code_finds_them() {
+    let template = head().json();
+    let names: Vec<_> = template.keys().map(HeaderName::as_str).collect();
+    assert_eq!(
+        names[0],
+        requests::HEADER_NAME,
+        "set_request_id looks first"
+    );
+    assert_eq!(
+        names[CONTENT_TYPE_SLOT], "content-type",
+        "with_content_type looks at CONTENT_TYPE_SLOT"
+    );
+}
