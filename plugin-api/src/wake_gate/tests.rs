@@ -128,6 +128,75 @@ fn a_poll_that_is_ready_at_once_keeps_no_waker_of_the_poller() {
     );
 }
 
+#[test]
+fn wake_ups_from_another_thread_racing_the_polls_are_never_lost() {
+    // A poller thread parks whenever the gate says pending; another thread takes 100,000
+    // steps, each a wake-up the poller must see (the gated future records the last step it
+    // saw), and waits for it before the next. Every step is a race between the wake-up
+    // and the poller's registering, and one lost wake-up leaves both waiting for good,
+    // which the watchdog below reports (not a timing assertion: a correct gate finishes
+    // however slow the machine is).
+    const STEPS: usize = 100_000;
+    struct Thread(std::thread::Thread);
+    impl Wake for Thread {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let step = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let inner_waker: Arc<std::sync::Mutex<Option<Waker>>> = Arc::default();
+    let (done, finished) = std::sync::mpsc::channel();
+    let poller = {
+        let (step, seen, inner_waker) = (step.clone(), seen.clone(), inner_waker.clone());
+        std::thread::spawn(move || {
+            let waker = Waker::from(Arc::new(Thread(std::thread::current())));
+            let mut cx = Context::from_waker(&waker);
+            let gate = WakeGate::default();
+            loop {
+                let polled = gate.poll(&mut cx, |cx| {
+                    *inner_waker.lock().expect("the waker's lock") = Some(cx.waker().clone());
+                    let now = step.load(Ordering::SeqCst);
+                    seen.store(now, Ordering::SeqCst);
+                    if now == STEPS {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                });
+                if polled.is_ready() {
+                    break;
+                }
+                std::thread::park();
+            }
+            done.send(()).expect("the test is waiting");
+        })
+    };
+    let stepper = std::thread::spawn(move || {
+        for next in 1..=STEPS {
+            step.store(next, Ordering::SeqCst);
+            // The poller kept a waker before it first read the step, so one is there.
+            while inner_waker.lock().expect("the waker's lock").is_none() {
+                std::thread::yield_now();
+            }
+            let waker = inner_waker
+                .lock()
+                .expect("the waker's lock")
+                .clone()
+                .expect("a kept waker");
+            waker.wake();
+            while seen.load(Ordering::SeqCst) < next {
+                std::thread::yield_now();
+            }
+        }
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the poller saw every step: no wake-up was lost");
+    poller.join().expect("the poller thread");
+    stepper.join().expect("the stepping thread");
+}
+
 /// Pending until told, keeping every waker it is polled with.
 #[derive(Default)]
 struct Keeps {
