@@ -187,6 +187,10 @@ impl S3Server {
                 // grows 7) and a few hundred MiB of debug artifacts (the fleet's timing
                 // test publishes 21 of about 20 MiB); nothing is preallocated.
                 "-master.volumeSizeLimitMB=8".to_owned(),
+                // weed marks every volume read-only when its disk has under 1 % free, and
+                // writes then hang: a large build disk nearly full (2.4 GB free of 252 GB)
+                // stalled every upload. The tests write a few hundred MiB at most.
+                "-volume.minFreeSpace=512MiB".to_owned(),
                 "-volume.max=256".to_owned(),
                 format!("-volume.port={volume}"),
                 format!("-volume.port.grpc={volume_grpc}"),
