@@ -11,6 +11,7 @@ mod control;
 mod data;
 mod faults;
 mod http;
+mod ports;
 mod server;
 mod service;
 mod shutdown;
@@ -25,6 +26,7 @@ use anyhow::Context as _;
 use tokio::task::JoinHandle;
 
 pub use faults::{Faults, FaultsError, InvalidFaults};
+pub use ports::ephemeral_port_start;
 pub use server::SHUTDOWN_GRACE;
 pub use service::{Service, UnknownService};
 pub use stats::{MAX_PATHS, OTHER_PATHS, Stats};

@@ -18,8 +18,6 @@ use std::{
 
 /// Lowest port handed out (above the ports the demo and the benches use by default).
 const LOWEST: u16 = 20_000;
-/// Used when the kernel's ephemeral range cannot be read.
-const DEFAULT_EPHEMERAL_START: u16 = 32_768;
 
 /// Ports handed out by this process so far.
 static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
@@ -28,7 +26,7 @@ static CURSOR: AtomicU32 = AtomicU32::new(0);
 
 /// A loopback port nobody listens on and that this process has not handed out before.
 pub fn free_port() -> u16 {
-    let end = ephemeral_start().max(LOWEST + 1_000);
+    let end = frontdoor_sample_backends::ephemeral_port_start().max(LOWEST + 1_000);
     let span = u32::from(end - LOWEST);
     // Parallel test binaries (other checkouts on the same machine) start at different places.
     let seed = std::process::id().wrapping_mul(7_919);
@@ -47,12 +45,4 @@ pub fn free_port() -> u16 {
         }
     }
     panic!("no free loopback port between {LOWEST} and {end}");
-}
-
-/// Where the kernel's ephemeral ports start (`net.ipv4.ip_local_port_range`).
-fn ephemeral_start() -> u16 {
-    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse().ok())
-        .unwrap_or(DEFAULT_EPHEMERAL_START)
 }

@@ -139,7 +139,7 @@ pub fn fixed_base_ports(lane: u16) -> impl Iterator<Item = u16> {
     const ATTEMPTS: u16 = 20;
     const STRIDE: u16 = 7;
     // Every port of every attempt stays below the ephemeral range.
-    let room = ephemeral_range_start()
+    let room = frontdoor_sample_backends::ephemeral_port_start()
         .saturating_sub(LOWEST + ATTEMPTS * STRIDE + 10)
         .max(20);
     // Half the room per lane, so two lanes' attempts never overlap; within a lane the
@@ -148,12 +148,4 @@ pub fn fixed_base_ports(lane: u16) -> impl Iterator<Item = u16> {
     let slot = std::process::id() % lane_slots + u32::from(lane % 2) * lane_slots;
     let first = LOWEST + u16::try_from(slot).expect("fewer slots than ports") * 10;
     (0..ATTEMPTS).map(move |attempt| first + attempt * STRIDE)
-}
-
-/// The first port Linux hands out to outgoing connections (32768 when it cannot be read).
-fn ephemeral_range_start() -> u16 {
-    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse().ok())
-        .unwrap_or(32_768)
 }
