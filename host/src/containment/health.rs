@@ -151,6 +151,7 @@ impl VersionHealth {
         limits: HealthLimits,
         notices: Option<Sender<MonitorMessage>>,
     ) -> &'static Self {
+        super::watchdog::watch_limit(limits.max_poll);
         let mut table = lock(&TABLE);
         let id = u32::try_from(table.len()).unwrap_or(u32::MAX);
         let health: &'static Self = Box::leak(Box::new(Self {
