@@ -242,7 +242,10 @@ impl DeployLoop {
                 .min()
                 .unwrap_or(next_reconcile)
                 .min(next_reconcile);
-            match inbox.recv_timeout(wake.saturating_duration_since(now)) {
+            let message = inbox.recv_timeout(wake.saturating_duration_since(now));
+            // Whatever this turn loads, the watchdog paces it (`watchdog::Pacing`).
+            let _pacing = crate::containment::watchdog::Pacing::start();
+            match message {
                 Ok(Message::Fs(Ok(event))) => self.on_event(event),
                 Ok(Message::Fs(Err(error))) => {
                     tracing::warn!(%error, "file watcher error; reconciling the plugins directory");
