@@ -4,8 +4,10 @@
 //! By default the thread is made nicer (`deployer_nice`). That shrinks its share on a busy
 //! core but not its bursts: with a 250 Hz tick and no kernel preemption (common server
 //! kernels), a thread the scheduler picks keeps the core until the next tick or until it
-//! blocks, nice or not, so each reload takes 1-4 ms bursts from the serving thread (W2's p99
-//! about doubles at 5 reloads a second, R1). With `deployer_idle` the thread runs
+//! blocks, nice or not, so each reload would take 1-4 ms bursts from the serving thread. The
+//! poll watchdog cuts them to about 250 µs by waking that often while the deployer works
+//! (`containment::watchdog::Pacing`); W2's p99 still about doubles at 5 reloads a second
+//! (R1). With `deployer_idle` the thread runs
 //! `SCHED_IDLE`: the kernel preempts it as soon as any other thread wakes and gives it a
 //! minimal share (weight 3 against 1024) while one runs, so reloads use only time nothing
 //! else wants. That also means a reload waits while the machine is busy with anything,
