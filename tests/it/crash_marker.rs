@@ -51,9 +51,27 @@ async fn a_file_that_killed_the_host_is_refused_at_the_next_start_until_it_chang
         "the marker written before dlopen survived the host"
     );
 
+    // What the aborted host left in the copies parent: its directory, with the copy it was
+    // opening when it died.
+    let left = copies_dirs(work.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(
+        std::fs::read_dir(&left[0])
+            .expect("its directory")
+            .filter_map(Result::ok)
+            .any(|entry| entry.file_name().to_string_lossy().ends_with(FILE)),
+        "the copy it was opening is still there"
+    );
+
     // Second run: the same file is refused with the reason; everything else serves.
     let mut second = serve(plugins.path(), state.path(), work.path());
     second.wait_serving().await;
+    let now = copies_dirs(work.path());
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(
+        now[0], left[0],
+        "the dead host's copies directory was removed when the next one started"
+    );
     let (device, admin) = (second.device_addr.clone(), second.admin_addr.clone());
     assert_eq!(
         get(&format!("http://{device}/echo/hello")).await.status,
@@ -108,4 +126,30 @@ async fn a_file_that_killed_the_host_is_refused_at_the_next_start_until_it_chang
         log.contains("the previous host died while loading this file"),
         "{log}"
     );
+    assert!(
+        log.contains("removed the copies directory of a host that is gone"),
+        "{log}"
+    );
+    assert!(
+        copies_dirs(work.path()).is_empty(),
+        "and the second removed its own at shutdown"
+    );
+}
+
+/// The copies directories under `parent` (a host's is `frontdoor-` and 16 hex digits).
+fn copies_dirs(parent: &Path) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(parent)
+        .expect("copies parent")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.is_dir()
+                && path
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with("frontdoor-") && name.len() == 26)
+        })
+        .collect();
+    dirs.sort();
+    dirs
 }

@@ -6,7 +6,9 @@
 //! advance, or a symlink planted under the name, is never used (the name is drawn again).
 //! Each copy is created exclusively too (`O_EXCL`, `O_NOFOLLOW`), so nothing but this host
 //! writes it, and it is removed as soon as it is not needed: the mapping outlives the name.
-//! At shutdown the host removes the files it made and its directory, never anything else.
+//! At shutdown the host removes the files it made and its directory, never anything else;
+//! a host that was killed cannot, so each host holds a lock on its directory and removes,
+//! when it starts, those of hosts that are gone (`copies/abandoned.rs`).
 
 use std::{
     collections::BTreeMap,
@@ -27,6 +29,8 @@ use super::{
     ownership::{self, Sharing},
     source::Source,
 };
+
+mod abandoned;
 
 /// Why the copies directory could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +61,9 @@ pub struct CopiesStats {
 #[derive(Debug)]
 pub struct CopiesDir {
     dir: PathBuf,
+    /// The directory, open and locked for as long as this host runs
+    /// (`abandoned::hold`).
+    _held: File,
     keep_mapped: bool,
     next: AtomicU64,
     files: Mutex<Files>,
@@ -112,15 +119,17 @@ impl CopiesDir {
             .create(parent)
             .map_err(parent_error)?;
         let metadata = std::fs::metadata(parent).map_err(parent_error)?;
-        if !allow_insecure {
-            // Others who can rename entries of the parent could swap our directory for one
-            // of theirs between two loads; a sticky directory like /tmp prevents that.
-            ownership::check(&metadata, "it", Sharing::StickyAllowed).map_err(|reason| {
-                CopiesSetupError::InsecureParent {
-                    path: parent.to_owned(),
-                    reason,
-                }
-            })?;
+        // Others who can rename entries of the parent could swap our directory for one of
+        // theirs between two loads (or a gone host's for one of theirs while it is being
+        // removed); a sticky directory like /tmp prevents that.
+        let secure = ownership::check(&metadata, "it", Sharing::StickyAllowed);
+        if let Err(reason) = &secure
+            && !allow_insecure
+        {
+            return Err(CopiesSetupError::InsecureParent {
+                path: parent.to_owned(),
+                reason: reason.clone(),
+            });
         }
         let mut last_error = None;
         for name in names.into_iter().take(NAME_ATTEMPTS) {
@@ -129,14 +138,19 @@ impl CopiesDir {
             match DirBuilder::new().mode(0o700).create(&dir) {
                 Ok(()) => {
                     // The mode was masked by the umask at most; set exactly 0700.
-                    std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o700)).map_err(
-                        |source| CopiesSetupError::Create {
-                            parent: parent.to_owned(),
-                            source,
-                        },
-                    )?;
+                    let create_error = |source| CopiesSetupError::Create {
+                        parent: parent.to_owned(),
+                        source,
+                    };
+                    std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o700))
+                        .map_err(create_error)?;
+                    let held = abandoned::hold(&dir).map_err(create_error)?;
+                    if secure.is_ok() {
+                        abandoned::sweep(parent, &dir);
+                    }
                     return Ok(Self {
                         dir,
+                        _held: held,
                         keep_mapped,
                         next: AtomicU64::new(1),
                         files: Mutex::new(Files::default()),
@@ -255,6 +269,12 @@ impl CopiesDir {
             {
                 tracing::warn!(copy = %path.display(), %error, "cannot remove a private copy");
             }
+        }
+        let marker = self.dir.join(abandoned::MARKER);
+        if let Err(error) = std::fs::remove_file(&marker)
+            && error.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(marker = %marker.display(), %error, "cannot remove the copies directory's marker");
         }
         if let Err(error) = std::fs::remove_dir(&self.dir) {
             tracing::warn!(dir = %self.dir.display(), %error, "cannot remove the private copies directory");

@@ -62,6 +62,9 @@ impl TestHost {
             .tempdir()
             .expect("create state dir");
         config.state_dir = state.path().to_owned();
+        // Its private copies directory under the state directory, removed with it even when
+        // the test ends without stopping the host.
+        config.copies_dir = state.path().to_owned();
         // The load probe is the `frontdoor` binary; this test binary is not one.
         config.artifacts.probe_binary = Some(env!("CARGO_BIN_EXE_frontdoor-under-test").into());
         configure(&mut config);

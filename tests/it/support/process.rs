@@ -16,6 +16,9 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 pub struct HostProcess {
     child: Child,
+    /// The parent of its private copies directory (unless the test names its own), removed
+    /// after the process is stopped or killed: a killed host cannot remove its directory.
+    _copies: tempfile::TempDir,
     log: Arc<Mutex<String>>,
     reader: Option<JoinHandle<()>>,
     /// Set once the host logged that it serves.
@@ -53,9 +56,14 @@ impl HostProcess {
         args: impl IntoIterator<Item = A>,
         rust_log: &str,
     ) -> Self {
+        let copies = tempfile::Builder::new()
+            .prefix("frontdoor-test-copies-")
+            .tempdir()
+            .expect("copies parent");
         let mut child = Command::new(env!("CARGO_BIN_EXE_frontdoor-under-test"))
             .args(args)
             .env("RUST_LOG", rust_log)
+            .env("FRONTDOOR_COPIES_DIR", copies.path())
             .env_remove("FRONTDOOR_CONFIG")
             .current_dir(dir)
             .stdin(Stdio::null())
@@ -77,6 +85,7 @@ impl HostProcess {
         };
         Self {
             child,
+            _copies: copies,
             log,
             reader: Some(reader),
             device_addr: String::new(),
