@@ -1,8 +1,9 @@
-//! How R1 splits the host's CPU time between the steady run and the run with swaps.
+//! How R1 splits the host's CPU time between the steady run and the run with swaps, and
+//! how often its poller looks.
 
 use std::{collections::BTreeMap, time::Duration};
 
-use super::{CpuByThread, GROUPS, ReloadCpu};
+use super::{CpuByThread, GROUPS, POLL_INTERVAL, ReloadCpu, poll_interval};
 
 fn snapshot(serving: u64, deployer: u64, watchdog: u64, children: u64, exited: u64) -> CpuByThread {
     let ms = Duration::from_millis;
@@ -49,4 +50,21 @@ fn each_group_s_extra_per_swap_is_its_growth_over_the_steady_run() {
     );
     // 1,000 ms over 100,000 requests, 900 ms over 80,000.
     assert_eq!(cpu.serving_us_per_request, [10.0, 11.25]);
+}
+
+#[test]
+fn the_poller_looks_often_at_first_then_at_a_twentieth_of_the_wait() {
+    let ms = Duration::from_millis;
+    assert_eq!(poll_interval(Duration::ZERO), POLL_INTERVAL);
+    assert_eq!(poll_interval(ms(3)), POLL_INTERVAL, "a usual reload");
+    assert_eq!(poll_interval(ms(100)), ms(5));
+    assert_eq!(poll_interval(ms(1_000)), ms(50), "a probe held back");
+    // A second's wait costs about 130 polls, not 5,000.
+    let mut since = Duration::ZERO;
+    let mut polls = 0;
+    while since < ms(1_000) {
+        since += poll_interval(since);
+        polls += 1;
+    }
+    assert!((100..=150).contains(&polls), "{polls} polls");
 }
