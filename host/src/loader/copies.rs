@@ -62,8 +62,8 @@ pub struct CopiesStats {
 pub struct CopiesDir {
     dir: PathBuf,
     /// The directory, open and locked for as long as this host runs
-    /// (`abandoned::hold`).
-    _held: File,
+    /// (`abandoned::hold`); `None` where it could not be locked.
+    _held: Option<File>,
     keep_mapped: bool,
     next: AtomicU64,
     files: Mutex<Files>,
@@ -144,7 +144,11 @@ impl CopiesDir {
                     };
                     std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o700))
                         .map_err(create_error)?;
-                    let held = abandoned::hold(&dir).map_err(create_error)?;
+                    // Without the lock (a file system without `flock`) the directory is
+                    // not marked either, so no other host takes it for a gone host's.
+                    let held = abandoned::hold(&dir)
+                        .inspect_err(|error| tracing::warn!(dir = %dir.display(), %error, "cannot lock and mark the copies directory; if this host is killed, the next one will not remove it"))
+                        .ok();
                     if secure.is_ok() {
                         abandoned::sweep(parent, &dir);
                     }
