@@ -112,6 +112,9 @@ pub fn run(config: &InstructionsConfig<'_>) -> anyhow::Result<Instructions> {
     let installed = plugins_dir.join(config.adapter_file);
     fs::copy(config.adapter, &installed)
         .with_context(|| format!("cannot copy the bench adapter to {}", installed.display()))?;
+    // The host is killed when counted: its copies directory stays in the work directory
+    // (the next counted host removes it), not in the system's temp directory.
+    let copies_dir = dir.join("copies");
     let host_config = dir.join("frontdoor.toml");
     fs::write(&host_config, "[artifacts]\nprobe = false\n")
         .with_context(|| format!("cannot write {}", host_config.display()))?;
@@ -130,6 +133,8 @@ pub fn run(config: &InstructionsConfig<'_>) -> anyhow::Result<Instructions> {
                 host_config.as_os_str(),
                 "--plugins-dir".as_ref(),
                 plugins_dir.as_os_str(),
+                "--copies-dir".as_ref(),
+                copies_dir.as_os_str(),
                 "--listen".as_ref(),
                 host_addr.to_string().as_ref(),
                 "--admin-listen".as_ref(),
