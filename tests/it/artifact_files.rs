@@ -294,7 +294,6 @@ async fn copies_are_removed_once_loaded_so_the_directory_stays_bounded() {
     assert!(!private.exists());
 }
 
-/// The entries of `dir`, sorted.
 /// The file a running host keeps in its copies directory (see `loader/copies/abandoned.rs`).
 const HELD_MARKER: &str = ".held-by-a-running-host";
 
@@ -306,6 +305,7 @@ fn copies_in(private: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The entries of `dir`, sorted.
 fn listing(dir: &Path) -> Vec<PathBuf> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("list")

@@ -76,6 +76,10 @@ fn only_the_names_hosts_draw_are_looked_at() {
     ] {
         assert!(!is_copies_name(other), "{other}");
     }
+    // The pattern is the one `CopiesDir` draws its names from.
+    for drawn in crate::loader::copies::random_names().take(100) {
+        assert!(is_copies_name(&drawn), "{drawn}");
+    }
 }
 
 #[test]
