@@ -49,8 +49,8 @@ pub use breaker::{BreakerState, CircuitBreaker, Outcome};
 pub use bulkhead::Bulkhead;
 pub use config::{BackendConfig, BackendFileConfig, BreakerConfig, HedgeConfig, RetryConfig};
 pub use metrics::{BackendMetrics, CountersView, HedgesView, LatencyView};
-use scope::Get;
 pub use scope::{CallKey, RequestScope};
+use scope::{Get, UnfinishedCall};
 
 use crate::{
     otel,
@@ -197,7 +197,8 @@ impl Backends {
                 .start(backend, scope, request, ticket)
                 .map(|under_way| (backend.clone(), under_way)),
         };
-        let scope = scope.clone();
+        // Unfinished until this future completes or is dropped.
+        let scope = UnfinishedCall::new(scope.clone());
         // Polled only once it woke, with one waker for its life (`wake_gate.rs`).
         Gated::new(async move {
             let (backend, under_way) = match started {

@@ -43,6 +43,9 @@ use crate::{
     traffic::{ShadowRequest, Ticket, Traffic},
 };
 
+mod gather;
+use gather::GatherAnswers;
+
 /// The request header that selects a loaded version by semver requirement. A `HeaderName`,
 /// not a `&str`: a lookup by `&str` parses the name again on every request.
 pub const VERSION_HEADER: HeaderName = HeaderName::from_static("x-frontdoor-version");
@@ -404,7 +407,11 @@ impl Dispatcher {
                 );
                 // Dropped before the wait, so the future does not keep them.
                 drop((method, uri, headers, params, modules, body));
-                let (status, body) = handler(self.backends.clone(), scope.clone()).await;
+                let (status, body) =
+                    GatherAnswers::new(handler(self.backends.clone(), scope.clone()), || {
+                        scope.unfinished_calls()
+                    })
+                    .await;
                 *calls = Some(scope);
                 json_bytes_response(status, body, &version.response_head)
             }
@@ -429,9 +436,16 @@ impl Dispatcher {
                 };
                 // The host keeps a handle on the request to read its backend calls after.
                 let device_request = RArc::new(device_request);
-                let answer = self
-                    .call_plugin(version, *module, route, device_request.clone())
-                    .await;
+                let answer = GatherAnswers::new(
+                    self.call_plugin(version, *module, route, device_request.clone()),
+                    || {
+                        device_request
+                            .scope
+                            .get()
+                            .map_or(0, |scope| scope.unfinished_calls())
+                    },
+                )
+                .await;
                 *calls = device_request.scope.get().cloned();
                 answer.map_err(|error| (error, Some(version.adapter_header.clone())))?
             }

@@ -1,10 +1,14 @@
 //! What backend calls of one device request share: its deadline, the adapter it is for,
 //! the GETs already under way (truly identical GETs are made once), what every call
-//! inherits (request id, trace) and the record of its calls.
+//! inherits (request id, trace), the record of its calls and how many are unfinished.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    ops::Deref,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use hyper::{
@@ -34,6 +38,8 @@ pub struct RequestScope {
     pub origin: Option<CallOrigin>,
     /// Every call made, in order, for recent requests and traces.
     pub calls: CallLog,
+    /// Calls whose future has neither completed nor been dropped ([`UnfinishedCall`]).
+    unfinished: AtomicUsize,
 }
 
 /// Everything that makes two calls the same call: the backend, the method, the path with
@@ -83,7 +89,14 @@ impl RequestScope {
             )),
             origin: None,
             calls: CallLog::default(),
+            unfinished: AtomicUsize::new(0),
         }
+    }
+
+    /// How many calls of this request are unfinished: made, and their future neither
+    /// completed nor dropped. A call whose answer arrived counts until its caller polls it.
+    pub fn unfinished_calls(&self) -> usize {
+        self.unfinished.load(Ordering::Relaxed)
     }
 
     /// The scope of the device request `origin` describes.
@@ -105,6 +118,33 @@ impl RequestScope {
         let answer = Answer::new(call());
         gets.insert(key, answer.clone());
         Get::First(Leading::new(answer))
+    }
+}
+
+/// A handle on a request's scope that counts one call as unfinished for as long as it
+/// lives: the call's future owns it, so the count falls when the future completes (its
+/// locals are dropped before it answers) or is dropped unfinished.
+pub struct UnfinishedCall(Arc<RequestScope>);
+
+impl UnfinishedCall {
+    pub fn new(scope: Arc<RequestScope>) -> Self {
+        // Relaxed: the count steers scheduling (`dispatch/gather.rs`), it orders nothing.
+        scope.unfinished.fetch_add(1, Ordering::Relaxed);
+        Self(scope)
+    }
+}
+
+impl Deref for UnfinishedCall {
+    type Target = RequestScope;
+
+    fn deref(&self) -> &RequestScope {
+        &self.0
+    }
+}
+
+impl Drop for UnfinishedCall {
+    fn drop(&mut self) {
+        self.0.unfinished.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

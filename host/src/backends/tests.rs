@@ -204,6 +204,32 @@ async fn a_get_cancelled_mid_call_gives_its_bulkhead_slot_back() {
     );
 }
 
+/// A call counts as unfinished from the moment it is made until its future completes or is
+/// dropped: what `dispatch/gather.rs` reads to decide whether answers may come together.
+#[tokio::test(start_paused = true)]
+async fn a_call_is_unfinished_until_its_future_completes_or_is_dropped() {
+    let (url, _server) = silent_server().await;
+    let mut config = BackendConfig::new("slow", url);
+    config.timeout = Duration::from_millis(250);
+    let backends = backends_with(config);
+    let scope = request_due_in(Duration::from_secs(10));
+    assert_eq!(scope.unfinished_calls(), 0);
+
+    let silent = backends.call(&scope, get("slow", "/x"));
+    let refused = backends.call(&scope, get("nope", "/x"));
+    let dropped = backends.call(&scope, get("slow", "/y"));
+    assert_eq!(scope.unfinished_calls(), 3, "made, not yet polled");
+    drop(dropped);
+    assert_eq!(scope.unfinished_calls(), 2, "dropped unpolled");
+    refused.await.expect_err("unknown backend");
+    assert_eq!(scope.unfinished_calls(), 1, "refused at its first poll");
+    let mut silent = std::pin::pin!(silent);
+    assert!(futures_util::poll!(silent.as_mut()).is_pending());
+    assert_eq!(scope.unfinished_calls(), 1, "under way");
+    silent.await.expect_err("times out");
+    assert_eq!(scope.unfinished_calls(), 0, "answered (here, timed out)");
+}
+
 /// A call's future is moved whole (into an adapter's `join_all` buffer, out of it when done),
 /// so its size is paid on every call: it was 8 KiB (a hedged attempt's state inline) until
 /// the call's work moved behind a box started before the future exists.
