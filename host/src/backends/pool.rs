@@ -114,30 +114,39 @@ impl ConnectionPool {
     /// goes to the next idle connection, then to a new one; one that fails on a new
     /// connection, or after it was sent, is an error: only the caller knows whether it may be
     /// sent again.
-    pub async fn send(
+    ///
+    /// Not an `async fn`: one keeps each by-value argument beside the local it is moved
+    /// into, and every backend call's future would carry the request twice. The block
+    /// below uses its captured request in place.
+    pub fn send(
         &self,
         mut request: Request<Full<Bytes>>,
-    ) -> Result<(Response<Incoming>, Lease<'_>), SendError> {
+    ) -> impl Future<Output = Result<(Response<Incoming>, Lease<'_>), SendError>> + Send + '_ {
         request.headers_mut().insert(HOST, self.host.clone());
-        loop {
-            let (mut sender, reused) = match self.take_idle() {
-                Some(sender) => (sender, true),
-                None => (self.connect().await?, false),
-            };
-            // An idle connection may still be finishing its last answer (it was given back
-            // as soon as its body was read), or may have been closed by the backend since.
-            if reused && sender.ready().await.is_err() {
-                continue;
-            }
-            match sender.try_send_request(request).await {
-                Ok(response) => {
-                    let lease = Lease { sender, pool: self };
-                    return Ok((response, lease));
+        async move {
+            loop {
+                let (mut sender, reused) = match self.take_idle() {
+                    Some(sender) => (sender, true),
+                    // Boxed: connecting is rare (the pool keeps connections) and its future
+                    // is larger than the rest of a send's, which every call would carry.
+                    None => (Box::pin(self.connect()).await?, false),
+                };
+                // An idle connection may still be finishing its last answer (it was given
+                // back as soon as its body was read), or may have been closed by the
+                // backend since.
+                if reused && sender.ready().await.is_err() {
+                    continue;
                 }
-                Err(mut error) => match error.take_message() {
-                    Some(unsent) if reused => request = unsent,
-                    _ => return Err(SendError::Request(error.into_error())),
-                },
+                match sender.try_send_request(request).await {
+                    Ok(response) => {
+                        let lease = Lease { sender, pool: self };
+                        return Ok((response, lease));
+                    }
+                    Err(mut error) => match error.take_message() {
+                        Some(unsent) if reused => request = unsent,
+                        _ => return Err(SendError::Request(error.into_error())),
+                    },
+                }
             }
         }
     }

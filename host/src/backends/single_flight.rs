@@ -150,7 +150,7 @@ impl Backend {
             .filter(|_| Instant::now() < call.deadline);
         let (Some(shared_calls), Some(key), Some(runtime)) = (&self.shared_calls, key, runtime)
         else {
-            return self.execute(call).await;
+            return self.clone().execute(call).await;
         };
         let deadline = call.deadline;
         let (answer, role) = shared_calls.join_or_start(key, &runtime, || {
@@ -159,7 +159,7 @@ impl Backend {
                 deadline: self.detached_deadline(deadline),
                 ..call
             };
-            async move { backend.execute(call).await }
+            backend.execute(call)
         });
         if role == Role::Follower {
             self.metrics
