@@ -295,7 +295,7 @@ impl Backends {
                     .map(note_attempts)
                     .boxed()
             }
-            None => backend.clone().execute(call).map(note_attempts).boxed(),
+            None => boxed_in_place(|| backend.clone().execute(call).map(note_attempts)),
         }
     }
 
@@ -309,6 +309,18 @@ impl Backends {
         views.sort_by(|a, b| a.name.cmp(&b.name));
         views
     }
+}
+
+/// The future `make()` returns, boxed: allocated first and then written, so the compiler
+/// builds the future in its box. `Box::pin(future)` builds it on the stack before it
+/// allocates and then copies it whole (1.2 KiB, whatever little its first state holds)
+/// into memory that, with a fan-out's calls in flight, is usually cold.
+fn boxed_in_place<F: Future<Output = CallResult> + Send + 'static>(
+    make: impl FnOnce() -> F,
+) -> Call {
+    let slot = Box::<F>::new_uninit();
+    let work: Box<F> = Box::write(slot, make());
+    Box::into_pin(work)
 }
 
 /// A started call: not a GET, the first of identical GETs of its request, or one of the

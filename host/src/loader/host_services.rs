@@ -19,6 +19,7 @@ use frontdoor_plugin_api::{
     BackendError, BackendErrorKind, BackendRequest, BackendResponse, BindingSet, BoundModule,
     HostRequest, LogLevel, PluginHost,
 };
+use futures_util::FutureExt as _;
 use tokio::{runtime::Handle, time::Instant};
 
 use super::in_runtime::InRuntime;
@@ -335,8 +336,10 @@ impl HostRequest for DeviceRequest {
                     )
                 })
                 .clone();
-            let call = self.backends.call(&scope, request);
-            let call = async move { call.await.into() };
+            // Mapped, not awaited in an `async` block, which would keep the call's future
+            // twice (captured, and moved into its await): this future is boxed whole for
+            // the plugin on every call.
+            let call = self.backends.call(&scope, request).map(RResult::from);
             // The call is gated (`wake_gate.rs`); gated again out here, so a call that did
             // not wake costs no runtime entry, and the plugin's ever-new FFI waker is cloned
             // once per poll, by this gate only.
