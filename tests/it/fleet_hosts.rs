@@ -283,65 +283,6 @@ async fn one_publish_reaches_every_host_and_the_fleet_outlives_etcd_failures() {
     phase("dead host gone");
 }
 
-/// Publish-to-serving time across 3 hosts: echo 1.0.0 serves; then each of echo 1.1.0 to
-/// 1.20.0 (built and signed beforehand) is published, the time from the publish command to
-/// the moment all 3 hosts answer from it is taken, and it is unpublished again (the hosts
-/// back on 1.0.0). Prints the median, minimum and maximum; asserts nothing about time (a
-/// measurement, run by hand: `cargo test -p frontdoor-tests --test it
-/// fleet_hosts::publish_to_serving -- --ignored --nocapture`).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement, run by hand"]
-async fn publish_to_serving_time_across_three_hosts() {
-    const PUBLISHES: usize = 20;
-    let etcd = EtcdCluster::start(3).await;
-    let s3 = S3Server::start().await;
-    s3.create_bucket(BUCKET).await;
-    let run = tempfile::tempdir().expect("run dir");
-    let team = TeamKey::new(TEAM);
-    let config_file = write_config(run.path(), &etcd.client_urls(), &s3.endpoint(), &team);
-    let config = fleet_config(&config_file);
-    let mut hosts = Vec::new();
-    for index in 0..3 {
-        hosts.push(start_host(run.path(), &config_file, index).await);
-    }
-    publish_signed(&config, run.path(), Fixture::Echo("1.0.0"), &team).await;
-    all_serve(&hosts, "echo@1.0.0").await;
-    // Twenty new versions, built and signed before the clock starts: each publish uploads
-    // new bytes, as a team's would.
-    let versions: Vec<(&'static str, PathBuf)> = (1..=PUBLISHES)
-        .map(|minor| {
-            let version: &'static str = Box::leak(format!("1.{minor}.0").into_boxed_str());
-            let signed = sign_as(run.path(), Fixture::Echo(version), "echo", version, &team);
-            (version, signed)
-        })
-        .collect();
-    let size = std::fs::metadata(&versions[0].1).expect("artifact").len();
-    let mut took = Vec::new();
-    for (version, signed) in &versions {
-        let started = std::time::Instant::now();
-        publish::publish(&config, signed).await.expect("published");
-        all_serve(&hosts, &format!("echo@{version}")).await;
-        took.push(started.elapsed());
-        // Withdrawn again, so every host holds two versions at most.
-        let semver = semver::Version::parse(version).expect("a version");
-        assert!(
-            publish::unpublish(&config, "echo", &semver)
-                .await
-                .expect("unpublish")
-        );
-        all_serve(&hosts, "echo@1.0.0").await;
-    }
-    took.sort();
-    eprintln!(
-        "publish to serving on 3 hosts, {PUBLISHES} publishes of a {:.1} MiB artifact: \
-         median {:.0} ms, min {:.0} ms, max {:.0} ms",
-        size as f64 / (1024.0 * 1024.0),
-        took[PUBLISHES / 2].as_secs_f64() * 1e3,
-        took[0].as_secs_f64() * 1e3,
-        took[PUBLISHES - 1].as_secs_f64() * 1e3,
-    );
-}
-
 /// Starts host `index` of the fleet, with its own directories under `run`.
 async fn start_host(run: &Path, config_file: &Path, index: usize) -> HostProcess {
     let plugins = run.join(format!("plugins-{index}"));
