@@ -285,9 +285,8 @@ impl Backends {
         };
         // Two boxes of their own types, not one `async` block over both: a block would keep
         // its captured call beside the copy its work holds, and every call's box would be
-        // as large as a shared call's (whose work holds more). The box is written whole
-        // when the call starts and its memory is touched by each call in flight: this one
-        // was 2.8 KiB.
+        // as large as a shared call's (whose work holds more). The box lives as long as the
+        // call and its memory is touched by each call in flight: this one was 2.8 KiB.
         match shared_key {
             Some(key) => {
                 let backend = backend.clone();

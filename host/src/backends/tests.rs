@@ -407,11 +407,11 @@ async fn an_identical_get_awaited_before_the_first_drives_the_call() {
     assert!(received.try_recv().is_err(), "one call for both");
 }
 
-/// The work of a call, boxed when it starts, is written whole into its box, and each call in
-/// flight touches its memory: it was 2.8 KiB while the call was kept in it twice (an `async
-/// fn`'s argument beside the local it is moved into, at three levels) and the request and
-/// the answer's head were kept across waits they were not needed for. A regression here
-/// shows as data-cache misses at W3, not as a failure anywhere else.
+/// The work of a call is boxed when it starts and lives in its box for the call's life, and
+/// each call in flight touches its memory: it was 2.8 KiB while the call was kept in it twice
+/// (an `async fn`'s argument beside the local it is moved into, at three levels) and the
+/// request and the answer's head were kept across waits they were not needed for. A
+/// regression here shows as data-cache misses at W3, not as a failure anywhere else.
 #[tokio::test]
 async fn a_calls_boxed_work_stays_small() {
     let backends = backends_with(BackendConfig::new("b", "http://127.0.0.1:9"));
